@@ -1,0 +1,1 @@
+"""finlit: a chat tutor for digital-finance literacy."""

@@ -1,0 +1,102 @@
+"""The ``finlit`` command: parse the command line, hand off."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.core.content import ContentError, load_content
+from bot.core.stats import content_stats
+from bot.settings import Settings
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="finlit", description="finlit: a finance-literacy tutor")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="serve the Telegram bot (long polling)")
+    content = commands.add_parser("content", help="check or count the content")
+    content_commands = content.add_subparsers(dest="content_command", required=True)
+    check = content_commands.add_parser("check", help="validate content; list every problem")
+    check.add_argument("directory", nargs="?", type=Path, help="content directory")
+    stats = content_commands.add_parser("stats", help="count topics, lessons and questions")
+    stats.add_argument("directory", nargs="?", type=Path, help="content directory")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "configuration"
+        message = error["msg"].removeprefix("Value error, ")
+        print(f"finlit: configuration error: {name}: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    # python-telegram-bot 22 reports durations as timedelta when opted in; the old ints are
+    # deprecated and warn on every flood-control answer.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    args = _parser().parse_args(argv)
+    settings = _settings()
+    if args.command == "content":
+        return _content(args, settings)
+    return _run(settings)
+
+
+def _content(args: argparse.Namespace, settings: Settings) -> int:
+    directory = args.directory or settings.content_dir
+    try:
+        content = load_content(directory)
+    except ContentError as exc:
+        print(exc.report(), file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    stats = content_stats(content)
+    if args.content_command == "check":
+        counts = stats["zh"]
+        print(
+            f"content OK: {counts['topics']} topics, {counts['lessons']} lessons, "
+            f"{counts['cards']} cards, {counts['questions']} questions in each language"
+        )
+    elif args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        for language, counts in stats.items():
+            print(language + ": " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application  # keeps `content` commands free of telegram imports
+
+    if settings.telegram_bot_token is None:
+        print(
+            "finlit: configuration error: TELEGRAM_BOT_TOKEN: required to run the bot "
+            "(set it in the environment or in .env)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and the URL contains the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        application = build_application(settings)
+    except ContentError as exc:
+        print(exc.report(), file=sys.stderr)
+        print(f"finlit: refusing to start: {len(exc.problems)} content problem(s)", file=sys.stderr)
+        return 1
+    application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    return 0

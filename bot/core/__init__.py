@@ -1,0 +1,1 @@
+"""What finlit knows, free of any chat channel: content, scoring, progress, conversation."""

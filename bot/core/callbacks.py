@@ -1,0 +1,188 @@
+"""Button actions and their callback data: short, prefixed, versioned, parsed in one place.
+
+Telegram keeps at most 64 bytes of callback data per button and gives back whatever a client
+sends, so ``decode`` treats its input as hostile: anything it does not fully understand is None.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from bot.core.curriculum import ID_PATTERN
+from bot.core.i18n import LANGUAGES, Language
+
+VERSION = "1"
+MAX_BYTES = 64
+_ID = re.compile(ID_PATTERN)
+_MAX_NUMBER = 2**31 - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Menu:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Topics:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenTopic:
+    topic_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ShowCard:
+    lesson_id: str
+    index: int
+
+
+@dataclasses.dataclass(frozen=True)
+class StartQuiz:
+    lesson_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    attempt_id: int
+    position: int
+    option: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NextQuestion:
+    attempt_id: int
+    position: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryMissed:
+    attempt_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Continue:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Progress:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class ChooseLanguage:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class SetLanguage:
+    language: Language
+
+
+@dataclasses.dataclass(frozen=True)
+class Agree:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class ForgetConfirm:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class ForgetCancel:
+    pass
+
+
+Action = (
+    Menu
+    | Topics
+    | OpenTopic
+    | ShowCard
+    | StartQuiz
+    | Answer
+    | NextQuestion
+    | RetryMissed
+    | Continue
+    | Progress
+    | Help
+    | ChooseLanguage
+    | SetLanguage
+    | Agree
+    | ForgetConfirm
+    | ForgetCancel
+)
+
+# One short code per action, and the kinds of its fields in order.
+_CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
+    Menu: ("m", ()),
+    Topics: ("t", ()),
+    OpenTopic: ("tp", ("id",)),
+    ShowCard: ("c", ("id", "int")),
+    StartQuiz: ("q", ("id",)),
+    Answer: ("a", ("int", "int", "int")),
+    NextQuestion: ("n", ("int", "int")),
+    RetryMissed: ("r", ("int",)),
+    Continue: ("go", ()),
+    Progress: ("p", ()),
+    Help: ("h", ()),
+    ChooseLanguage: ("lg", ()),
+    SetLanguage: ("sl", ("lang",)),
+    Agree: ("ok", ()),
+    ForgetConfirm: ("fy", ()),
+    ForgetCancel: ("fn", ()),
+}
+_BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
+
+
+def encode(action: Action) -> str:
+    """The callback data for an action, e.g. ``1:c:pay-codes:2``."""
+    code, _ = _CODES[type(action)]
+    values = [str(getattr(action, f.name)) for f in dataclasses.fields(action)]
+    data = ":".join([VERSION, code, *values])
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def _field(kind: str, raw: str) -> object:
+    if kind == "int":
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > _MAX_NUMBER:
+            raise ValueError(raw)
+        return int(raw)
+    if kind == "id":
+        if not _ID.match(raw):
+            raise ValueError(raw)
+        return raw
+    if raw not in LANGUAGES:
+        raise ValueError(raw)
+    return raw
+
+
+def decode(data: str | None) -> Action | None:
+    """The action a button carries, or None for stale versions, garbage and forgeries."""
+    if not data or len(data.encode()) > MAX_BYTES:
+        return None
+    version, _, rest = data.partition(":")
+    if version != VERSION:
+        return None
+    code, *raw_values = rest.split(":")
+    known = _BY_CODE.get(code)
+    if known is None:
+        return None
+    cls, kinds = known
+    if len(raw_values) != len(kinds):
+        return None
+    try:
+        values = [_field(kind, raw) for kind, raw in zip(kinds, raw_values, strict=True)]
+    except ValueError:
+        return None
+    return cls(*values)  # type: ignore[arg-type]

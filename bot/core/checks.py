@@ -1,0 +1,243 @@
+"""Checks across the whole content: ids, languages, lengths, HTML, and every rendered screen."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+import jinja2
+
+from bot.core import screens
+from bot.core.callbacks import MAX_BYTES
+from bot.core.content import Content, Problem
+from bot.core.curriculum import Topic
+from bot.core.html import display_width, html_problems, visible_length
+from bot.core.i18n import LANGUAGES, Language, LocalizedText
+from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progress_report
+from bot.core.replies import Screen
+from bot.core.ui import button_keys
+
+MESSAGE_LIMIT = 4096  # Telegram: characters of a message after entity parsing
+BUTTON_COLUMNS = 40  # what fits on one button of a phone held upright
+# Readability limits an author must keep to (visible characters).
+LIMITS = {
+    "card": 600,
+    "prompt": 300,
+    "feedback": 350,
+    "explanation": 350,
+    "summary": 150,
+    "title": 30,
+}
+ZH_TITLE_LIMIT = 15
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+# A name long and hostile enough to stress the welcome screen.
+_SAMPLE_NAME = "<b>&amp;" + "名" * 60
+
+
+def check_content(content: Content) -> list[Problem]:
+    problems: list[Problem] = []
+    for topic in content.curriculum.topics:
+        problems += _check_topic_texts(content, topic)
+    problems += _check_ui(content)
+    if not problems:  # rendering is only meaningful on otherwise sound content
+        problems += _check_screens(content)
+    return problems
+
+
+def check_ids(parsed: Sequence[tuple[str, Topic]]) -> list[Problem]:
+    """Ids must be unique across all files: they name lessons and questions in stored data."""
+    seen: dict[str, str] = {}
+    problems = []
+    for file, topic in parsed:
+        items = [("topic", topic.id, "id")]
+        for lesson in topic.lessons:
+            items.append(("lesson", lesson.id, f"lessons[{lesson.id}].id"))
+            items += [
+                ("question", q.id, f"lessons[{lesson.id}].quiz[{q.id}].id") for q in lesson.quiz
+            ]
+        for kind, item_id, location in items:
+            key = f"{kind}:{item_id}"
+            if key in seen:
+                problems.append(
+                    Problem(file, location, f"{kind} id '{item_id}' is already used in {seen[key]}")
+                )
+            else:
+                seen[key] = file
+    return problems
+
+
+def _texts(topic: Topic) -> Iterator[tuple[str, str, LocalizedText, bool]]:
+    """(location, kind, text, rich) for every text in a topic; rich texts may hold HTML."""
+    yield "title", "title", topic.title, False
+    yield "summary", "summary", topic.summary, False
+    for lesson in topic.lessons:
+        at = f"lessons[{lesson.id}]"
+        yield f"{at}.title", "title", lesson.title, False
+        yield f"{at}.summary", "summary", lesson.summary, False
+        for i, card in enumerate(lesson.cards, 1):
+            yield f"{at}.cards[{i}]", "card", card, True
+        for q in lesson.quiz:
+            qat = f"{at}.quiz[{q.id}]"
+            yield f"{qat}.prompt", "prompt", q.prompt, True
+            yield f"{qat}.explanation", "explanation", q.explanation, True
+            for i, option in enumerate(q.options, 1):
+                yield f"{qat}.options[{i}].text", "option", option.text, False
+                if option.feedback:
+                    yield f"{qat}.options[{i}].feedback", "feedback", option.feedback, True
+
+
+def _check_topic_texts(content: Content, topic: Topic) -> list[Problem]:
+    file = content.topic_files[topic.id]
+    problems = []
+    for location, kind, text, rich in _texts(topic):
+        if text.zh == text.en:
+            problems.append(Problem(file, location, "zh and en are identical: translate it"))
+        for language in LANGUAGES:
+            value = text.get(language)
+            where = f"{location}.{language}"
+            problems += _language_problems(file, where, language, value)
+            if rich:
+                problems += [Problem(file, where, f"HTML: {p}") for p in html_problems(value)]
+            elif _TAG.search(value):
+                problems.append(Problem(file, where, "plain text: HTML tags are not allowed here"))
+            if kind == "option":
+                width = display_width(value)
+                if width > BUTTON_COLUMNS:
+                    problems.append(
+                        Problem(
+                            file,
+                            where,
+                            f"too wide for a phone button: {width} columns "
+                            f"(at most {BUTTON_COLUMNS}; a Chinese character counts 2)",
+                        )
+                    )
+                continue
+            limit = ZH_TITLE_LIMIT if (kind == "title" and language == "zh") else LIMITS[kind]
+            length = visible_length(value)
+            if length > limit:
+                problems.append(
+                    Problem(
+                        file, where, f"too long: {length} characters (at most {limit} for a {kind})"
+                    )
+                )
+    return problems
+
+
+def _language_problems(file: str, where: str, language: Language, value: str) -> list[Problem]:
+    letters = [ch for ch in value if ch.isalpha()]
+    cjk = sum(bool(_CJK.match(ch)) for ch in letters)
+    if language == "zh" and letters and cjk == 0:
+        return [Problem(file, where, "Chinese text has no Chinese characters")]
+    if language == "en" and letters and cjk * 2 > len(letters):
+        return [Problem(file, where, "English text is mostly Chinese: translate it")]
+    return []
+
+
+def _check_ui(content: Content) -> list[Problem]:
+    problems = []
+    placeholders = {language: content.ui[language].placeholders() for language in LANGUAGES}
+    first, *others = LANGUAGES
+    for key, names in placeholders[first].items():
+        for other in others:
+            if placeholders[other].get(key) != names:
+                problems.append(
+                    Problem(
+                        f"ui/{other}.yaml",
+                        key,
+                        f"placeholders {sorted(placeholders[other].get(key, set()))} "
+                        f"differ from ui/{first}.yaml {sorted(names)}",
+                    )
+                )
+    for language in LANGUAGES:
+        ui = content.ui[language]
+        for key in button_keys():
+            width = display_width(getattr(ui, key))
+            if width > BUTTON_COLUMNS:
+                problems.append(
+                    Problem(
+                        f"ui/{language}.yaml",
+                        key,
+                        f"too wide for a phone button: {width} columns (at most {BUTTON_COLUMNS})",
+                    )
+                )
+        for key, value in ui.commands:
+            if not 1 <= len(value) <= 256:  # Telegram's limit for a command description
+                problems.append(
+                    Problem(f"ui/{language}.yaml", f"commands.{key}", "must be 1-256 characters")
+                )
+    return problems
+
+
+def _sample_states(content: Content) -> list[ResidentState]:
+    lessons = [lesson for _, lesson in content.curriculum.lessons()]
+    questions = [q.id for lesson in lessons for q in lesson.quiz]
+    return [
+        ResidentState(lesson_status={}, latest_correct={}),
+        ResidentState(
+            lesson_status={lesson.id: LessonStatus.DONE for lesson in lessons},
+            latest_correct={qid: True for qid in questions},
+        ),
+    ]
+
+
+def _static_screens(content: Content, language: Language) -> Iterator[tuple[str, Screen]]:
+    ui = content.ui[language]
+    yield "welcome", screens.welcome(content, language, name=_SAMPLE_NAME, unknown_link=True)
+    yield "privacy", screens.consent_needed(content, language)
+    yield "menu", screens.main_menu(content, language)
+    yield "help", screens.help_screen(content, language)
+    yield "language", screens.language_choice(content, language)
+    yield "forget", screens.forget_prompt(content, language)
+    for key, value in ui:
+        if isinstance(value, str) and not key.startswith(("btn_", "mark_")):
+            yield f"notice {key}", screens.notice_with_menu(content, language, value)
+    for state in _sample_states(content):
+        yield "topics", screens.topics(content, language, state)
+        report: ProgressReport = progress_report(content.curriculum, state)
+        yield "progress", screens.progress(content, language, report)
+        for topic in content.curriculum.topics:
+            yield f"topic {topic.id}", screens.topic(content, language, topic, state)
+
+
+def _check_screens(content: Content) -> list[Problem]:
+    problems: list[Problem] = []
+    for language in LANGUAGES:
+        rendered: list[tuple[str, str, Screen]] = []
+        try:
+            rendered += [("templates", name, s) for name, s in _static_screens(content, language)]
+            for topic, lesson in content.curriculum.lessons():
+                file = content.topic_files[topic.id]
+                for s in screens.all_screens_for_lesson(content, language, topic, lesson):
+                    rendered.append((file, f"lessons[{lesson.id}]", s))
+        except (jinja2.TemplateError, KeyError, IndexError, ValueError) as exc:
+            # A template asking for a missing value, or a placeholder the catalogue lacks.
+            problems.append(
+                Problem("templates", language, f"cannot render: {type(exc).__name__}: {exc}")
+            )
+            continue
+        for file, location, screen in rendered:
+            where = f"{location} ({language})"
+            length = visible_length(screen.text)
+            if length > MESSAGE_LIMIT:
+                problems.append(
+                    Problem(
+                        file,
+                        where,
+                        f"rendered message is {length} characters; Telegram allows {MESSAGE_LIMIT}",
+                    )
+                )
+            if not screen.text.strip():
+                problems.append(Problem(file, where, "rendered message is empty"))
+            problems += [
+                Problem(file, where, f"rendered HTML: {p}") for p in html_problems(screen.text)
+            ]
+            for row in screen.keyboard:
+                for button in row:
+                    if display_width(button.label) > BUTTON_COLUMNS + 3:  # marks add a little
+                        problems.append(
+                            Problem(file, where, f"button '{button.label}' is too wide for a phone")
+                        )
+                    if len(button.data.encode()) > MAX_BYTES:
+                        problems.append(Problem(file, where, f"button data over {MAX_BYTES} bytes"))
+    return sorted(set(problems))

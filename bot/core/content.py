@@ -1,0 +1,194 @@
+"""Loading what authors edit under ``content/``: curriculum, UI catalogues and templates.
+
+Loading collects every problem it finds (not just the first) so an author can fix a file in one
+pass; ``load_content`` raises ``ContentError`` carrying them all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import jinja2
+import yaml
+from markupsafe import Markup
+from pydantic import BaseModel, ValidationError
+
+from bot.core.curriculum import Curriculum, Topic
+from bot.core.i18n import LANGUAGES, Language
+from bot.core.ui import UiTexts
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Problem:
+    file: str
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.location}: {self.message}"
+
+
+class ContentError(Exception):
+    """Content that must not be served; carries every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__(f"{len(self.problems)} content problem(s)")
+
+    def report(self) -> str:
+        return "\n".join(str(problem) for problem in self.problems)
+
+
+@dataclasses.dataclass(frozen=True)
+class Content:
+    """Everything a channel needs to show finlit: curriculum, UI texts and templates."""
+
+    root: Path
+    curriculum: Curriculum
+    ui: Mapping[Language, UiTexts]
+    templates: jinja2.Environment
+    # Which file each topic came from, so later checks can name it.
+    topic_files: Mapping[str, str]
+
+    def render(self, template: str, language: Language, **context: Any) -> str:
+        """Render a template with the language's UI catalogue available as ``ui``."""
+        text = self.templates.get_template(template).render(
+            ui=self.ui[language], lang=language, **context
+        )
+        return text.strip()
+
+
+def _format(value: str, **fields: Any) -> str:
+    return value.format(**fields)
+
+
+def make_environment(templates_dir: Path) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["fmt"] = _format
+    return env
+
+
+def describe_location(loc: tuple[int | str, ...], raw: Any) -> str:
+    """Turn a pydantic error location into an author-friendly path, naming items by their id."""
+    parts: list[str] = []
+    node = raw
+    for key in loc:
+        if isinstance(key, int):
+            item = node[key] if isinstance(node, list) and key < len(node) else None
+            label = item.get("id") if isinstance(item, dict) else None
+            parts.append(f"[{label}]" if isinstance(label, str) else f"[{key + 1}]")
+            node = item
+        else:
+            parts.append(f".{key}" if parts else key)
+            node = node.get(key) if isinstance(node, dict) else None
+    return "".join(parts) or "(top)"
+
+
+def _validation_problems(file: str, error: ValidationError, raw: Any) -> list[Problem]:
+    problems = []
+    for detail in error.errors():
+        message = detail["msg"].removeprefix("Value error, ")
+        problems.append(Problem(file, describe_location(detail["loc"], raw), message))
+    return problems
+
+
+def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        problems.append(Problem(rel, where, f"not valid YAML: {getattr(exc, 'problem', exc)}"))
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(rel, "(file)", f"cannot be read: {exc}"))
+    return None
+
+
+def _parse(model: type[M], raw: Any, rel: str, problems: list[Problem]) -> M | None:
+    if not isinstance(raw, dict):
+        problems.append(Problem(rel, "(top)", "expected a mapping of fields"))
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_validation_problems(rel, exc, raw))
+        return None
+
+
+def load_content(root: Path) -> Content:
+    """Load and fully check the content directory; raise ContentError listing every problem."""
+    from bot.core.checks import (
+        check_content,
+        check_ids,
+    )  # checks render screens, which need Content
+
+    root = root.resolve()
+    problems: list[Problem] = []
+    if not root.is_dir():
+        raise ContentError([Problem(str(root), "(directory)", "content directory not found")])
+
+    parsed: list[tuple[str, Topic]] = []
+    topic_paths = sorted((root / "topics").glob("*.yaml"))
+    if not topic_paths:
+        problems.append(Problem("topics/", "(directory)", "no topic files (*.yaml) found"))
+    for path in topic_paths:
+        rel = path.relative_to(root).as_posix()
+        raw = _read_yaml(path, rel, problems)
+        if raw is None and not problems:
+            problems.append(Problem(rel, "(top)", "file is empty"))
+        topic = _parse(Topic, raw, rel, problems) if raw is not None else None
+        if topic is not None:
+            parsed.append((rel, topic))
+    problems.extend(check_ids(parsed))
+
+    ui: dict[Language, UiTexts] = {}
+    for language in LANGUAGES:
+        path = root / "ui" / f"{language}.yaml"
+        rel = f"ui/{language}.yaml"
+        if not path.is_file():
+            problems.append(Problem(rel, "(file)", f"UI catalogue for '{language}' is missing"))
+            continue
+        raw = _read_yaml(path, rel, problems)
+        texts = _parse(UiTexts, raw, rel, problems) if raw is not None else None
+        if texts is not None:
+            ui[language] = texts
+
+    templates = make_environment(root / "templates")
+    for name in sorted(p.name for p in (root / "templates").glob("*.j2")):
+        try:
+            templates.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Problem(f"templates/{name}", f"line {exc.lineno}", exc.message or ""))
+
+    if problems:
+        raise ContentError(problems)
+
+    topics = sorted((topic for _, topic in parsed), key=lambda t: (t.order, t.id))
+    content = Content(
+        root=root,
+        curriculum=Curriculum(topics=tuple(topics)),
+        ui=ui,
+        templates=templates,
+        topic_files={topic.id: rel for rel, topic in parsed},
+    )
+    problems.extend(check_content(content))
+    if problems:
+        raise ContentError(problems)
+    return content
+
+
+def trusted(html: str) -> Markup:
+    """Mark author-written HTML as safe; only content that passed the checks may use this."""
+    return Markup(html)

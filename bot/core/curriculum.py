@@ -1,0 +1,113 @@
+"""The curriculum as authors write it: topics, lessons, cards and quiz questions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.core.i18n import LocalizedText
+
+# Ids travel inside callback data (64 bytes at most), so they are short and plain.
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,23}$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+def _check_id(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError(
+            "ids use lowercase letters, digits and '-', start with a letter or digit, "
+            "and are at most 24 characters"
+        )
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Option(_Strict):
+    """One answer choice; wrong ones say why they are wrong."""
+
+    text: LocalizedText
+    correct: bool = False
+    feedback: LocalizedText | None = None
+
+
+class Question(_Strict):
+    id: str
+    prompt: LocalizedText
+    options: list[Option] = Field(min_length=2, max_length=6)
+    explanation: LocalizedText
+    source: str = Field(min_length=3)
+    reviewed: dt.date
+
+    _id = field_validator("id")(_check_id)
+
+    @model_validator(mode="after")
+    def _one_correct_and_feedback(self) -> Question:
+        correct = [i for i, option in enumerate(self.options) if option.correct]
+        if len(correct) != 1:
+            raise ValueError(f"exactly one option must be correct (found {len(correct)})")
+        missing = [
+            i + 1
+            for i, option in enumerate(self.options)
+            if not option.correct and not option.feedback
+        ]
+        if missing:
+            numbers = ", ".join(str(n) for n in missing)
+            raise ValueError(f"wrong option(s) {numbers} need feedback saying why they are wrong")
+        return self
+
+    @property
+    def correct_index(self) -> int:
+        return next(i for i, option in enumerate(self.options) if option.correct)
+
+
+class Lesson(_Strict):
+    id: str
+    title: LocalizedText
+    summary: LocalizedText
+    minutes: int = Field(ge=1, le=30)
+    cards: list[LocalizedText] = Field(min_length=1, max_length=12)
+    quiz: list[Question] = Field(min_length=1, max_length=12)
+
+    _id = field_validator("id")(_check_id)
+
+
+class Topic(_Strict):
+    id: str
+    order: int = 0
+    title: LocalizedText
+    summary: LocalizedText
+    lessons: list[Lesson] = Field(min_length=1)
+
+    _id = field_validator("id")(_check_id)
+
+
+class Curriculum(BaseModel):
+    """All topics in display order, with lookups by id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    topics: tuple[Topic, ...]
+
+    def topic(self, topic_id: str) -> Topic | None:
+        return next((t for t in self.topics if t.id == topic_id), None)
+
+    def lesson(self, lesson_id: str) -> Lesson | None:
+        return next((lesson for _, lesson in self.lessons() if lesson.id == lesson_id), None)
+
+    def topic_of(self, lesson_id: str) -> Topic | None:
+        return next((t for t, lesson in self.lessons() if lesson.id == lesson_id), None)
+
+    def lessons(self) -> list[tuple[Topic, Lesson]]:
+        return [(topic, lesson) for topic in self.topics for lesson in topic.lessons]
+
+    def question(self, question_id: str) -> Question | None:
+        for _, lesson in self.lessons():
+            for question in lesson.quiz:
+                if question.id == question_id:
+                    return question
+        return None

@@ -1,0 +1,50 @@
+"""What the core answers with, for any channel to show: screens of text and buttons."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.core.callbacks import Action, encode
+
+
+@dataclasses.dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+    @classmethod
+    def of(cls, label: str, action: Action) -> Button:
+        return cls(label=label, data=encode(action))
+
+
+Keyboard = tuple[tuple[Button, ...], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Screen:
+    """One message: HTML text (Telegram's subset) and rows of buttons."""
+
+    text: str
+    keyboard: Keyboard = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    filename: str
+    data: bytes
+    caption: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Reply:
+    """The core's answer to one event.
+
+    ``edit`` asks the channel to replace the message whose button was pressed with the first
+    screen (lessons turn pages in place instead of flooding the chat); ``notice`` is a short
+    line shown for the button press itself.
+    """
+
+    screens: tuple[Screen, ...] = ()
+    edit: bool = False
+    notice: str | None = None
+    document: Document | None = None

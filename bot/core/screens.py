@@ -1,0 +1,270 @@
+"""Screen builders: pure functions from content, language and state to text and buttons.
+
+They are the single place that decides what a resident sees, so every channel shows the same
+thing and the content checker can render every screen without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core import callbacks as cb
+from bot.core.content import Content, trusted
+from bot.core.curriculum import Lesson, Question, Topic
+from bot.core.i18n import Language
+from bot.core.progress import (
+    LessonStatus,
+    ProgressReport,
+    QuizResult,
+    ResidentState,
+    topic_status,
+)
+from bot.core.replies import Button, Keyboard, Screen
+
+
+def _mark(content: Content, language: Language, status: LessonStatus) -> str:
+    ui = content.ui[language]
+    return {
+        LessonStatus.DONE: ui.mark_done,
+        LessonStatus.STARTED: ui.mark_started,
+        LessonStatus.NEW: ui.mark_new,
+    }[status]
+
+
+def _menu_row(content: Content, language: Language) -> tuple[Button, ...]:
+    return (Button.of(content.ui[language].btn_menu, cb.Menu()),)
+
+
+def main_menu(content: Content, language: Language, notice: str | None = None) -> Screen:
+    ui = content.ui[language]
+    text = content.render("menu.html.j2", language, notice=notice)
+    keyboard: Keyboard = (
+        (Button.of(ui.btn_lessons, cb.Topics()),),
+        (Button.of(ui.btn_continue, cb.Continue()),),
+        (Button.of(ui.btn_progress, cb.Progress()),),
+        (Button.of(ui.btn_help, cb.Help()), Button.of(ui.btn_language, cb.ChooseLanguage())),
+    )
+    return Screen(text, keyboard)
+
+
+def welcome(content: Content, language: Language, *, name: str, unknown_link: bool) -> Screen:
+    ui = content.ui[language]
+    text = content.render("welcome.html.j2", language, name=name, unknown_link=unknown_link)
+    return Screen(text, _consent_keyboard(content, language, ui.btn_agree))
+
+
+def consent_needed(content: Content, language: Language) -> Screen:
+    text = content.render("privacy.html.j2", language)
+    return Screen(text, _consent_keyboard(content, language, content.ui[language].btn_agree))
+
+
+def _consent_keyboard(content: Content, language: Language, agree: str) -> Keyboard:
+    ui = content.ui[language]
+    return (
+        (Button.of(agree, cb.Agree()),),
+        (
+            Button.of(ui.btn_lang_zh, cb.SetLanguage("zh")),
+            Button.of(ui.btn_lang_en, cb.SetLanguage("en")),
+        ),
+    )
+
+
+def topics(content: Content, language: Language, state: ResidentState) -> Screen:
+    rows: list[tuple[Button, ...]] = []
+    for item in content.curriculum.topics:
+        mark = _mark(content, language, topic_status(item, state))
+        rows.append((Button.of(f"{mark} {item.title.get(language)}", cb.OpenTopic(item.id)),))
+    rows.append(_menu_row(content, language))
+    return Screen(content.render("topics.html.j2", language), tuple(rows))
+
+
+def topic(content: Content, language: Language, topic: Topic, state: ResidentState) -> Screen:
+    ui = content.ui[language]
+    rows: list[tuple[Button, ...]] = []
+    for lesson in topic.lessons:
+        mark = _mark(content, language, state.status(lesson.id))
+        rows.append((Button.of(f"{mark} {lesson.title.get(language)}", cb.ShowCard(lesson.id, 0)),))
+    rows.append((Button.of(ui.btn_topics, cb.Topics()),))
+    text = content.render("topic.html.j2", language, topic=topic)
+    return Screen(text, tuple(rows))
+
+
+def card(content: Content, language: Language, topic: Topic, lesson: Lesson, index: int) -> Screen:
+    ui = content.ui[language]
+    last = index == len(lesson.cards) - 1
+    back = cb.ShowCard(lesson.id, index - 1) if index > 0 else cb.OpenTopic(topic.id)
+    forward = (
+        Button.of(ui.btn_take_quiz, cb.StartQuiz(lesson.id))
+        if last
+        else Button.of(ui.btn_next, cb.ShowCard(lesson.id, index + 1))
+    )
+    text = content.render(
+        "card.html.j2",
+        language,
+        lesson=lesson,
+        number=index + 1,
+        total=len(lesson.cards),
+        body=trusted(lesson.cards[index].get(language)),
+        last=last,
+    )
+    keyboard: Keyboard = ((Button.of(ui.btn_back, back), forward), _menu_row(content, language))
+    return Screen(text, keyboard)
+
+
+def question(
+    content: Content,
+    language: Language,
+    lesson: Lesson,
+    question: Question,
+    *,
+    attempt_id: int,
+    position: int,
+    total: int,
+) -> Screen:
+    rows: list[tuple[Button, ...]] = [
+        (Button.of(option.text.get(language), cb.Answer(attempt_id, position, i)),)
+        for i, option in enumerate(question.options)
+    ]
+    rows.append(_menu_row(content, language))
+    text = content.render(
+        "question.html.j2",
+        language,
+        lesson=lesson,
+        number=position + 1,
+        total=total,
+        prompt=trusted(question.prompt.get(language)),
+    )
+    return Screen(text, tuple(rows))
+
+
+def feedback(
+    content: Content,
+    language: Language,
+    question: Question,
+    *,
+    chosen: int,
+    attempt_id: int,
+    position: int,
+    total: int,
+) -> Screen:
+    ui = content.ui[language]
+    option = question.options[chosen]
+    right = question.options[question.correct_index]
+    last = position + 1 >= total
+    label = ui.btn_see_result if last else ui.btn_next_question
+    text = content.render(
+        "feedback.html.j2",
+        language,
+        correct=option.correct,
+        chosen=option.text.get(language),
+        right=right.text.get(language),
+        why_wrong=trusted(option.feedback.get(language)) if option.feedback else None,
+        explanation=trusted(question.explanation.get(language)),
+    )
+    keyboard: Keyboard = ((Button.of(label, cb.NextQuestion(attempt_id, position + 1)),),)
+    return Screen(text, keyboard)
+
+
+def quiz_result(
+    content: Content,
+    language: Language,
+    lesson: Lesson,
+    result: QuizResult,
+    *,
+    attempt_id: int,
+    following: Lesson | None,
+) -> Screen:
+    ui = content.ui[language]
+    missed: list[tuple[str, str]] = []
+    for qid in result.missed:
+        q = content.curriculum.question(qid)
+        if q is not None:
+            missed.append((q.prompt.get(language), q.options[q.correct_index].text.get(language)))
+    rows: list[tuple[Button, ...]] = []
+    if result.missed:
+        rows.append((Button.of(ui.btn_retry_missed, cb.RetryMissed(attempt_id)),))
+    if following is not None:
+        rows.append((Button.of(ui.btn_next_lesson, cb.ShowCard(following.id, 0)),))
+    rows.append((Button.of(ui.btn_topics, cb.Topics()),))
+    rows.append(_menu_row(content, language))
+    text = content.render(
+        "quiz_result.html.j2",
+        language,
+        lesson=lesson,
+        result=result,
+        missed=[(trusted(p), a) for p, a in missed],
+    )
+    return Screen(text, tuple(rows))
+
+
+def progress(content: Content, language: Language, report: ProgressReport) -> Screen:
+    ui = content.ui[language]
+    text = content.render("progress.html.j2", language, report=report)
+    keyboard: Keyboard = ((Button.of(ui.btn_lessons, cb.Topics()),), _menu_row(content, language))
+    return Screen(text, keyboard)
+
+
+def help_screen(content: Content, language: Language) -> Screen:
+    return Screen(content.render("help.html.j2", language), (_menu_row(content, language),))
+
+
+def language_choice(content: Content, language: Language) -> Screen:
+    ui = content.ui[language]
+    keyboard: Keyboard = (
+        (
+            Button.of(ui.btn_lang_zh, cb.SetLanguage("zh")),
+            Button.of(ui.btn_lang_en, cb.SetLanguage("en")),
+        ),
+    )
+    return Screen(content.render("notice.html.j2", language, text=ui.language_prompt), keyboard)
+
+
+def notice_with_menu(content: Content, language: Language, text: str) -> Screen:
+    """A short notice (stale button, stray message, error) followed by the main menu."""
+    return main_menu(content, language, notice=text)
+
+
+def plain_notice(content: Content, language: Language, text: str) -> Screen:
+    return Screen(content.render("notice.html.j2", language, text=text))
+
+
+def forget_prompt(content: Content, language: Language) -> Screen:
+    ui = content.ui[language]
+    keyboard: Keyboard = (
+        (Button.of(ui.btn_forget_confirm, cb.ForgetConfirm()),),
+        (Button.of(ui.btn_forget_cancel, cb.ForgetCancel()),),
+    )
+    return Screen(content.render("notice.html.j2", language, text=ui.forget_prompt), keyboard)
+
+
+def all_screens_for_lesson(
+    content: Content, language: Language, topic: Topic, lesson: Lesson
+) -> Sequence[Screen]:
+    """Every screen a lesson can produce, for the content checker."""
+    screens = [card(content, language, topic, lesson, i) for i in range(len(lesson.cards))]
+    total = len(lesson.quiz)
+    for position, q in enumerate(lesson.quiz):
+        screens.append(
+            question(
+                content, language, lesson, q, attempt_id=2**31 - 1, position=position, total=total
+            )
+        )
+        for chosen in range(len(q.options)):
+            screens.append(
+                feedback(
+                    content,
+                    language,
+                    q,
+                    chosen=chosen,
+                    attempt_id=2**31 - 1,
+                    position=position,
+                    total=total,
+                )
+            )
+    everything_missed = QuizResult(total=total, right=0, missed=tuple(q.id for q in lesson.quiz))
+    screens.append(
+        quiz_result(
+            content, language, lesson, everything_missed, attempt_id=2**31 - 1, following=lesson
+        )
+    )
+    return screens

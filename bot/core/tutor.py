@@ -1,0 +1,367 @@
+"""The conversation: what finlit answers to each thing a resident does, on any channel.
+
+A channel turns its input into a call here (``start``, ``command``, ``press``, ``chatter``) and
+shows the returned ``Reply``. Everything a resident does is stored before the reply is built,
+and nothing here keeps state in memory, so a restart or a second process carries on the same
+conversation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Literal
+
+from bot.core import callbacks as cb
+from bot.core import screens
+from bot.core.content import Content
+from bot.core.curriculum import Lesson
+from bot.core.i18n import Language, suggest_language
+from bot.core.progress import next_lesson, progress_report, score_attempt
+from bot.core.replies import Document, Reply, Screen
+from bot.store import Attempt, Resident, Store
+
+CommandName = Literal["menu", "help", "progress", "language", "mydata", "forget"]
+COMMANDS: tuple[CommandName, ...] = ("menu", "help", "progress", "language", "mydata", "forget")
+FULL_QUIZ = "full"
+RETRY_QUIZ = "retry"
+
+
+@dataclasses.dataclass(frozen=True)
+class Visitor:
+    """Who is talking: a channel's user id, their client's language, and a name to greet.
+
+    The name is only ever used to render the greeting; it is never stored.
+    """
+
+    id: int
+    language_hint: str | None = None
+    name: str = ""
+
+
+class Tutor:
+    def __init__(self, content: Content, store: Store, *, default_language: Language) -> None:
+        self.content = content
+        self.store = store
+        self.default_language = default_language
+
+    def language_for(self, hint: str | None) -> Language:
+        return suggest_language(hint, self.default_language)
+
+    async def _resident(self, visitor: Visitor) -> Resident:
+        return await self.store.ensure_resident(
+            resident_id=visitor.id, language=self.language_for(visitor.language_hint)
+        )
+
+    # Entry points
+
+    async def start(self, visitor: Visitor, payload: str | None = None) -> Reply:
+        """/start, optionally with a deep-link payload (none are known yet, so it is ignored)."""
+        resident = await self._resident(visitor)
+        language = resident.language
+        unknown_link = bool(payload)
+        if not resident.consented:
+            return Reply(
+                (
+                    screens.welcome(
+                        self.content, language, name=visitor.name, unknown_link=unknown_link
+                    ),
+                )
+            )
+        ui = self.content.ui[language]
+        greeting = ui.welcome_hello.format(name=visitor.name)
+        if unknown_link:
+            greeting += "\n" + ui.welcome_unknown_link
+        return Reply((screens.main_menu(self.content, language, notice=greeting),))
+
+    async def command(self, visitor: Visitor, name: CommandName) -> Reply:
+        resident = await self._resident(visitor)
+        language = resident.language
+        if not resident.consented:
+            return Reply((screens.consent_needed(self.content, language),))
+        match name:
+            case "menu":
+                return Reply((screens.main_menu(self.content, language),))
+            case "help":
+                return Reply((screens.help_screen(self.content, language),))
+            case "progress":
+                return Reply((await self._progress(resident),))
+            case "language":
+                return Reply((screens.language_choice(self.content, language),))
+            case "mydata":
+                return await self._my_data(resident)
+            case "forget":
+                return Reply((screens.forget_prompt(self.content, language),))
+
+    async def chatter(self, visitor: Visitor) -> Reply:
+        """Free text, stickers, photos, voice: a friendly pointer to the buttons."""
+        resident = await self._resident(visitor)
+        language = resident.language
+        if not resident.consented:
+            return Reply((screens.consent_needed(self.content, language),))
+        ui = self.content.ui[language]
+        return Reply((screens.notice_with_menu(self.content, language, ui.chatter_pointer),))
+
+    def group_pointer(self, language_hint: str | None) -> Reply:
+        """In a group the bot only says where it works; nothing is stored."""
+        language = self.language_for(language_hint)
+        text = self.content.ui[language].group_pointer
+        return Reply((screens.plain_notice(self.content, language, text),))
+
+    def apology(self, language: Language) -> Reply:
+        text = self.content.ui[language].error_apology
+        return Reply((screens.notice_with_menu(self.content, language, text),))
+
+    async def language_of(self, resident_id: int, hint: str | None) -> Language:
+        resident = await self.store.get_resident(resident_id=resident_id)
+        return resident.language if resident else self.language_for(hint)
+
+    async def press(self, visitor: Visitor, data: str | None) -> Reply:
+        """A button press. Anything stale, forged or not this resident's gets a polite answer."""
+        resident = await self._resident(visitor)
+        action = cb.decode(data)
+        if action is None:
+            return self._stale(resident.language)
+        if not resident.consented and not isinstance(action, cb.Agree | cb.SetLanguage):
+            ui = self.content.ui[resident.language]
+            return Reply(
+                (screens.consent_needed(self.content, resident.language),),
+                notice=ui.consent_needed,
+            )
+        return await self._act(resident, visitor, action)
+
+    # Actions
+
+    async def _act(self, resident: Resident, visitor: Visitor, action: cb.Action) -> Reply:
+        content, language = self.content, resident.language
+        ui = content.ui[language]
+        match action:
+            case cb.Agree():
+                await self.store.give_consent(resident_id=resident.id)
+                return Reply((screens.main_menu(content, language, notice=ui.consent_thanks),))
+            case cb.SetLanguage(language=chosen):
+                await self.store.set_language(resident_id=resident.id, language=chosen)
+                if not resident.consented:
+                    welcome = screens.welcome(
+                        content, chosen, name=visitor.name, unknown_link=False
+                    )
+                    return Reply((welcome,), edit=True)
+                notice = content.ui[chosen].language_set
+                return Reply((screens.main_menu(content, chosen, notice=notice),), edit=True)
+            case cb.Menu():
+                return Reply((screens.main_menu(content, language),), edit=True)
+            case cb.Topics():
+                state = await self.store.resident_state(resident_id=resident.id)
+                return Reply((screens.topics(content, language, state),), edit=True)
+            case cb.OpenTopic(topic_id=topic_id):
+                topic = content.curriculum.topic(topic_id)
+                if topic is None:
+                    return self._stale(language)
+                state = await self.store.resident_state(resident_id=resident.id)
+                return Reply((screens.topic(content, language, topic, state),), edit=True)
+            case cb.ShowCard(lesson_id=lesson_id, index=index):
+                return await self._show_card(resident, lesson_id, index)
+            case cb.StartQuiz(lesson_id=lesson_id):
+                return await self._start_quiz(resident, lesson_id)
+            case cb.Answer(attempt_id=attempt_id, position=position, option=option):
+                return await self._answer(resident, attempt_id, position, option)
+            case cb.NextQuestion(attempt_id=attempt_id, position=position):
+                return await self._next_question(resident, attempt_id, position)
+            case cb.RetryMissed(attempt_id=attempt_id):
+                return await self._retry_missed(resident, attempt_id)
+            case cb.Continue():
+                return await self._continue(resident)
+            case cb.Progress():
+                return Reply((await self._progress(resident),), edit=True)
+            case cb.Help():
+                return Reply((screens.help_screen(content, language),), edit=True)
+            case cb.ChooseLanguage():
+                return Reply((screens.language_choice(content, language),), edit=True)
+            case cb.ForgetConfirm():
+                await self.store.forget_resident(resident_id=resident.id)
+                return Reply((screens.plain_notice(content, language, ui.forget_done),), edit=True)
+            case cb.ForgetCancel():
+                screen = screens.main_menu(content, language, notice=ui.forget_cancelled)
+                return Reply((screen,), edit=True)
+
+    def _stale(self, language: Language) -> Reply:
+        text = self.content.ui[language].stale_button
+        return Reply((screens.notice_with_menu(self.content, language, text),), notice=text)
+
+    async def _show_card(self, resident: Resident, lesson_id: str, index: int) -> Reply:
+        lesson = self.content.curriculum.lesson(lesson_id)
+        topic = self.content.curriculum.topic_of(lesson_id)
+        if lesson is None or topic is None or not 0 <= index < len(lesson.cards):
+            return self._stale(resident.language)
+        await self.store.open_card(resident_id=resident.id, lesson_id=lesson_id, card_index=index)
+        screen = screens.card(self.content, resident.language, topic, lesson, index)
+        return Reply((screen,), edit=True)
+
+    async def _start_quiz(self, resident: Resident, lesson_id: str) -> Reply:
+        lesson = self.content.curriculum.lesson(lesson_id)
+        if lesson is None:
+            return self._stale(resident.language)
+        current = await self.store.unfinished_attempt(resident_id=resident.id)
+        if current is not None and current.lesson_id == lesson_id and current.kind == FULL_QUIZ:
+            attempt = current  # pressing "Take the quiz" twice resumes, it does not restart
+        else:
+            attempt = await self.store.start_attempt(
+                resident_id=resident.id,
+                lesson_id=lesson_id,
+                question_ids=[q.id for q in lesson.quiz],
+                kind=FULL_QUIZ,
+            )
+        return self._question_or_stale(resident, attempt, attempt.position)
+
+    async def _owned_attempt(self, resident: Resident, attempt_id: int) -> Attempt | None:
+        attempt = await self.store.get_attempt(attempt_id=attempt_id)
+        if attempt is None or attempt.resident_id != resident.id:
+            return None  # forged, or another resident's sitting
+        return attempt
+
+    def _question_or_stale(self, resident: Resident, attempt: Attempt, position: int) -> Reply:
+        lesson = self.content.curriculum.lesson(attempt.lesson_id)
+        question = (
+            self.content.curriculum.question(attempt.question_ids[position])
+            if 0 <= position < len(attempt.question_ids)
+            else None
+        )
+        if lesson is None or question is None:
+            return self._stale(resident.language)  # the content changed under this sitting
+        screen = screens.question(
+            self.content,
+            resident.language,
+            lesson,
+            question,
+            attempt_id=attempt.id,
+            position=position,
+            total=len(attempt.question_ids),
+        )
+        return Reply((screen,), edit=True)
+
+    async def _answer(
+        self, resident: Resident, attempt_id: int, position: int, option: int
+    ) -> Reply:
+        language = resident.language
+        attempt = await self._owned_attempt(resident, attempt_id)
+        if attempt is None or not 0 <= position < len(attempt.question_ids):
+            return self._stale(language)
+        question = self.content.curriculum.question(attempt.question_ids[position])
+        if question is None or not 0 <= option < len(question.options):
+            return self._stale(language)
+        notice = None
+        recorded = False
+        if position == attempt.position and not attempt.finished:
+            recorded = await self.store.record_answer(
+                attempt=attempt,
+                position=position,
+                option_index=option,
+                correct=question.options[option].correct,
+            )
+        if not recorded:
+            # Answered before (a double press, a redelivered update, an old message): show what
+            # was recorded the first time, never record a second answer.
+            earlier = (await self.store.attempt_answers(attempt_id=attempt.id)).get(question.id)
+            if earlier is None or earlier.option_index >= len(question.options):
+                return self._stale(language)
+            option = earlier.option_index
+            notice = self.content.ui[language].already_answered
+        screen = screens.feedback(
+            self.content,
+            language,
+            question,
+            chosen=option,
+            attempt_id=attempt.id,
+            position=position,
+            total=len(attempt.question_ids),
+        )
+        return Reply((screen,), edit=True, notice=notice)
+
+    async def _next_question(self, resident: Resident, attempt_id: int, position: int) -> Reply:
+        attempt = await self._owned_attempt(resident, attempt_id)
+        if attempt is None or position > attempt.position:
+            return self._stale(resident.language)
+        if attempt.finished or attempt.position >= len(attempt.question_ids):
+            return await self._result(resident, attempt)
+        # An old "Next" (position behind) lands on the question that is actually due.
+        return self._question_or_stale(resident, attempt, attempt.position)
+
+    async def _result(self, resident: Resident, attempt: Attempt) -> Reply:
+        closed = await self.store.finish_attempt(attempt_id=attempt.id)
+        if closed and attempt.kind == FULL_QUIZ:
+            await self.store.complete_lesson(resident_id=resident.id, lesson_id=attempt.lesson_id)
+        lesson = self.content.curriculum.lesson(attempt.lesson_id)
+        if lesson is None:
+            return self._stale(resident.language)
+        recorded = await self.store.attempt_answers(attempt_id=attempt.id)
+        result = score_attempt(
+            attempt.question_ids, {qid: a.correct for qid, a in recorded.items()}
+        )
+        state = await self.store.resident_state(resident_id=resident.id)
+        following = next_lesson(self.content.curriculum, state, after=lesson.id)
+        screen = screens.quiz_result(
+            self.content,
+            resident.language,
+            lesson,
+            result,
+            attempt_id=attempt.id,
+            following=following,
+        )
+        return Reply((screen,), edit=True)
+
+    async def _retry_missed(self, resident: Resident, attempt_id: int) -> Reply:
+        attempt = await self._owned_attempt(resident, attempt_id)
+        if attempt is None or not attempt.finished:
+            return self._stale(resident.language)
+        recorded = await self.store.attempt_answers(attempt_id=attempt.id)
+        missed = [
+            qid
+            for qid in attempt.question_ids
+            if not (recorded.get(qid) and recorded[qid].correct)
+            and self.content.curriculum.question(qid) is not None
+        ]
+        if not missed:
+            return await self._result(resident, attempt)
+        retry = await self.store.start_attempt(
+            resident_id=resident.id,
+            lesson_id=attempt.lesson_id,
+            question_ids=missed,
+            kind=RETRY_QUIZ,
+        )
+        return self._question_or_stale(resident, retry, 0)
+
+    async def _continue(self, resident: Resident) -> Reply:
+        """Back to the most recent unfinished quiz or lesson, else the next lesson in order."""
+        attempt = await self.store.unfinished_attempt(resident_id=resident.id)
+        reading = await self.store.lesson_in_progress(resident_id=resident.id)
+        if attempt is not None and (reading is None or attempt.updated_at >= reading.updated_at):
+            if attempt.position >= len(attempt.question_ids):
+                return await self._result(resident, attempt)
+            reply = self._question_or_stale(resident, attempt, attempt.position)
+            if reply.notice is None:
+                return reply
+        if reading is not None:
+            lesson = self.content.curriculum.lesson(reading.lesson_id)
+            if lesson is not None:
+                index = min(reading.card_index, len(lesson.cards) - 1)
+                return await self._show_card(resident, lesson.id, index)
+        state = await self.store.resident_state(resident_id=resident.id)
+        upcoming: Lesson | None = next_lesson(self.content.curriculum, state, after=None)
+        if upcoming is not None:
+            return await self._show_card(resident, upcoming.id, 0)
+        text = self.content.ui[resident.language].all_lessons_done
+        return Reply((screens.notice_with_menu(self.content, resident.language, text),), edit=True)
+
+    async def _progress(self, resident: Resident) -> Screen:
+        state = await self.store.resident_state(resident_id=resident.id)
+        report = progress_report(self.content.curriculum, state)
+        return screens.progress(self.content, resident.language, report)
+
+    async def _my_data(self, resident: Resident) -> Reply:
+        data = await self.store.export_resident(resident_id=resident.id)
+        document = Document(
+            filename="finlit-my-data.json",
+            data=json.dumps(data, ensure_ascii=False, indent=2).encode(),
+            caption=self.content.ui[resident.language].mydata_caption,
+        )
+        return Reply(document=document)

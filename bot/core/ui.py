@@ -1,0 +1,128 @@
+"""The UI string catalogue: every menu, button, notice and label, per language.
+
+Each key is a field, so a missing or misspelt key in an author's file is a load error with its
+location, and the code can only ask for keys that exist. Strings are plain text; templates add
+formatting and escape them. ``{name}``-style placeholders are filled with ``str.format``.
+"""
+
+from __future__ import annotations
+
+import string
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class CommandTexts(BaseModel):
+    """Descriptions shown in Telegram's command menu (setMyCommands)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: str
+    menu: str
+    progress: str
+    language: str
+    help: str
+    mydata: str
+    forget: str
+
+
+class UiTexts(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Buttons
+    btn_lessons: str
+    btn_continue: str
+    btn_progress: str
+    btn_help: str
+    btn_language: str
+    btn_menu: str
+    btn_topics: str
+    btn_back: str
+    btn_next: str
+    btn_take_quiz: str
+    btn_next_question: str
+    btn_see_result: str
+    btn_retry_missed: str
+    btn_retake_quiz: str
+    btn_next_lesson: str
+    btn_reread_lesson: str
+    btn_agree: str
+    btn_lang_zh: str
+    btn_lang_en: str
+    btn_forget_confirm: str
+    btn_forget_cancel: str
+    # Marks in front of topics and lessons
+    mark_done: str
+    mark_started: str
+    mark_new: str
+    # Onboarding and privacy
+    welcome_hello: str
+    welcome_intro: str
+    welcome_unknown_link: str
+    privacy_title: str
+    privacy_notice: str
+    consent_needed: str
+    consent_thanks: str
+    # Menus and navigation
+    menu_prompt: str
+    topics_prompt: str
+    topic_lessons_prompt: str
+    lesson_minutes: str
+    card_position: str
+    lesson_finished: str
+    nothing_to_continue: str
+    all_lessons_done: str
+    # Quiz
+    question_position: str
+    answer_right: str
+    answer_wrong: str
+    your_answer: str
+    right_answer: str
+    why: str
+    quiz_score: str
+    quiz_all_right: str
+    quiz_missed_heading: str
+    quiz_encourage: str
+    # Progress
+    progress_title: str
+    progress_topic_line: str
+    progress_mastery: str
+    progress_overall: str
+    progress_explained: str
+    progress_empty: str
+    # Language, help, privacy controls
+    language_prompt: str
+    language_set: str
+    help_text: str
+    mydata_caption: str
+    forget_prompt: str
+    forget_done: str
+    forget_cancelled: str
+    # Problems and pointers
+    stale_button: str
+    already_answered: str
+    chatter_pointer: str
+    group_pointer: str
+    error_apology: str
+    # Telegram's command menu
+    commands: CommandTexts
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    def placeholders(self) -> dict[str, set[str]]:
+        """Placeholder names used by each string, for comparing languages."""
+        found: dict[str, set[str]] = {}
+        for key, value in self:
+            if isinstance(value, str):
+                found[key] = {name for _, name, _, _ in string.Formatter().parse(value) if name}
+        return found
+
+
+def button_keys() -> list[str]:
+    """Catalogue keys whose text is shown on a button."""
+    return [key for key in UiTexts.model_fields if key.startswith(("btn_", "mark_"))]

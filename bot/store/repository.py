@@ -1,0 +1,405 @@
+"""The store: a small async repository over SQLAlchemy Core, with keyword-only methods.
+
+Each method is one transaction, committed before it returns, so whatever a channel replies
+afterwards describes data that is already safe on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.core.i18n import Language
+from bot.core.progress import LessonStatus, ResidentState
+from bot.store.db import create_engine, migrate
+from bot.store.schema import answers, lesson_progress, quiz_attempts, residents
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resident:
+    id: int
+    language: Language
+    consent_at: dt.datetime | None
+
+    @property
+    def consented(self) -> bool:
+        return self.consent_at is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    id: int
+    resident_id: int
+    lesson_id: str
+    kind: str
+    question_ids: tuple[str, ...]
+    position: int
+    updated_at: dt.datetime
+    finished_at: dt.datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class LessonPosition:
+    lesson_id: str
+    card_index: int
+    updated_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedAnswer:
+    question_id: str
+    option_index: int
+    correct: bool
+
+
+class Store:
+    """Everything finlit remembers about residents."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
+        self.engine = engine
+        self._now = clock
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Clock = utc_now) -> Store:
+        """Connect and bring the schema to the latest migration."""
+        engine = create_engine(url)
+        await migrate(engine)
+        return cls(engine, clock=clock)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.select(1))
+
+    def _insert_ignoring_duplicates(self, conn: AsyncConnection, table: sa.Table) -> Any:
+        # The only dialect-specific SQL: SQLAlchemy's own upsert constructs.
+        if conn.dialect.name == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if conn.dialect.name == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        raise NotImplementedError(f"no upsert for dialect {conn.dialect.name}")
+
+    # Residents
+
+    async def get_resident(self, *, resident_id: int) -> Resident | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(residents).where(residents.c.id == resident_id))
+            ).first()
+        return _resident(row) if row else None
+
+    async def ensure_resident(self, *, resident_id: int, language: Language) -> Resident:
+        """The resident, created with ``language`` on first contact; marks them seen."""
+        now = self._now()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert_ignoring_duplicates(conn, residents).values(
+                    id=resident_id, language=language, created_at=now, last_seen_at=now
+                )
+            )
+            await conn.execute(
+                sa.update(residents).where(residents.c.id == resident_id).values(last_seen_at=now)
+            )
+            row = (
+                await conn.execute(sa.select(residents).where(residents.c.id == resident_id))
+            ).one()
+        return _resident(row)
+
+    async def set_language(self, *, resident_id: int, language: Language) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(residents).where(residents.c.id == resident_id).values(language=language)
+            )
+
+    async def give_consent(self, *, resident_id: int) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(residents)
+                .where(residents.c.id == resident_id, residents.c.consent_at.is_(None))
+                .values(consent_at=self._now())
+            )
+
+    # Lessons
+
+    async def open_card(self, *, resident_id: int, lesson_id: str, card_index: int) -> None:
+        """Remember the card a resident is looking at; a finished lesson stays finished."""
+        now = self._now()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert_ignoring_duplicates(conn, lesson_progress).values(
+                    resident_id=resident_id,
+                    lesson_id=lesson_id,
+                    card_index=card_index,
+                    status=LessonStatus.STARTED.value,
+                    started_at=now,
+                    updated_at=now,
+                )
+            )
+            await conn.execute(
+                sa.update(lesson_progress)
+                .where(
+                    lesson_progress.c.resident_id == resident_id,
+                    lesson_progress.c.lesson_id == lesson_id,
+                )
+                .values(card_index=card_index, updated_at=now)
+            )
+
+    async def complete_lesson(self, *, resident_id: int, lesson_id: str) -> None:
+        now = self._now()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                self._insert_ignoring_duplicates(conn, lesson_progress).values(
+                    resident_id=resident_id,
+                    lesson_id=lesson_id,
+                    card_index=0,
+                    status=LessonStatus.STARTED.value,
+                    started_at=now,
+                    updated_at=now,
+                )
+            )
+            await conn.execute(
+                sa.update(lesson_progress)
+                .where(
+                    lesson_progress.c.resident_id == resident_id,
+                    lesson_progress.c.lesson_id == lesson_id,
+                    lesson_progress.c.status != LessonStatus.DONE.value,
+                )
+                .values(status=LessonStatus.DONE.value, completed_at=now, updated_at=now)
+            )
+
+    async def lesson_in_progress(self, *, resident_id: int) -> LessonPosition | None:
+        """The unfinished lesson the resident looked at most recently."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(lesson_progress)
+                    .where(
+                        lesson_progress.c.resident_id == resident_id,
+                        lesson_progress.c.status == LessonStatus.STARTED.value,
+                    )
+                    .order_by(lesson_progress.c.updated_at.desc())
+                    .limit(1)
+                )
+            ).first()
+        if row is None:
+            return None
+        return LessonPosition(row.lesson_id, row.card_index, _aware(row.updated_at))
+
+    async def resident_state(self, *, resident_id: int) -> ResidentState:
+        """Lesson statuses and whether the latest answer to each question was right."""
+        async with self.engine.connect() as conn:
+            statuses = await conn.execute(
+                sa.select(lesson_progress.c.lesson_id, lesson_progress.c.status).where(
+                    lesson_progress.c.resident_id == resident_id
+                )
+            )
+            lesson_status = {row.lesson_id: LessonStatus(row.status) for row in statuses}
+            latest = (
+                sa.select(answers.c.question_id, sa.func.max(answers.c.id).label("last_id"))
+                .where(answers.c.resident_id == resident_id)
+                .group_by(answers.c.question_id)
+                .subquery()
+            )
+            rows = await conn.execute(
+                sa.select(answers.c.question_id, answers.c.correct).join(
+                    latest, answers.c.id == latest.c.last_id
+                )
+            )
+            latest_correct = {row.question_id: bool(row.correct) for row in rows}
+        return ResidentState(lesson_status=lesson_status, latest_correct=latest_correct)
+
+    # Quizzes
+
+    async def start_attempt(
+        self, *, resident_id: int, lesson_id: str, question_ids: Sequence[str], kind: str
+    ) -> Attempt:
+        now = self._now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.insert(quiz_attempts)
+                .values(
+                    resident_id=resident_id,
+                    lesson_id=lesson_id,
+                    kind=kind,
+                    question_ids=json.dumps(list(question_ids)),
+                    position=0,
+                    started_at=now,
+                    updated_at=now,
+                )
+                .returning(quiz_attempts)
+            )
+            return _attempt(result.one())
+
+    async def get_attempt(self, *, attempt_id: int) -> Attempt | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(sa.select(quiz_attempts).where(quiz_attempts.c.id == attempt_id))
+            ).first()
+        return _attempt(row) if row else None
+
+    async def unfinished_attempt(self, *, resident_id: int) -> Attempt | None:
+        """The resident's most recently touched quiz sitting that is not finished."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(quiz_attempts)
+                    .where(
+                        quiz_attempts.c.resident_id == resident_id,
+                        quiz_attempts.c.finished_at.is_(None),
+                    )
+                    .order_by(quiz_attempts.c.updated_at.desc(), quiz_attempts.c.id.desc())
+                    .limit(1)
+                )
+            ).first()
+        return _attempt(row) if row else None
+
+    async def record_answer(
+        self, *, attempt: Attempt, position: int, option_index: int, correct: bool
+    ) -> bool:
+        """Record the answer at ``position`` and move the sitting on; False if it was answered.
+
+        The guarded update is the lock: of two presses racing for one question, only the one
+        that moves the position on inserts an answer.
+        """
+        now = self._now()
+        question_id = attempt.question_ids[position]
+        async with self.engine.begin() as conn:
+            moved = await conn.execute(
+                sa.update(quiz_attempts)
+                .where(
+                    quiz_attempts.c.id == attempt.id,
+                    quiz_attempts.c.position == position,
+                    quiz_attempts.c.finished_at.is_(None),
+                )
+                .values(position=position + 1, updated_at=now)
+            )
+            if moved.rowcount != 1:
+                return False
+            earlier = await conn.scalar(
+                sa.select(sa.func.count()).where(
+                    answers.c.resident_id == attempt.resident_id,
+                    answers.c.question_id == question_id,
+                )
+            )
+            await conn.execute(
+                sa.insert(answers).values(
+                    attempt_id=attempt.id,
+                    resident_id=attempt.resident_id,
+                    lesson_id=attempt.lesson_id,
+                    question_id=question_id,
+                    option_index=option_index,
+                    correct=correct,
+                    try_number=int(earlier or 0) + 1,
+                    answered_at=now,
+                )
+            )
+        return True
+
+    async def attempt_answers(self, *, attempt_id: int) -> dict[str, RecordedAnswer]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(answers.c.question_id, answers.c.option_index, answers.c.correct).where(
+                    answers.c.attempt_id == attempt_id
+                )
+            )
+            return {
+                row.question_id: RecordedAnswer(
+                    row.question_id, row.option_index, bool(row.correct)
+                )
+                for row in rows
+            }
+
+    async def finish_attempt(self, *, attempt_id: int) -> bool:
+        """Close a sitting; True only for the call that actually closed it."""
+        now = self._now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(quiz_attempts)
+                .where(quiz_attempts.c.id == attempt_id, quiz_attempts.c.finished_at.is_(None))
+                .values(finished_at=now, updated_at=now)
+            )
+            return result.rowcount == 1
+
+    # Privacy
+
+    async def export_resident(self, *, resident_id: int) -> dict[str, Any]:
+        """Every row stored about a resident, as plain JSON-ready data."""
+        out: dict[str, Any] = {}
+        async with self.engine.connect() as conn:
+            for table, column in (
+                (residents, residents.c.id),
+                (lesson_progress, lesson_progress.c.resident_id),
+                (quiz_attempts, quiz_attempts.c.resident_id),
+                (answers, answers.c.resident_id),
+            ):
+                rows = await conn.execute(sa.select(table).where(column == resident_id))
+                out[table.name] = [_jsonable(dict(row._mapping)) for row in rows]
+        return out
+
+    async def forget_resident(self, *, resident_id: int) -> None:
+        """Delete every row about a resident (children first, so no backend needs cascades)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.delete(answers).where(answers.c.resident_id == resident_id))
+            await conn.execute(
+                sa.delete(quiz_attempts).where(quiz_attempts.c.resident_id == resident_id)
+            )
+            await conn.execute(
+                sa.delete(lesson_progress).where(lesson_progress.c.resident_id == resident_id)
+            )
+            await conn.execute(sa.delete(residents).where(residents.c.id == resident_id))
+
+
+def _resident(row: sa.Row[Any]) -> Resident:
+    return Resident(
+        id=row.id,
+        language=row.language,
+        consent_at=_aware(row.consent_at) if row.consent_at else None,
+    )
+
+
+def _attempt(row: sa.Row[Any]) -> Attempt:
+    return Attempt(
+        id=row.id,
+        resident_id=row.resident_id,
+        lesson_id=row.lesson_id,
+        kind=row.kind,
+        question_ids=tuple(json.loads(row.question_ids)),
+        position=row.position,
+        updated_at=_aware(row.updated_at),
+        finished_at=_aware(row.finished_at) if row.finished_at else None,
+    )
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in values.items():
+        if isinstance(value, dt.datetime):
+            value = _aware(value).isoformat()
+        elif key == "question_ids":
+            value = json.loads(value)
+        out[key] = value
+    return out

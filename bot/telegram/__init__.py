@@ -1,0 +1,1 @@
+"""The Telegram channel: thin adapters between updates and the core."""

@@ -1,0 +1,115 @@
+"""Shared fixtures: content directories, settings on a temporary database, and a running bot.
+
+Every end-to-end test runs the real Application built by ``build_application`` against
+``FakeTelegram``. Handler exceptions are collected by an extra error handler and fail the test
+at teardown, as do calls to Bot API methods the fake does not know.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import build_application
+from bot.core.content import Content, load_content
+from bot.settings import Settings
+from bot.telegram.context import FinlitApplication, FinlitContext
+from tests.fakes import FakeTelegram, TelegramUser
+
+# Opt in to PTB's timedelta durations, as the app does; the old ints warn (and warnings fail).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURE_TOPIC = REPO / "tests" / "fixtures" / "mini-topic.yaml"
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A valid content directory: the real UI and templates with a tiny fixture topic."""
+    root = tmp_path / "content"
+    shutil.copytree(REPO / "content" / "ui", root / "ui")
+    shutil.copytree(REPO / "content" / "templates", root / "templates")
+    (root / "topics").mkdir()
+    shutil.copy(FIXTURE_TOPIC, root / "topics" / "mini.yaml")
+    return root
+
+
+@pytest.fixture(scope="session")
+def content() -> Content:
+    """The real curriculum, loaded and checked once."""
+    return load_content(REPO / "content")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token="123456:test-token",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/finlit.db",
+        default_language="zh",
+        admin_ids=frozenset(),
+    )
+
+
+@pytest.fixture
+def fake() -> FakeTelegram:
+    return FakeTelegram()
+
+
+class Harness:
+    """A running finlit on the fake Bot API, restartable on the same database."""
+
+    def __init__(self, fake: FakeTelegram, settings: Settings, content: Content) -> None:
+        self.fake, self.settings, self.content = fake, settings, content
+        self.errors: list[BaseException] = []
+        self.app: FinlitApplication | None = None
+
+    async def start(self) -> FinlitApplication:
+        app = build_application(self.settings, request=self.fake, content=self.content)
+
+        async def collect(update: object, context: FinlitContext) -> None:
+            if context.error is not None:
+                self.errors.append(context.error)
+
+        app.add_error_handler(collect)
+        await app.initialize()
+        await app.post_init(app)  # type: ignore[misc]  # run_polling would call it
+        self.app = app
+        return app
+
+    async def stop(self) -> None:
+        if self.app is not None:
+            await self.app.post_shutdown(self.app)  # type: ignore[misc]
+            await self.app.shutdown()
+            self.app = None
+
+    async def restart(self, *users: TelegramUser) -> None:
+        """A new process on the same database: nothing carried over in memory."""
+        await self.stop()
+        app = await self.start()
+        for user in users:
+            user.app = app
+
+    def resident(self, **kwargs: Any) -> TelegramUser:
+        assert self.app is not None
+        return TelegramUser(self.fake, self.app, **kwargs)
+
+    @property
+    def store(self) -> Any:
+        assert self.app is not None and self.app.bot_data.services is not None
+        return self.app.bot_data.services.store
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
+    harness = Harness(fake, settings, content)
+    await harness.start()
+    yield harness
+    await harness.stop()
+    assert harness.errors == [], f"handlers raised: {harness.errors!r}"
+    assert fake.unknown_methods == [], f"unknown Bot API methods: {fake.unknown_methods}"

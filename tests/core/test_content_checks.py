@@ -1,0 +1,283 @@
+"""The content checker: one test per kind of problem it reports, on small broken copies."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.core.content import ContentError, load_content
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def edit_topic(root: Path, change: Callable[[dict], None]) -> None:
+    path = root / "topics" / "mini.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def problems(root: Path) -> list[str]:
+    with pytest.raises(ContentError) as caught:
+        load_content(root)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_fixture_is_valid(content_dir: Path) -> None:
+    content = load_content(content_dir)
+    assert [t.id for t in content.curriculum.topics] == ["mini"]
+
+
+def test_invalid_yaml_names_the_line(content_dir: Path) -> None:
+    (content_dir / "topics" / "mini.yaml").write_text("id: mini\ntitle: {zh: x\n", encoding="utf-8")
+    assert problems(content_dir) == [
+        "topics/mini.yaml: line 3: not valid YAML: expected ',' or '}', but got '<stream end>'"
+    ]
+
+
+def test_missing_language(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0]["title"].pop("en"))
+    assert problems(content_dir) == ["topics/mini.yaml: lessons[mini-a].title.en: Field required"]
+
+
+def test_empty_text(content_dir: Path) -> None:
+    def blank(d: dict) -> None:
+        d["lessons"][0]["cards"][1]["zh"] = "   "
+
+    edit_topic(content_dir, blank)
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].cards[2].zh: must not be empty"
+    ]
+
+
+def test_unknown_field_is_a_typo(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0].update(minuts=3))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].minuts: Extra inputs are not permitted"
+    ]
+
+
+def test_duplicate_ids_across_files(content_dir: Path) -> None:
+    shutil.copy(content_dir / "topics" / "mini.yaml", content_dir / "topics" / "mini2.yaml")
+    found = problems(content_dir)
+    assert "topics/mini2.yaml: id: topic id 'mini' is already used in topics/mini.yaml" in found
+    assert (
+        "topics/mini2.yaml: lessons[mini-a].quiz[mini-a-q1].id: question id 'mini-a-q1' is "
+        "already used in topics/mini.yaml" in found
+    )
+
+
+def test_exactly_one_correct_option(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0]["quiz"][0]["options"][1].update(correct=True))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1]: exactly one option must be correct "
+        "(found 2)"
+    ]
+
+
+def test_wrong_option_needs_feedback(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0]["quiz"][1]["options"][2].pop("feedback"))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].quiz[mini-a-q2]: wrong option(s) 3 need feedback "
+        "saying why they are wrong"
+    ]
+
+
+def test_too_many_options(content_dir: Path) -> None:
+    def seven(d: dict) -> None:
+        options = d["lessons"][0]["quiz"][1]["options"]
+        options.extend(options[0] for _ in range(5))
+
+    edit_topic(content_dir, seven)
+    found = problems(content_dir)
+    assert found == [
+        "topics/mini.yaml: lessons[mini-a].quiz[mini-a-q2].options: List should have at most 6 "
+        "items after validation, not 8"
+    ]
+
+
+def test_source_and_reviewed_date_required(content_dir: Path) -> None:
+    def strip(d: dict) -> None:
+        d["lessons"][0]["quiz"][0].pop("source")
+        d["lessons"][0]["quiz"][0]["reviewed"] = "last year"
+
+    edit_topic(content_dir, strip)
+    found = problems(content_dir)
+    assert "topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].source: Field required" in found
+    assert any(
+        p.startswith("topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].reviewed: ") for p in found
+    )
+
+
+def test_bad_id(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][1].update(id="Lesson B!"))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[Lesson B!].id: ids use lowercase letters, digits and '-', "
+        "start with a letter or digit, and are at most 24 characters"
+    ]
+
+
+def test_html_outside_telegrams_subset(content_dir: Path) -> None:
+    def bad_html(d: dict) -> None:
+        d["lessons"][0]["cards"][0]["en"] = "Pay <p>here</p> & <b>there"
+
+    edit_topic(content_dir, bad_html)
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].cards[1].en: HTML: a bare '&' must be written &amp;",
+        "topics/mini.yaml: lessons[mini-a].cards[1].en: HTML: tag <b> is never closed",
+        "topics/mini.yaml: lessons[mini-a].cards[1].en: HTML: tag <p> is not allowed",
+    ]
+
+
+def test_html_in_plain_text(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0]["title"].update(en="<b>Lesson</b> A"))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].title.en: plain text: HTML tags are not allowed here"
+    ]
+
+
+def test_option_too_wide_for_a_button(content_dir: Path) -> None:
+    edit_topic(
+        content_dir,
+        lambda d: d["lessons"][0]["quiz"][0]["options"][0]["text"].update(zh="付" * 21),
+    )
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].options[1].text.zh: too wide for a "
+        "phone button: 42 columns (at most 40; a Chinese character counts 2)"
+    ]
+
+
+def test_card_too_long(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0]["cards"][0].update(en="word " * 200))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].cards[1].en: too long: 999 characters (at most 600 "
+        "for a card)"
+    ]
+
+
+def test_untranslated_copy(content_dir: Path) -> None:
+    edit_topic(
+        content_dir, lambda d: d["lessons"][1]["cards"][0].update(en="验证码不能告诉任何人。")
+    )
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-b].cards[1]: zh and en are identical: translate it",
+        "topics/mini.yaml: lessons[mini-b].cards[1].en: English text is mostly Chinese: "
+        "translate it",
+    ]
+
+
+def test_chinese_text_without_chinese(content_dir: Path) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][1]["cards"][0].update(zh="Never tell a code"))
+    assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-b].cards[1].zh: Chinese text has no Chinese characters"
+    ]
+
+
+def test_missing_ui_key(content_dir: Path) -> None:
+    path = content_dir / "ui" / "en.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    del data["btn_next"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert problems(content_dir) == ["ui/en.yaml: btn_next: Field required"]
+
+
+def test_ui_placeholders_must_match(content_dir: Path) -> None:
+    path = content_dir / "ui" / "en.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["card_position"] = "Page {page} of {total}"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    found = problems(content_dir)
+    assert found[0] == (
+        "ui/en.yaml: card_position: placeholders ['page', 'total'] differ from ui/zh.yaml "
+        "['number', 'total']"
+    )
+
+
+def test_ui_button_too_wide(content_dir: Path) -> None:
+    path = content_dir / "ui" / "zh.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["btn_menu"] = "回" * 25
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert problems(content_dir) == [
+        "ui/zh.yaml: btn_menu: too wide for a phone button: 50 columns (at most 40)"
+    ]
+
+
+def test_template_syntax_error(content_dir: Path) -> None:
+    (content_dir / "templates" / "help.html.j2").write_text("{{ ui.help_text ", encoding="utf-8")
+    found = problems(content_dir)
+    assert len(found) == 1 and found[0].startswith("templates/help.html.j2: line 1: ")
+
+
+def test_template_using_an_unknown_name(content_dir: Path) -> None:
+    (content_dir / "templates" / "help.html.j2").write_text("{{ ui.help_txt }}", encoding="utf-8")
+    found = problems(content_dir)
+    assert found[0].startswith("templates: en: cannot render: UndefinedError:")
+    assert found[1].startswith("templates: zh: cannot render: UndefinedError:")
+
+
+def test_template_with_html_telegram_refuses(content_dir: Path) -> None:
+    (content_dir / "templates" / "help.html.j2").write_text(
+        "<p>{{ ui.help_text }}</p>", encoding="utf-8"
+    )
+    found = problems(content_dir)
+    assert "templates: help (en): rendered HTML: tag <p> is not allowed" in found
+
+
+def test_rendered_message_over_telegrams_limit(content_dir: Path) -> None:
+    (content_dir / "templates" / "help.html.j2").write_text(
+        "{% for i in range(500) %}{{ ui.help_text }}{% endfor %}", encoding="utf-8"
+    )
+    found = problems(content_dir)
+    assert any(
+        p.startswith("templates: help (zh): rendered message is ")
+        and p.endswith("Telegram allows 4096")
+        for p in found
+    )
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nowhere") == [
+        f"{tmp_path / 'nowhere'}: (directory): content directory not found"
+    ]
+
+
+def test_every_problem_is_reported_not_just_the_first(content_dir: Path) -> None:
+    def two_problems(d: dict) -> None:
+        d["lessons"][0]["title"].pop("en")
+        d["lessons"][1]["quiz"][0]["options"][0].pop("feedback")
+
+    edit_topic(content_dir, two_problems)
+    shutil.copy(content_dir / "ui" / "en.yaml", content_dir / "ui" / "zh.yaml.bak")
+    (content_dir / "ui" / "zh.yaml").unlink()
+    assert len(problems(content_dir)) == 3
+
+
+def test_check_command_prints_every_problem_and_exits_1(
+    content_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][0]["title"].pop("en"))
+    (content_dir / "ui" / "zh.yaml").unlink()
+    assert main(["content", "check", str(content_dir)]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "topics/mini.yaml: lessons[mini-a].title.en: Field required",
+        "ui/zh.yaml: (file): UI catalogue for 'zh' is missing",
+        f"2 problem(s) in {content_dir}",
+    ]
+
+
+def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["content", "check", str(content_dir)]) == 0
+    assert capsys.readouterr().out == (
+        "content OK: 1 topics, 2 lessons, 3 cards, 3 questions in each language\n"
+    )
+
+
+def test_real_content_is_valid() -> None:
+    load_content(REPO / "content")

@@ -1,0 +1,156 @@
+"""The store's contract. Every backend must pass this suite; add a URL to BACKENDS to run it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bot.core.progress import LessonStatus
+from bot.store import Store
+from bot.store.schema import metadata
+
+BACKENDS = ["sqlite"]
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
+    store = await Store.open(url)
+    yield store
+    await store.close()
+
+
+async def test_migrations_build_exactly_the_declared_schema(store: Store) -> None:
+    def diff(connection: object) -> list[object]:
+        return compare_metadata(MigrationContext.configure(connection), metadata)  # type: ignore[arg-type]
+
+    async with store.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+
+
+async def test_opening_twice_is_a_no_op_migration(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/again.db"
+    first = await Store.open(url)
+    await first.ensure_resident(resident_id=1, language="en")
+    await first.close()
+    second = await Store.open(url)
+    assert (await second.get_resident(resident_id=1)) is not None
+    await second.close()
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: Store) -> None:
+    async with store.engine.connect() as conn:
+        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+
+
+async def test_resident_created_once_with_first_language(store: Store) -> None:
+    first = await store.ensure_resident(resident_id=42, language="en")
+    again = await store.ensure_resident(resident_id=42, language="zh")
+    assert first.language == again.language == "en"
+    assert not again.consented
+    await store.give_consent(resident_id=42)
+    await store.set_language(resident_id=42, language="zh")
+    resident = await store.get_resident(resident_id=42)
+    assert resident is not None and resident.consented and resident.language == "zh"
+
+
+async def test_lesson_progress_and_completion(store: Store) -> None:
+    await store.ensure_resident(resident_id=1, language="zh")
+    await store.open_card(resident_id=1, lesson_id="a", card_index=2)
+    position = await store.lesson_in_progress(resident_id=1)
+    assert position is not None and (position.lesson_id, position.card_index) == ("a", 2)
+    await store.complete_lesson(resident_id=1, lesson_id="a")
+    await store.open_card(resident_id=1, lesson_id="a", card_index=0)  # rereading a done lesson
+    state = await store.resident_state(resident_id=1)
+    assert state.status("a") is LessonStatus.DONE
+    assert await store.lesson_in_progress(resident_id=1) is None
+
+
+async def test_answer_recorded_once_and_moves_the_sitting_on(store: Store) -> None:
+    await store.ensure_resident(resident_id=1, language="zh")
+    attempt = await store.start_attempt(
+        resident_id=1, lesson_id="a", question_ids=["q1", "q2"], kind="full"
+    )
+    assert await store.record_answer(attempt=attempt, position=0, option_index=1, correct=False)
+    assert not await store.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
+    recorded = await store.attempt_answers(attempt_id=attempt.id)
+    assert list(recorded) == ["q1"] and recorded["q1"].option_index == 1
+    reloaded = await store.get_attempt(attempt_id=attempt.id)
+    assert reloaded is not None and reloaded.position == 1
+
+
+async def test_racing_presses_record_one_answer(store: Store) -> None:
+    await store.ensure_resident(resident_id=1, language="zh")
+    attempt = await store.start_attempt(
+        resident_id=1, lesson_id="a", question_ids=["q1"], kind="full"
+    )
+    results = await asyncio.gather(
+        *(
+            store.record_answer(attempt=attempt, position=0, option_index=i % 2, correct=True)
+            for i in range(6)
+        )
+    )
+    assert sorted(results) == [False] * 5 + [True]
+    assert len(await store.attempt_answers(attempt_id=attempt.id)) == 1
+
+
+async def test_latest_answer_decides_mastery_and_tries_are_counted(store: Store) -> None:
+    await store.ensure_resident(resident_id=1, language="zh")
+    first = await store.start_attempt(
+        resident_id=1, lesson_id="a", question_ids=["q1"], kind="full"
+    )
+    await store.record_answer(attempt=first, position=0, option_index=0, correct=False)
+    assert await store.finish_attempt(attempt_id=first.id)
+    assert not await store.finish_attempt(attempt_id=first.id)
+    retry = await store.start_attempt(
+        resident_id=1, lesson_id="a", question_ids=["q1"], kind="retry"
+    )
+    await store.record_answer(attempt=retry, position=0, option_index=1, correct=True)
+    state = await store.resident_state(resident_id=1)
+    assert state.latest_correct == {"q1": True}
+    exported = await store.export_resident(resident_id=1)
+    assert [a["try_number"] for a in exported["answers"]] == [1, 2]
+
+
+async def test_unfinished_attempt_is_the_latest_open_one(store: Store) -> None:
+    await store.ensure_resident(resident_id=1, language="zh")
+    done = await store.start_attempt(resident_id=1, lesson_id="a", question_ids=["q1"], kind="full")
+    await store.finish_attempt(attempt_id=done.id)
+    assert await store.unfinished_attempt(resident_id=1) is None
+    open_one = await store.start_attempt(
+        resident_id=1, lesson_id="b", question_ids=["q2"], kind="full"
+    )
+    found = await store.unfinished_attempt(resident_id=1)
+    assert found is not None and found.id == open_one.id
+
+
+async def test_export_and_forget_cover_every_row(store: Store) -> None:
+    for resident_id in (1, 2):
+        await store.ensure_resident(resident_id=resident_id, language="zh")
+        await store.open_card(resident_id=resident_id, lesson_id="a", card_index=0)
+        attempt = await store.start_attempt(
+            resident_id=resident_id, lesson_id="a", question_ids=["q1"], kind="full"
+        )
+        await store.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
+    exported = await store.export_resident(resident_id=1)
+    assert {k: len(v) for k, v in exported.items()} == {
+        "residents": 1,
+        "lesson_progress": 1,
+        "quiz_attempts": 1,
+        "answers": 1,
+    }
+    await store.forget_resident(resident_id=1)
+    assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
+        "residents": 0,
+        "lesson_progress": 0,
+        "quiz_attempts": 0,
+        "answers": 0,
+    }
+    assert (await store.get_resident(resident_id=2)) is not None  # others untouched
+    assert len((await store.export_resident(resident_id=2))["answers"]) == 1

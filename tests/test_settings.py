@@ -1,0 +1,86 @@
+"""Configuration: defaults, parsing, and one clear line (exit 2) for anything malformed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "DEFAULT_LANGUAGE"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.telegram_bot_token is None
+    assert settings.database_url == "sqlite+aiosqlite:///data/finlit.db"
+    assert settings.admin_ids == frozenset()
+    assert settings.default_language == "zh"
+
+
+def test_admin_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_IDS", " 12, 345 ,")
+    assert Settings(_env_file=None).admin_ids == frozenset({12, 345})  # type: ignore[call-arg]
+
+
+def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:very-secret")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert "very-secret" not in repr(settings) and "very-secret" not in str(settings.model_dump())
+
+
+def run_finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {},
+            "finlit: configuration error: TELEGRAM_BOT_TOKEN: required to run the bot (set it in the environment or in .env)",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": "nonsense"},
+            "finlit: configuration error: TELEGRAM_BOT_TOKEN: does not look like a bot token (expected 123456:ABC...)",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:a", "ADMIN_IDS": "12,bob"},
+            "finlit: configuration error: ADMIN_IDS: must be comma-separated Telegram user ids (numbers)",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:a", "DEFAULT_LANGUAGE": "fr"},
+            "finlit: configuration error: DEFAULT_LANGUAGE: Input should be 'zh' or 'en'",
+        ),
+        (
+            {"TELEGRAM_BOT_TOKEN": "1:a", "TELEGRAM_API_BASE_URL": "localhost:8081"},
+            "finlit: configuration error: TELEGRAM_API_BASE_URL: must be an http:// or https:// URL, e.g. http://127.0.0.1:8081/bot",
+        ),
+    ],
+)
+def test_bad_configuration_is_one_line_and_exit_2(
+    env: dict[str, str], line: str, tmp_path: Path
+) -> None:
+    result = run_finlit("run", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == line + "\n"
+    assert result.stdout == ""
+
+
+def test_env_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("ADMIN_IDS=oops\n", encoding="utf-8")
+    result = run_finlit("content", "check", env={}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "ADMIN_IDS" in result.stderr
