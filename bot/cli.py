@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from pydantic import ValidationError
 
 from bot.core.content import ContentError, load_content
 from bot.core.stats import content_stats
+from bot.logs import configure_logging
 from bot.settings import Settings
 
 EXIT_CONFIG = 2
@@ -87,11 +87,7 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # httpx logs every request URL at INFO, and the URL contains the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings)
     try:
         application = build_application(settings)
     except ContentError as exc:

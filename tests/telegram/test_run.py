@@ -1,0 +1,84 @@
+"""``finlit run`` as a real process: migrate on start, long-poll, answer, stop on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+from tests.fakes import FakeTelegram, FakeTelegramServer
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "424242:run-test-secret-token"
+
+
+async def wait_for(condition: object, seconds: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():  # type: ignore[operator]
+        if loop.time() > deadline:
+            raise TimeoutError("the bot did not do what was expected in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_finlit_run_serves_residents_and_stops_cleanly(tmp_path: Path) -> None:
+    fake = FakeTelegram()
+    async with FakeTelegramServer(fake) as server:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO),
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/data/finlit.db",
+            "LOG_LEVEL": "DEBUG",
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await wait_for(lambda: fake.calls_of("getUpdates"))
+            user = {"id": 555, "is_bot": False, "first_name": "Lan", "language_code": "en"}
+            fake.push_update(
+                {
+                    "message": {
+                        "message_id": 1,
+                        "date": 1_700_000_000,
+                        "from": user,
+                        "chat": {"id": 555, "type": "private", "first_name": "Lan"},
+                        "text": "/start",
+                        "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+                    }
+                }
+            )
+            await wait_for(lambda: fake.sent_texts(555))
+            process.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert "Welcome to finlit" in fake.sent_texts(555)[0]
+    assert {c.params.get("language_code") for c in fake.calls_of("setMyCommands")} == {
+        "zh",
+        "en",
+        None,
+    }
+    # The database was created and migrated to the latest schema on start.
+    with sqlite3.connect(tmp_path / "data" / "finlit.db") as db:
+        assert db.execute("select version_num from alembic_version").fetchone() == ("0001",)
+        assert db.execute("select id, consent_at from residents").fetchall() == [(555, None)]
+    # Even at DEBUG the log carries neither the token nor the resident's name.
+    assert "run-test-secret-token" not in log
+    assert "Lan" not in log
