@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -22,6 +23,14 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finlit", description="finlit: a finance-literacy tutor")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the Telegram bot (long polling)")
+    preview = commands.add_parser("preview", help="chat with finlit in the terminal, no Telegram")
+    preview.add_argument("--lang", choices=["zh", "en"], help="the resident's language")
+    preview.add_argument("--db", help="database URL (default: a SQLite file data/preview.db)")
+    preview.add_argument("--as-admin", action="store_true", help="act as the first of ADMIN_IDS")
+    preview.add_argument("--name", help="the name to greet the resident with")
+    preview.add_argument(
+        "--script", type=Path, help="run one input per line and print the transcript"
+    )
     content = commands.add_parser("content", help="check or count the content")
     content_commands = content.add_subparsers(dest="content_command", required=True)
     check = content_commands.add_parser("check", help="validate content; list every problem")
@@ -51,7 +60,39 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings()
     if args.command == "content":
         return _content(args, settings)
+    if args.command == "preview":
+        return _preview(args, settings)
     return _run(settings)
+
+
+def _preview(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.preview.run import PREVIEW_RESIDENT_ID, preview
+
+    resident_id = PREVIEW_RESIDENT_ID
+    if args.as_admin:
+        if not settings.admin_ids:
+            print(
+                "finlit: configuration error: ADMIN_IDS: --as-admin needs at least one id",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        resident_id = min(settings.admin_ids)
+    if args.script is not None and not args.script.is_file():
+        print(f"finlit: no such script: {args.script}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        return asyncio.run(
+            preview(
+                settings,
+                language=args.lang,
+                database_url=args.db,
+                resident_id=resident_id,
+                name=args.name,
+                script=args.script,
+            )
+        )
+    except ContentError as exc:
+        return _refuse(exc)
 
 
 def _content(args: argparse.Namespace, settings: Settings) -> int:
@@ -77,6 +118,13 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _refuse(error: ContentError) -> int:
+    """Print every content problem and the refusal; the exit code for invalid content."""
+    print(error.report(), file=sys.stderr)
+    print(f"finlit: refusing to start: {len(error.problems)} content problem(s)", file=sys.stderr)
+    return 1
+
+
 def _run(settings: Settings) -> int:
     from bot.app import build_application  # keeps `content` commands free of telegram imports
 
@@ -91,8 +139,6 @@ def _run(settings: Settings) -> int:
     try:
         application = build_application(settings)
     except ContentError as exc:
-        print(exc.report(), file=sys.stderr)
-        print(f"finlit: refusing to start: {len(exc.problems)} content problem(s)", file=sys.stderr)
-        return 1
+        return _refuse(exc)
     application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
     return 0

@@ -48,6 +48,7 @@ def topic_status(topic: Topic, state: ResidentState) -> LessonStatus:
 @dataclasses.dataclass(frozen=True)
 class TopicProgress:
     topic: Topic
+    lessons_started: int  # opened at least once, finished or not
     lessons_done: int
     lessons_total: int
     mastered: int
@@ -76,7 +77,7 @@ class ProgressReport:
 
     @property
     def started(self) -> bool:
-        return any(t.lessons_done or t.mastered for t in self.topics)
+        return any(t.lessons_started or t.mastered for t in self.topics)
 
 
 def progress_report(curriculum: Curriculum, state: ResidentState) -> ProgressReport:
@@ -86,6 +87,9 @@ def progress_report(curriculum: Curriculum, state: ResidentState) -> ProgressRep
         rows.append(
             TopicProgress(
                 topic=topic,
+                lessons_started=sum(
+                    state.status(lesson.id) is not LessonStatus.NEW for lesson in topic.lessons
+                ),
                 lessons_done=sum(
                     state.status(lesson.id) is LessonStatus.DONE for lesson in topic.lessons
                 ),

@@ -93,6 +93,18 @@ class Tutor:
             case "forget":
                 return Reply((screens.forget_prompt(self.content, language),))
 
+    async def text(self, visitor: Visitor, text: str) -> Reply:
+        """Anything typed: ``/start [payload]``, another known command, or free text."""
+        word, _, rest = text.strip().partition(" ")
+        if word.startswith("/"):
+            name = word[1:].split("@", 1)[0].lower()
+            if name == "start":
+                return await self.start(visitor, rest.strip() or None)
+            for command in COMMANDS:
+                if name == command:
+                    return await self.command(visitor, command)
+        return await self.chatter(visitor)
+
     async def chatter(self, visitor: Visitor) -> Reply:
         """Free text, stickers, photos, voice: a friendly pointer to the buttons."""
         resident = await self._resident(visitor)
@@ -111,6 +123,11 @@ class Tutor:
     def apology(self, language: Language) -> Reply:
         text = self.content.ui[language].error_apology
         return Reply((screens.notice_with_menu(self.content, language, text),))
+
+    async def prefer_language(self, visitor: Visitor, language: Language) -> None:
+        """Set a resident's language outright (a channel's explicit choice, e.g. --lang)."""
+        await self._resident(visitor)
+        await self.store.set_language(resident_id=visitor.id, language=language)
 
     async def language_of(self, resident_id: int, hint: str | None) -> Language:
         resident = await self.store.get_resident(resident_id=resident_id)

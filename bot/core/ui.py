@@ -104,6 +104,11 @@ class UiTexts(BaseModel):
     chatter_pointer: str
     group_pointer: str
     error_apology: str
+    # The terminal preview (finlit preview)
+    preview_hint: str
+    preview_default_name: str
+    preview_no_such_button: str
+    preview_document: str
     # Telegram's command menu
     commands: CommandTexts
 

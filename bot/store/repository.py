@@ -149,16 +149,7 @@ class Store:
         """Remember the card a resident is looking at; a finished lesson stays finished."""
         now = self._now()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert_ignoring_duplicates(conn, lesson_progress).values(
-                    resident_id=resident_id,
-                    lesson_id=lesson_id,
-                    card_index=card_index,
-                    status=LessonStatus.STARTED.value,
-                    started_at=now,
-                    updated_at=now,
-                )
-            )
+            await self._start_lesson(conn, resident_id, lesson_id, card_index, now)
             await conn.execute(
                 sa.update(lesson_progress)
                 .where(
@@ -171,16 +162,7 @@ class Store:
     async def complete_lesson(self, *, resident_id: int, lesson_id: str) -> None:
         now = self._now()
         async with self.engine.begin() as conn:
-            await conn.execute(
-                self._insert_ignoring_duplicates(conn, lesson_progress).values(
-                    resident_id=resident_id,
-                    lesson_id=lesson_id,
-                    card_index=0,
-                    status=LessonStatus.STARTED.value,
-                    started_at=now,
-                    updated_at=now,
-                )
-            )
+            await self._start_lesson(conn, resident_id, lesson_id, 0, now)
             await conn.execute(
                 sa.update(lesson_progress)
                 .where(
@@ -190,6 +172,21 @@ class Store:
                 )
                 .values(status=LessonStatus.DONE.value, completed_at=now, updated_at=now)
             )
+
+    async def _start_lesson(
+        self, conn: AsyncConnection, resident_id: int, lesson_id: str, card: int, now: dt.datetime
+    ) -> None:
+        """Create the resident's row for a lesson unless it exists."""
+        await conn.execute(
+            self._insert_ignoring_duplicates(conn, lesson_progress).values(
+                resident_id=resident_id,
+                lesson_id=lesson_id,
+                card_index=card,
+                status=LessonStatus.STARTED.value,
+                started_at=now,
+                updated_at=now,
+            )
+        )
 
     async def lesson_in_progress(self, *, resident_id: int) -> LessonPosition | None:
         """The unfinished lesson the resident looked at most recently."""

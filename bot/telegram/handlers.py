@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.core.i18n import LANGUAGES
-from bot.core.tutor import COMMANDS, CommandName, Visitor
+from bot.core.tutor import COMMANDS, Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.show import answer_query, show
 
@@ -30,20 +30,10 @@ def visitor_of(update: Update) -> Visitor:
     return Visitor(id=user.id, language_hint=user.language_code, name=user.first_name)
 
 
-async def on_start(update: Update, context: FinlitContext) -> None:
-    """/start, with an optional deep-link payload."""
-    chat = cast(Chat, update.effective_chat)
-    payload = " ".join(context.args or ()) or None
-    reply = await context.services.tutor.start(visitor_of(update), payload)
-    await show(context.bot, chat.id, reply)
-
-
 async def on_command(update: Update, context: FinlitContext) -> None:
-    """/menu, /help, /progress, /language, /mydata, /forget."""
+    """/start [payload], /menu, /help, /progress, /language, /mydata, /forget."""
     message = cast(Message, update.effective_message)
-    word = (message.text or "").split()[0].lstrip("/").split("@")[0].lower()
-    name = cast(CommandName, word)
-    reply = await context.services.tutor.command(visitor_of(update), name)
+    reply = await context.services.tutor.text(visitor_of(update), message.text or "")
     await show(context.bot, message.chat_id, reply)
 
 
@@ -124,8 +114,7 @@ def register(application: FinlitApplication) -> None:
             # Groups first, so nothing below ever answers there beyond the pointer.
             MessageHandler(groups & filters.COMMAND, on_group_command),
             ChatMemberHandler(on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
-            CommandHandler("start", on_start, filters=private),
-            CommandHandler(list(COMMANDS), on_command, filters=private),
+            CommandHandler(["start", *COMMANDS], on_command, filters=private),
             CallbackQueryHandler(on_press),
             # Last: everything else a resident sends in private, unknown commands included.
             # Edited messages are ignored: an edit is not a new request.

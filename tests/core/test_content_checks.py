@@ -171,6 +171,14 @@ def test_untranslated_copy(content_dir: Path) -> None:
     ]
 
 
+def test_figures_may_be_identical_in_both_languages(content_dir: Path) -> None:
+    edit_topic(
+        content_dir,
+        lambda d: d["lessons"][0]["quiz"][0]["options"][1]["text"].update(zh="36.5%", en="36.5%"),
+    )
+    load_content(content_dir)
+
+
 def test_chinese_text_without_chinese(content_dir: Path) -> None:
     edit_topic(content_dir, lambda d: d["lessons"][1]["cards"][0].update(zh="Never tell a code"))
     assert problems(content_dir) == [

@@ -72,6 +72,20 @@ async def walk_lesson(
     assert expected in user.last.visible
 
 
+async def open_first_quiz(user: TelegramUser, content: Content, language: Language) -> Lesson:
+    """From the menu, through the first lesson's cards, to its first question."""
+    ui = content.ui[language]
+    topic, lesson = content.curriculum.lessons()[0]
+    await user.send("/menu")
+    await user.press(ui.btn_lessons)
+    await user.press(topic.title.get(language))
+    await user.press(lesson.title.get(language))
+    for _ in lesson.cards[1:]:
+        await user.press(ui.btn_next)
+    await user.press(ui.btn_take_quiz)
+    return lesson
+
+
 # Onboarding and privacy
 
 
@@ -221,16 +235,10 @@ async def test_retry_only_the_missed_questions(bot: Harness) -> None:
 async def test_continue_resumes_the_quiz_or_the_next_lesson(bot: Harness) -> None:
     content, ui = bot.content, bot.content.ui["zh"]
     user = await onboard(bot, "zh")
-    first_topic, first = content.curriculum.lessons()[0]
+    _, first = content.curriculum.lessons()[0]
     await user.press(ui.btn_continue)  # nothing started: the first lesson opens
     assert seen(first.cards[0].zh) in user.last.visible  # type: ignore[union-attr]
-    await user.send("/menu")
-    await user.press(ui.btn_lessons)
-    await user.press(first_topic.title.zh)
-    await user.press(first.title.zh)
-    for _ in first.cards[1:]:
-        await user.press(ui.btn_next)
-    await user.press(ui.btn_take_quiz)
+    await open_first_quiz(user, content, "zh")
     q0 = first.quiz[0]
     await user.press(q0.options[q0.correct_index].text.zh)
     await user.send("/menu")
@@ -242,16 +250,9 @@ async def test_continue_resumes_the_quiz_or_the_next_lesson(bot: Harness) -> Non
 
 
 async def test_answer_is_committed_before_the_reply(bot: Harness) -> None:
-    content, ui = bot.content, bot.content.ui["en"]
+    content = bot.content
     user = await onboard(bot, "en", user_id=9)
-    topic, lesson = content.curriculum.lessons()[0]
-    await user.send("/menu")
-    await user.press(ui.btn_lessons)
-    await user.press(topic.title.en)
-    await user.press(lesson.title.en)
-    for _ in lesson.cards[1:]:
-        await user.press(ui.btn_next)
-    await user.press(ui.btn_take_quiz)
+    lesson = await open_first_quiz(user, content, "en")
     question = lesson.quiz[0]
     # Telegram fails while the feedback is being shown: the answer must already be on disk.
     bot.fake.fail_next("editMessageText", status=500)
@@ -266,14 +267,7 @@ async def test_answer_is_committed_before_the_reply(bot: Harness) -> None:
 async def test_double_press_and_redelivery_record_one_answer(bot: Harness) -> None:
     content, ui = bot.content, bot.content.ui["en"]
     user = await onboard(bot, "en", user_id=11)
-    topic, lesson = content.curriculum.lessons()[0]
-    await user.send("/menu")
-    await user.press(ui.btn_lessons)
-    await user.press(topic.title.en)
-    await user.press(lesson.title.en)
-    for _ in lesson.cards[1:]:
-        await user.press(ui.btn_next)
-    await user.press(ui.btn_take_quiz)
+    lesson = await open_first_quiz(user, content, "en")
     question = lesson.quiz[0]
     label = question.options[question.correct_index].text.en
     data = next(b.callback_data for row in user.last.buttons for b in row if b.text == label)  # type: ignore[union-attr]
@@ -297,14 +291,7 @@ async def test_double_press_and_redelivery_record_one_answer(bot: Harness) -> No
 async def test_restart_mid_quiz_carries_on(bot: Harness) -> None:
     content, ui = bot.content, bot.content.ui["zh"]
     user = await onboard(bot, "zh", user_id=21)
-    topic, lesson = content.curriculum.lessons()[0]
-    await user.send("/menu")
-    await user.press(ui.btn_lessons)
-    await user.press(topic.title.zh)
-    await user.press(lesson.title.zh)
-    for _ in lesson.cards[1:]:
-        await user.press(ui.btn_next)
-    await user.press(ui.btn_take_quiz)
+    lesson = await open_first_quiz(user, content, "zh")
     q0 = lesson.quiz[0]
     await user.press(q0.options[q0.correct_index].text.zh)
     await bot.restart(user)  # a new process on the same database

@@ -1,0 +1,1 @@
+"""The terminal channel: the same core as Telegram, shown as text with numbered buttons."""

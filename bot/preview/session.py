@@ -1,0 +1,92 @@
+"""A preview conversation: typed lines in, the core's replies out as terminal text."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+from bot.core.replies import Button, Reply, Screen
+from bot.core.tutor import Tutor, Visitor
+from bot.core.ui import UiTexts
+from bot.preview.terminal import to_terminal
+
+
+@dataclasses.dataclass(frozen=True)
+class Shown:
+    """One message as the resident sees it: plain text and button labels."""
+
+    text: str
+    labels: tuple[str, ...]
+
+
+class PreviewSession:
+    """One resident at a terminal. Numbers press the buttons of the latest keyboard."""
+
+    def __init__(
+        self, tutor: Tutor, visitor: Visitor, write: Callable[[str], None], *, ansi: bool
+    ) -> None:
+        self.tutor = tutor
+        self.visitor = visitor
+        self.write = write
+        self.ansi = ansi
+        self.buttons: list[Button] = []
+        self.shown: list[Shown] = []
+
+    async def hint(self) -> None:
+        ui = await self._ui()
+        self.write(to_terminal(ui.preview_hint, ansi=False))
+
+    async def enter(self, line: str) -> None:
+        """Handle one typed line: a button number, a /command, or free text."""
+        line = line.strip()
+        if not line:
+            return
+        if line.isascii() and line.isdigit():
+            number = int(line)
+            if not 1 <= number <= len(self.buttons):
+                ui = await self._ui()
+                self.write(ui.preview_no_such_button.format(number=number))
+                return
+            reply = await self.tutor.press(self.visitor, self.buttons[number - 1].data)
+        else:
+            reply = await self.tutor.text(self.visitor, line)
+        await self.show(reply)
+
+    async def show(self, reply: Reply) -> None:
+        if reply.notice:
+            self.write(f"» {reply.notice}")
+        for index, screen in enumerate(reply.screens):
+            self._show_screen(screen)
+            if screen.keyboard:
+                self.buttons = [button for row in screen.keyboard for button in row]
+            elif index == 0 and reply.edit:
+                self.buttons = []  # the message with the old buttons was replaced
+        if reply.document is not None:
+            ui = await self._ui()
+            document = reply.document
+            self.write(document.caption)
+            self.write(
+                ui.preview_document.format(filename=document.filename, size=len(document.data))
+            )
+            self.write(document.data.decode("utf-8", errors="replace"))
+
+    def _show_screen(self, screen: Screen) -> None:
+        self.shown.append(
+            Shown(
+                text=to_terminal(screen.text, ansi=False).strip(),
+                labels=tuple(b.label for row in screen.keyboard for b in row),
+            )
+        )
+        self.write("─" * 40)
+        self.write(to_terminal(screen.text, ansi=self.ansi).strip())
+        number = 1
+        for row in screen.keyboard:
+            cells = []
+            for button in row:
+                cells.append(f"[{number}] {button.label}")
+                number += 1
+            self.write("   ".join(cells))
+
+    async def _ui(self) -> UiTexts:
+        language = await self.tutor.language_of(self.visitor.id, self.visitor.language_hint)
+        return self.tutor.content.ui[language]

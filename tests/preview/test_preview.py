@@ -1,0 +1,232 @@
+"""The terminal preview: scripted conversations, parity with Telegram, and a Telegram-free core."""
+
+from __future__ import annotations
+
+import ast
+import io
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.content import Content
+from bot.core.html import visible_text
+from bot.core.i18n import Language
+from bot.core.tutor import Tutor, Visitor
+from bot.preview.run import preview
+from bot.preview.session import PreviewSession, Shown
+from bot.preview.terminal import to_terminal
+from bot.settings import Settings
+from bot.store import Store
+from tests.conftest import Harness
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def seen(html: str) -> str:
+    return visible_text(html).strip()
+
+
+def lesson_script(content: Content, language: Language) -> list[str]:
+    """Typed lines for: onboarding, the first lesson and its quiz (one wrong answer), progress."""
+    _, lesson = content.curriculum.lessons()[0]
+    lines = ["/start", "1", "1", "1", "1"]  # agree, Lessons, first topic, first lesson
+    lines += ["2"] * (len(lesson.cards) - 1)  # Next through the cards ([1] is Back)
+    lines.append("2")  # Take the quiz
+    for position, question in enumerate(lesson.quiz):
+        chosen = (
+            question.correct_index
+            if position != 1
+            else (question.correct_index + 1) % len(question.options)
+        )
+        lines += [str(chosen + 1), "1"]  # the option, then Next question / See my result
+    lines.append("/progress")
+    return lines  # the same in both languages: only numbers and commands
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_scripted_walk_through_a_lesson(
+    settings: Settings, content: Content, tmp_path: Path, language: Language
+) -> None:
+    script = tmp_path / "walk.txt"
+    script.write_text("\n".join(lesson_script(content, language)) + "\n", encoding="utf-8")
+    out = io.StringIO()
+    code = await preview(
+        settings,
+        language=language,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/p.db",
+        resident_id=-1,
+        name=None,
+        script=script,
+        out=out,
+    )
+    transcript = out.getvalue()
+    ui = content.ui[language]
+    topic, lesson = content.curriculum.lessons()[0]
+    assert code == 0
+    assert transcript.startswith("> /start\n")
+    assert ui.welcome_hello.format(name=ui.preview_default_name) in transcript
+    assert f"[1] {ui.btn_agree}" in transcript
+    for card in lesson.cards:
+        assert seen(card.get(language)) in transcript
+    for question in lesson.quiz:
+        assert seen(question.prompt.get(language)) in transcript
+        assert seen(question.explanation.get(language)) in transcript
+    assert transcript.count(ui.answer_right) == len(lesson.quiz) - 1
+    assert transcript.count(ui.answer_wrong) == 1
+    n = len(lesson.quiz)
+    assert (
+        ui.quiz_score.format(right=n - 1, total=n, score=((n - 1) * 200 + n) // (2 * n))
+        in transcript
+    )
+    assert ui.progress_topic_line.format(done=1, total=len(topic.lessons)) in transcript
+    assert "<b>" not in transcript and "&amp;" not in transcript
+
+
+async def test_a_number_without_a_button_is_explained(settings: Settings, tmp_path: Path) -> None:
+    script = tmp_path / "s.txt"
+    script.write_text("/start\n9\nhello\n", encoding="utf-8")
+    out = io.StringIO()
+    await preview(
+        settings,
+        language="en",
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/p.db",
+        resident_id=-1,
+        name="Ann",
+        script=script,
+        out=out,
+    )
+    transcript = out.getvalue()
+    assert "There is no button 9. Use the numbers shown next to the buttons." in transcript
+    assert "Hello, Ann!" in transcript
+    assert "Before we begin, please read the note below" in transcript  # text before consent
+
+
+def test_cli_preview_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.txt").write_text("/start\n1\n/help\n", encoding="utf-8")
+    assert main(["preview", "--lang", "zh", "--script", "s.txt"]) == 0
+    out = capsys.readouterr().out
+    assert "谢谢您！我们开始吧。" in out and "怎么用：" in out
+    assert (tmp_path / "data" / "preview.db").is_file()  # a local SQLite file by default
+
+
+def test_cli_as_admin_needs_admin_ids(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ADMIN_IDS", "")
+    assert main(["preview", "--as-admin", "--script", __file__]) == 2
+    assert (
+        capsys.readouterr().err
+        == "finlit: configuration error: ADMIN_IDS: --as-admin needs at least one id\n"
+    )
+
+
+def test_terminal_rendering() -> None:
+    html = '<b>Bold</b>, <i>it</i> &amp; <a href="https://www.pbccrc.org.cn">site</a>'
+    assert to_terminal(html, ansi=False) == "Bold, it & site (https://www.pbccrc.org.cn)"
+    assert to_terminal(html, ansi=True) == (
+        "\x1b[1mBold\x1b[22m, \x1b[3mit\x1b[23m & site (https://www.pbccrc.org.cn)"
+    )
+
+
+# The same walk through both channels
+
+
+def walk(content: Content, language: Language) -> list[tuple[str, str]]:
+    """A conversation as ('send', text) and ('press', label) steps, identical for both channels."""
+    ui = content.ui[language]
+    topic, lesson = content.curriculum.lessons()[0]
+    steps = [
+        ("send", "/start"),
+        ("press", ui.btn_agree),
+        ("press", ui.btn_lessons),
+        ("press", topic.title.get(language)),
+        ("press", lesson.title.get(language)),
+    ]
+    steps += [("press", ui.btn_next)] * (len(lesson.cards) - 1)
+    steps.append(("press", ui.btn_take_quiz))
+    for position, question in enumerate(lesson.quiz):
+        chosen = (
+            question.correct_index
+            if position % 2 == 0
+            else (question.correct_index + 1) % len(question.options)
+        )
+        steps.append(("press", question.options[chosen].text.get(language)))
+        last = position == len(lesson.quiz) - 1
+        steps.append(("press", ui.btn_see_result if last else ui.btn_next_question))
+    steps += [
+        ("press", ui.btn_retry_missed),
+        ("send", "sticker-like chatter"),
+        ("send", "/progress"),
+        ("send", "/language"),
+        ("press", ui.btn_lang_en if language == "zh" else ui.btn_lang_zh),
+    ]
+    return steps
+
+
+def _pick(labels: list[str], label: str) -> int:
+    exact = [i for i, text in enumerate(labels) if text == label]
+    found = exact or [i for i, text in enumerate(labels) if label in text]
+    assert len(found) == 1, (label, labels)
+    return found[0]
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_telegram_and_preview_show_the_same_conversation(
+    bot: Harness, content: Content, tmp_path: Path, language: Language
+) -> None:
+    steps = walk(content, language)
+
+    user = bot.resident(
+        user_id=3001, first_name="Li", language_code={"zh": "zh-hans", "en": "en"}[language]
+    )
+    on_telegram: list[Shown] = []
+    for kind, value in steps:
+        exchange = await (user.send(value) if kind == "send" else user.press(value))
+        for call in exchange.calls:
+            if call.ok and call.method in ("sendMessage", "editMessageText"):
+                markup = call.result.get("reply_markup", {}).get("inline_keyboard", [])
+                labels = tuple(b["text"] for row in markup for b in row)
+                on_telegram.append(Shown(call.result["text"], labels))
+
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/preview.db")
+    try:
+        tutor = Tutor(content, store, default_language="zh")
+        visitor = Visitor(id=-1, language_hint=language, name="Li")
+        session = PreviewSession(tutor, visitor, lambda line: None, ansi=False)
+        for kind, value in steps:
+            if kind == "send":
+                await session.enter(value)
+            else:
+                number = _pick([b.label for b in session.buttons], value) + 1
+                await session.enter(str(number))
+    finally:
+        await store.close()
+
+    assert len(on_telegram) == len(session.shown) > len(steps) - 2
+    for telegram_shown, preview_shown in zip(on_telegram, session.shown, strict=True):
+        assert telegram_shown == preview_shown
+
+
+def test_the_core_never_imports_telegram() -> None:
+    offenders = []
+    for package in ("core", "store", "preview"):
+        for path in (REPO / "bot" / package).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                for name in names:
+                    if (
+                        name.split(".")[0] == "telegram"
+                        or name.startswith("bot.telegram")
+                        or name == "bot.app"
+                    ):
+                        offenders.append(f"{path.relative_to(REPO)} imports {name}")
+    assert offenders == []
