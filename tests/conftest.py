@@ -26,6 +26,7 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE_TOPIC = REPO / "tests" / "fixtures" / "mini-topic.yaml"
+FIXTURE_ASSESSMENT = REPO / "tests" / "fixtures" / "mini-assessment.yaml"
 
 
 @pytest.fixture
@@ -36,6 +37,7 @@ def content_dir(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "content" / "templates", root / "templates")
     (root / "topics").mkdir()
     shutil.copy(FIXTURE_TOPIC, root / "topics" / "mini.yaml")
+    shutil.copy(FIXTURE_ASSESSMENT, root / "assessment.yaml")
     return root
 
 

@@ -102,6 +102,24 @@ class ForgetCancel:
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class StartCheckup:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckupAnswer:
+    sitting_id: int
+    position: int
+    option: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckupDontKnow:
+    sitting_id: int
+    position: int
+
+
 Action = (
     Menu
     | Topics
@@ -119,6 +137,9 @@ Action = (
     | Agree
     | ForgetConfirm
     | ForgetCancel
+    | StartCheckup
+    | CheckupAnswer
+    | CheckupDontKnow
 )
 
 # One short code per action, and the kinds of its fields in order.
@@ -139,6 +160,9 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     Agree: ("ok", ()),
     ForgetConfirm: ("fy", ()),
     ForgetCancel: ("fn", ()),
+    StartCheckup: ("ck", ()),
+    CheckupAnswer: ("ca", ("int", "int", "int")),
+    CheckupDontKnow: ("cd", ("int", "int")),
 }
 _BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 import jinja2
 
 from bot.core import screens
+from bot.core.assessment import Assessment
 from bot.core.callbacks import MAX_BYTES
 from bot.core.content import Content, Problem
 from bot.core.curriculum import Topic
@@ -17,6 +18,7 @@ from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progr
 from bot.core.replies import Screen
 from bot.core.ui import button_keys
 
+ASSESSMENT_FILE = "assessment.yaml"
 MESSAGE_LIMIT = 4096  # Telegram: characters of a message after entity parsing
 BUTTON_COLUMNS = 40  # what fits on one button of a phone held upright
 # Readability limits an author must keep to (visible characters).
@@ -38,7 +40,9 @@ _SAMPLE_NAME = "<b>&amp;" + "名" * 60
 def check_content(content: Content) -> list[Problem]:
     problems: list[Problem] = []
     for topic in content.curriculum.topics:
-        problems += _check_topic_texts(content, topic)
+        problems += _check_texts(content.topic_files[topic.id], _texts(topic))
+    problems += _check_assessment(content)
+    problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
     problems += _check_ui(content)
     if not problems:  # rendering is only meaningful on otherwise sound content
         problems += _check_screens(content)
@@ -87,10 +91,33 @@ def _texts(topic: Topic) -> Iterator[tuple[str, str, LocalizedText, bool]]:
                     yield f"{qat}.options[{i}].feedback", "feedback", option.feedback, True
 
 
-def _check_topic_texts(content: Content, topic: Topic) -> list[Problem]:
-    file = content.topic_files[topic.id]
+def _assessment_texts(assessment: Assessment) -> Iterator[tuple[str, str, LocalizedText, bool]]:
+    for item in assessment.items:
+        yield f"items[{item.id}].prompt", "prompt", item.prompt, True
+        for i, option in enumerate(item.options, 1):
+            yield f"items[{item.id}].options[{i}].text", "option", option.text, False
+
+
+def _check_assessment(content: Content) -> list[Problem]:
     problems = []
-    for location, kind, text, rich in _texts(topic):
+    seen: set[str] = set()
+    for item in content.assessment.items:
+        where = f"items[{item.id}]"
+        if item.id in seen:
+            problems.append(
+                Problem(ASSESSMENT_FILE, f"{where}.id", f"item id '{item.id}' is used twice")
+            )
+        seen.add(item.id)
+        if item.topic is not None and content.curriculum.topic(item.topic) is None:
+            problems.append(
+                Problem(ASSESSMENT_FILE, f"{where}.topic", f"no topic with id '{item.topic}'")
+            )
+    return problems
+
+
+def _check_texts(file: str, texts: Iterator[tuple[str, str, LocalizedText, bool]]) -> list[Problem]:
+    problems = []
+    for location, kind, text, rich in texts:
         # Figures such as "36.5%" read the same in both languages; words do not.
         if text.zh == text.en and any(ch.isalpha() for ch in text.zh):
             problems.append(Problem(file, location, "zh and en are identical: translate it"))
@@ -207,6 +234,10 @@ def _check_screens(content: Content) -> list[Problem]:
         rendered: list[tuple[str, str, Screen]] = []
         try:
             rendered += [("templates", name, s) for name, s in _static_screens(content, language)]
+            rendered += [
+                (ASSESSMENT_FILE, "items", s)
+                for s in screens.all_screens_for_checkup(content, language)
+            ]
             for topic, lesson in content.curriculum.lessons():
                 file = content.topic_files[topic.id]
                 for s in screens.all_screens_for_lesson(content, language, topic, lesson):

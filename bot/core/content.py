@@ -16,6 +16,7 @@ import yaml
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
+from bot.core.assessment import Assessment
 from bot.core.curriculum import Curriculum, Topic
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.ui import UiTexts
@@ -50,6 +51,7 @@ class Content:
 
     root: Path
     curriculum: Curriculum
+    assessment: Assessment
     ui: Mapping[Language, UiTexts]
     templates: jinja2.Environment
     # Which file each topic came from, so later checks can name it.
@@ -153,6 +155,15 @@ def load_content(root: Path) -> Content:
             parsed.append((rel, topic))
     problems.extend(check_ids(parsed))
 
+    assessment: Assessment | None = None
+    path = root / "assessment.yaml"
+    if not path.is_file():
+        problems.append(Problem("assessment.yaml", "(file)", "the check-up instrument is missing"))
+    else:
+        raw = _read_yaml(path, "assessment.yaml", problems)
+        if raw is not None:
+            assessment = _parse(Assessment, raw, "assessment.yaml", problems)
+
     ui: dict[Language, UiTexts] = {}
     for language in LANGUAGES:
         path = root / "ui" / f"{language}.yaml"
@@ -172,13 +183,14 @@ def load_content(root: Path) -> Content:
         except jinja2.TemplateSyntaxError as exc:
             problems.append(Problem(f"templates/{name}", f"line {exc.lineno}", exc.message or ""))
 
-    if problems:
+    if problems or assessment is None:
         raise ContentError(problems)
 
     topics = sorted((topic for _, topic in parsed), key=lambda t: (t.order, t.id))
     content = Content(
         root=root,
         curriculum=Curriculum(topics=tuple(topics)),
+        assessment=assessment,
         ui=ui,
         templates=templates,
         topic_files={topic.id: rel for rel, topic in parsed},

@@ -6,9 +6,10 @@ thing and the content checker can render every screen without a database.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.core import callbacks as cb
+from bot.core.assessment import DIMENSIONS, AssessmentItem, SittingScore, score_sitting
 from bot.core.content import Content, trusted
 from bot.core.curriculum import Lesson, Question, Topic
 from bot.core.i18n import Language
@@ -200,7 +201,11 @@ def quiz_result(
 def progress(content: Content, language: Language, report: ProgressReport) -> Screen:
     ui = content.ui[language]
     text = content.render("progress.html.j2", language, report=report)
-    keyboard: Keyboard = ((Button.of(ui.btn_lessons, cb.Topics()),), _menu_row(content, language))
+    keyboard: Keyboard = (
+        (Button.of(ui.btn_lessons, cb.Topics()),),
+        (Button.of(ui.btn_checkup, cb.StartCheckup()),),
+        _menu_row(content, language),
+    )
     return Screen(text, keyboard)
 
 
@@ -235,6 +240,109 @@ def forget_prompt(content: Content, language: Language) -> Screen:
         (Button.of(ui.btn_forget_cancel, cb.ForgetCancel()),),
     )
     return Screen(content.render("notice.html.j2", language, text=ui.forget_prompt), keyboard)
+
+
+def checkup_offer(
+    content: Content, language: Language, *, final: bool, notice: str | None = None
+) -> Screen:
+    ui = content.ui[language]
+    instrument = content.assessment
+    template = ui.checkup_offer_final if final else ui.checkup_offer_baseline
+    offer = template.format(items=len(instrument.items), minutes=instrument.minutes)
+    keyboard: Keyboard = (
+        (Button.of(ui.btn_checkup_start, cb.StartCheckup()),),
+        (Button.of(ui.btn_checkup_skip, cb.Topics()),),
+    )
+    text = content.render("checkup_offer.html.j2", language, offer=offer, notice=notice)
+    return Screen(text, keyboard)
+
+
+def checkup_item(
+    content: Content,
+    language: Language,
+    item: AssessmentItem,
+    *,
+    sitting_id: int,
+    position: int,
+    total: int,
+) -> Screen:
+    ui = content.ui[language]
+    rows: list[tuple[Button, ...]] = [
+        (Button.of(option.text.get(language), cb.CheckupAnswer(sitting_id, position, i)),)
+        for i, option in enumerate(item.options)
+    ]
+    if item.offers_dont_know:
+        rows.append((Button.of(ui.btn_dont_know, cb.CheckupDontKnow(sitting_id, position)),))
+    text = content.render(
+        "checkup_item.html.j2",
+        language,
+        number=position + 1,
+        total=total,
+        prompt=trusted(item.prompt.get(language)),
+    )
+    return Screen(text, tuple(rows))
+
+
+def checkup_result(
+    content: Content,
+    language: Language,
+    score: SittingScore,
+    before: Mapping[str, float] | None,
+) -> Screen:
+    """The resident's own result; ``before`` holds the baseline's shares for a final sitting."""
+    ui = content.ui[language]
+    names = {
+        "knowledge": ui.checkup_dimension_knowledge,
+        "behaviour": ui.checkup_dimension_behaviour,
+        "attitude": ui.checkup_dimension_attitude,
+    }
+    lines = []
+    for dimension in DIMENSIONS:
+        now = round(score.share(dimension) * 100)
+        if before is None:
+            lines.append(ui.checkup_score_line.format(dimension=names[dimension], percent=now))
+        else:
+            earlier = round(before[dimension] * 100)
+            lines.append(
+                ui.checkup_change_line.format(dimension=names[dimension], before=earlier, after=now)
+            )
+    topics = [t for t in map(content.curriculum.topic, score.study_next) if t is not None][:3]
+    rows: list[tuple[Button, ...]] = [
+        (Button.of(f"{ui.mark_started} {t.title.get(language)}", cb.OpenTopic(t.id)),)
+        for t in topics
+    ]
+    rows.append((Button.of(ui.btn_lessons, cb.Topics()),))
+    rows.append(_menu_row(content, language))
+    text = content.render(
+        "checkup_result.html.j2",
+        language,
+        lines=lines,
+        dont_know=score.dont_know,
+        compared=before is not None,
+        study_next=[t.title.get(language) for t in topics],
+    )
+    return Screen(text, tuple(rows))
+
+
+def all_screens_for_checkup(content: Content, language: Language) -> Sequence[Screen]:
+    """Every screen the check-up can produce, for the content checker."""
+    instrument = content.assessment
+    total = len(instrument.items)
+    found = [checkup_offer(content, language, final=final) for final in (False, True)]
+    found += [
+        checkup_item(content, language, item, sitting_id=2**31 - 1, position=i, total=total)
+        for i, item in enumerate(instrument.items)
+    ]
+    ids = [item.id for item in instrument.items]
+    nothing = score_sitting(instrument, ids, dict.fromkeys(ids))
+    best: dict[str, int | None] = {}
+    for item in instrument.items:
+        points = [option.points for option in item.options]
+        best[item.id] = points.index(max(points))
+    everything = score_sitting(instrument, ids, best)
+    found.append(checkup_result(content, language, nothing, None))
+    found.append(checkup_result(content, language, everything, nothing.shares()))
+    return found
 
 
 def all_screens_for_lesson(

@@ -14,15 +14,24 @@ from typing import Literal
 
 from bot.core import callbacks as cb
 from bot.core import screens
+from bot.core.assessment import BASELINE, FINAL, final_is_due, score_sitting
 from bot.core.content import Content
 from bot.core.curriculum import Lesson
 from bot.core.i18n import Language, suggest_language
-from bot.core.progress import next_lesson, progress_report, score_attempt
+from bot.core.progress import LessonStatus, next_lesson, progress_report, score_attempt
 from bot.core.replies import Document, Reply, Screen
-from bot.store import Attempt, Resident, Store
+from bot.store import Attempt, Resident, Sitting, Store
 
-CommandName = Literal["menu", "help", "progress", "language", "mydata", "forget"]
-COMMANDS: tuple[CommandName, ...] = ("menu", "help", "progress", "language", "mydata", "forget")
+CommandName = Literal["menu", "help", "progress", "checkup", "language", "mydata", "forget"]
+COMMANDS: tuple[CommandName, ...] = (
+    "menu",
+    "help",
+    "progress",
+    "checkup",
+    "language",
+    "mydata",
+    "forget",
+)
 FULL_QUIZ = "full"
 RETRY_QUIZ = "retry"
 
@@ -86,6 +95,9 @@ class Tutor:
                 return Reply((screens.help_screen(self.content, language),))
             case "progress":
                 return Reply((await self._progress(resident),))
+            case "checkup":
+                reply = await self._checkup(resident)
+                return dataclasses.replace(reply, edit=False)
             case "language":
                 return Reply((screens.language_choice(self.content, language),))
             case "mydata":
@@ -155,7 +167,11 @@ class Tutor:
         match action:
             case cb.Agree():
                 await self.store.give_consent(resident_id=resident.id)
-                return Reply((screens.main_menu(content, language, notice=ui.consent_thanks),))
+                # The baseline check-up is offered once, right after consent; it can be skipped.
+                offer = screens.checkup_offer(
+                    content, language, final=False, notice=ui.consent_thanks
+                )
+                return Reply((offer,))
             case cb.SetLanguage(language=chosen):
                 await self.store.set_language(resident_id=resident.id, language=chosen)
                 if not resident.consented:
@@ -194,6 +210,12 @@ class Tutor:
                 return Reply((screens.help_screen(content, language),), edit=True)
             case cb.ChooseLanguage():
                 return Reply((screens.language_choice(content, language),), edit=True)
+            case cb.StartCheckup():
+                return await self._checkup(resident)
+            case cb.CheckupAnswer(sitting_id=sitting_id, position=position, option=option):
+                return await self._checkup_answer(resident, sitting_id, position, option)
+            case cb.CheckupDontKnow(sitting_id=sitting_id, position=position):
+                return await self._checkup_answer(resident, sitting_id, position, None)
             case cb.ForgetConfirm():
                 await self.store.forget_resident(resident_id=resident.id)
                 return Reply((screens.plain_notice(content, language, ui.forget_done),), edit=True)
@@ -305,8 +327,10 @@ class Tutor:
 
     async def _result(self, resident: Resident, attempt: Attempt) -> Reply:
         closed = await self.store.finish_attempt(attempt_id=attempt.id)
+        offer = None
         if closed and attempt.kind == FULL_QUIZ:
             await self.store.complete_lesson(resident_id=resident.id, lesson_id=attempt.lesson_id)
+            offer = await self._final_offer(resident)
         lesson = self.content.curriculum.lesson(attempt.lesson_id)
         if lesson is None:
             return self._stale(resident.language)
@@ -324,7 +348,108 @@ class Tutor:
             attempt_id=attempt.id,
             following=following,
         )
+        return Reply((screen,) if offer is None else (screen, offer), edit=True)
+
+    async def _checkup(self, resident: Resident) -> Reply:
+        """Resume an unfinished check-up, or start one: baseline first, final after that."""
+        sittings = await self.store.sittings(resident_id=resident.id)
+        unfinished = next((s for s in reversed(sittings) if not s.finished), None)
+        if unfinished is not None:
+            reply = self._checkup_item(resident, unfinished, unfinished.position)
+            return dataclasses.replace(
+                reply, notice=self.content.ui[resident.language].checkup_resume
+            )
+        had_baseline = any(s.finished and s.kind == BASELINE for s in sittings)
+        sitting = await self.store.start_sitting(
+            resident_id=resident.id,
+            kind=FINAL if had_baseline else BASELINE,
+            item_ids=[item.id for item in self.content.assessment.items],
+        )
+        return self._checkup_item(resident, sitting, 0)
+
+    def _checkup_item(self, resident: Resident, sitting: Sitting, position: int) -> Reply:
+        item = (
+            self.content.assessment.item(sitting.item_ids[position])
+            if 0 <= position < len(sitting.item_ids)
+            else None
+        )
+        if item is None:
+            return self._stale(resident.language)  # the instrument changed under this sitting
+        screen = screens.checkup_item(
+            self.content,
+            resident.language,
+            item,
+            sitting_id=sitting.id,
+            position=position,
+            total=len(sitting.item_ids),
+        )
         return Reply((screen,), edit=True)
+
+    async def _checkup_answer(
+        self, resident: Resident, sitting_id: int, position: int, option: int | None
+    ) -> Reply:
+        """Record one check-up answer (None: "I don't know"), then show what comes next."""
+        language = resident.language
+        sitting = await self.store.get_sitting(sitting_id=sitting_id)
+        if (
+            sitting is None
+            or sitting.resident_id != resident.id
+            or not 0 <= position < len(sitting.item_ids)
+            or position > sitting.position
+        ):
+            return self._stale(language)
+        item = self.content.assessment.item(sitting.item_ids[position])
+        if item is None or (option is None and not item.offers_dont_know):
+            return self._stale(language)
+        if option is not None and not 0 <= option < len(item.options):
+            return self._stale(language)
+        notice = None
+        recorded = False
+        if position == sitting.position and not sitting.finished:
+            points = item.options[option].points if option is not None else 0
+            recorded = await self.store.record_item_answer(
+                sitting=sitting, position=position, option_index=option, points=points
+            )
+        if not recorded:
+            notice = self.content.ui[language].already_answered
+        current = await self.store.get_sitting(sitting_id=sitting.id)
+        if current is None:
+            return self._stale(language)
+        if current.finished or current.position >= len(current.item_ids):
+            reply = await self._checkup_result(resident, current)
+        else:
+            reply = self._checkup_item(resident, current, current.position)
+        return dataclasses.replace(reply, notice=notice)
+
+    async def _checkup_result(self, resident: Resident, sitting: Sitting) -> Reply:
+        chosen = await self.store.sitting_answers(sitting_id=sitting.id)
+        score = score_sitting(self.content.assessment, sitting.item_ids, chosen)
+        await self.store.finish_sitting(
+            sitting_id=sitting.id, scores=score.shares(), dont_know=score.dont_know
+        )
+        before = None
+        if sitting.kind == FINAL:
+            sittings = await self.store.sittings(resident_id=resident.id)
+            baseline = next((s for s in sittings if s.kind == BASELINE and s.scores), None)
+            before = baseline.scores if baseline else None
+        screen = screens.checkup_result(self.content, resident.language, score, before)
+        return Reply((screen,), edit=True)
+
+    async def _final_offer(self, resident: Resident) -> Screen | None:
+        """The check-up offer, at the moment the resident passes half of the course."""
+        state = await self.store.resident_state(resident_id=resident.id)
+        total = len(self.content.curriculum.lessons())
+        done = sum(
+            state.status(lesson.id) is LessonStatus.DONE
+            for _, lesson in self.content.curriculum.lessons()
+        )
+        if not final_is_due(done, total) or final_is_due(done - 1, total):
+            return None
+        sittings = await self.store.sittings(resident_id=resident.id)
+        if any(s.kind == FINAL or not s.finished for s in sittings):
+            return None
+        had_baseline = any(s.kind == BASELINE for s in sittings)
+        return screens.checkup_offer(self.content, resident.language, final=had_baseline)
 
     async def _retry_missed(self, resident: Resident, attempt_id: int) -> Reply:
         attempt = await self._owned_attempt(resident, attempt_id)

@@ -22,6 +22,7 @@ class CommandTexts(BaseModel):
     progress: str
     language: str
     help: str
+    checkup: str
     mydata: str
     forget: str
 
@@ -83,6 +84,26 @@ class UiTexts(BaseModel):
     quiz_all_right: str
     quiz_missed_heading: str
     quiz_encourage: str
+    # The check-up (before/after assessment)
+    btn_checkup: str
+    btn_checkup_start: str
+    btn_checkup_skip: str
+    btn_dont_know: str
+    checkup_offer_baseline: str
+    checkup_offer_final: str
+    checkup_resume: str
+    checkup_position: str
+    checkup_result_title: str
+    checkup_dimension_knowledge: str
+    checkup_dimension_behaviour: str
+    checkup_dimension_attitude: str
+    checkup_score_line: str
+    checkup_change_line: str
+    checkup_dont_know: str
+    checkup_first_done: str
+    checkup_final_done: str
+    checkup_study_next: str
+    checkup_all_known: str
     # Progress
     progress_title: str
     progress_topic_line: str

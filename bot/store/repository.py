@@ -19,7 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.core.i18n import Language
 from bot.core.progress import LessonStatus, ResidentState
 from bot.store.db import create_engine, migrate
-from bot.store.schema import answers, lesson_progress, quiz_attempts, residents
+from bot.store.schema import (
+    answers,
+    assessment_answers,
+    assessment_sittings,
+    lesson_progress,
+    quiz_attempts,
+    residents,
+)
 
 Clock = Callable[[], dt.datetime]
 
@@ -54,6 +61,23 @@ class Attempt:
     position: int
     updated_at: dt.datetime
     finished_at: dt.datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Sitting:
+    """One sitting of the check-up; ``scores`` (share per dimension) once finished."""
+
+    id: int
+    resident_id: int
+    kind: str
+    item_ids: tuple[str, ...]
+    position: int
+    finished_at: dt.datetime | None
+    scores: dict[str, float] | None
 
     @property
     def finished(self) -> bool:
@@ -341,6 +365,109 @@ class Store:
             )
             return result.rowcount == 1
 
+    # The check-up
+
+    async def start_sitting(
+        self, *, resident_id: int, kind: str, item_ids: Sequence[str]
+    ) -> Sitting:
+        now = self._now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.insert(assessment_sittings)
+                .values(
+                    resident_id=resident_id,
+                    kind=kind,
+                    item_ids=json.dumps(list(item_ids)),
+                    position=0,
+                    started_at=now,
+                    updated_at=now,
+                )
+                .returning(assessment_sittings)
+            )
+            return _sitting(result.one())
+
+    async def get_sitting(self, *, sitting_id: int) -> Sitting | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(assessment_sittings).where(assessment_sittings.c.id == sitting_id)
+                )
+            ).first()
+        return _sitting(row) if row else None
+
+    async def sittings(self, *, resident_id: int) -> list[Sitting]:
+        """All of a resident's sittings, oldest first."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(assessment_sittings)
+                .where(assessment_sittings.c.resident_id == resident_id)
+                .order_by(assessment_sittings.c.id)
+            )
+            return [_sitting(row) for row in rows]
+
+    async def record_item_answer(
+        self, *, sitting: Sitting, position: int, option_index: int | None, points: int
+    ) -> bool:
+        """Record the answer at ``position`` (None: "I don't know"); False if already answered."""
+        now = self._now()
+        async with self.engine.begin() as conn:
+            moved = await conn.execute(
+                sa.update(assessment_sittings)
+                .where(
+                    assessment_sittings.c.id == sitting.id,
+                    assessment_sittings.c.position == position,
+                    assessment_sittings.c.finished_at.is_(None),
+                )
+                .values(position=position + 1, updated_at=now)
+            )
+            if moved.rowcount != 1:
+                return False
+            await conn.execute(
+                sa.insert(assessment_answers).values(
+                    sitting_id=sitting.id,
+                    resident_id=sitting.resident_id,
+                    item_id=sitting.item_ids[position],
+                    option_index=option_index,
+                    dont_know=option_index is None,
+                    points=points,
+                    answered_at=now,
+                )
+            )
+        return True
+
+    async def sitting_answers(self, *, sitting_id: int) -> dict[str, int | None]:
+        """Item id to the chosen option index (None for "I don't know")."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(assessment_answers.c.item_id, assessment_answers.c.option_index).where(
+                    assessment_answers.c.sitting_id == sitting_id
+                )
+            )
+            return {row.item_id: row.option_index for row in rows}
+
+    async def finish_sitting(
+        self, *, sitting_id: int, scores: dict[str, float], dont_know: int
+    ) -> bool:
+        """Close a sitting with its scores; True only for the call that closed it."""
+        now = self._now()
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.update(assessment_sittings)
+                .where(
+                    assessment_sittings.c.id == sitting_id,
+                    assessment_sittings.c.finished_at.is_(None),
+                )
+                .values(
+                    finished_at=now,
+                    updated_at=now,
+                    knowledge_score=scores["knowledge"],
+                    behaviour_score=scores["behaviour"],
+                    attitude_score=scores["attitude"],
+                    dont_know_count=dont_know,
+                )
+            )
+            return result.rowcount == 1
+
     # Privacy
 
     async def export_resident(self, *, resident_id: int) -> dict[str, Any]:
@@ -352,6 +479,8 @@ class Store:
                 (lesson_progress, lesson_progress.c.resident_id),
                 (quiz_attempts, quiz_attempts.c.resident_id),
                 (answers, answers.c.resident_id),
+                (assessment_sittings, assessment_sittings.c.resident_id),
+                (assessment_answers, assessment_answers.c.resident_id),
             ):
                 rows = await conn.execute(sa.select(table).where(column == resident_id))
                 out[table.name] = [_jsonable(dict(row._mapping)) for row in rows]
@@ -360,6 +489,14 @@ class Store:
     async def forget_resident(self, *, resident_id: int) -> None:
         """Delete every row about a resident (children first, so no backend needs cascades)."""
         async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.delete(assessment_answers).where(assessment_answers.c.resident_id == resident_id)
+            )
+            await conn.execute(
+                sa.delete(assessment_sittings).where(
+                    assessment_sittings.c.resident_id == resident_id
+                )
+            )
             await conn.execute(sa.delete(answers).where(answers.c.resident_id == resident_id))
             await conn.execute(
                 sa.delete(quiz_attempts).where(quiz_attempts.c.resident_id == resident_id)
@@ -391,12 +528,31 @@ def _attempt(row: sa.Row[Any]) -> Attempt:
     )
 
 
+def _sitting(row: sa.Row[Any]) -> Sitting:
+    scores = None
+    if row.finished_at is not None and row.knowledge_score is not None:
+        scores = {
+            "knowledge": row.knowledge_score,
+            "behaviour": row.behaviour_score,
+            "attitude": row.attitude_score,
+        }
+    return Sitting(
+        id=row.id,
+        resident_id=row.resident_id,
+        kind=row.kind,
+        item_ids=tuple(json.loads(row.item_ids)),
+        position=row.position,
+        finished_at=_aware(row.finished_at) if row.finished_at else None,
+        scores=scores,
+    )
+
+
 def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in values.items():
         if isinstance(value, dt.datetime):
             value = _aware(value).isoformat()
-        elif key == "question_ids":
+        elif key in ("question_ids", "item_ids"):
             value = json.loads(value)
         out[key] = value
     return out

@@ -93,3 +93,54 @@ answers = sa.Table(
     sa.Index(None, "resident_id", "question_id", "answered_at"),
     sa.Index(None, "question_id", "correct"),
 )
+
+# One sitting of the check-up (baseline or final) and its scores once finished.
+assessment_sittings = sa.Table(
+    "assessment_sittings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("item_ids", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    # Shares of the maximum (0..1) per dimension, and how often "I don't know" was chosen.
+    sa.Column("knowledge_score", sa.Float, nullable=True),
+    sa.Column("behaviour_score", sa.Float, nullable=True),
+    sa.Column("attitude_score", sa.Float, nullable=True),
+    sa.Column("dont_know_count", sa.Integer, nullable=True),
+    sa.Index(None, "resident_id", "kind", "finished_at"),
+)
+
+assessment_answers = sa.Table(
+    "assessment_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "sitting_id",
+        sa.Integer,
+        sa.ForeignKey("assessment_sittings.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("item_id", sa.String(32), nullable=False),
+    # None when the resident chose "I don't know", which is kept apart from a wrong answer.
+    sa.Column("option_index", sa.Integer, nullable=True),
+    sa.Column("dont_know", sa.Boolean, nullable=False),
+    sa.Column("points", sa.Integer, nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("sitting_id", "item_id"),
+    sa.Index(None, "item_id"),
+)

@@ -23,6 +23,9 @@ ACTIONS: list[cb.Action] = [
     cb.Agree(),
     cb.ForgetConfirm(),
     cb.ForgetCancel(),
+    cb.StartCheckup(),
+    cb.CheckupAnswer(2**31 - 1, 19, 4),
+    cb.CheckupDontKnow(5, 0),
 ]
 
 

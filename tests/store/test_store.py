@@ -138,12 +138,18 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
             resident_id=resident_id, lesson_id="a", question_ids=["q1"], kind="full"
         )
         await store.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
+        sitting = await store.start_sitting(
+            resident_id=resident_id, kind="baseline", item_ids=["k1"]
+        )
+        await store.record_item_answer(sitting=sitting, position=0, option_index=None, points=0)
     exported = await store.export_resident(resident_id=1)
     assert {k: len(v) for k, v in exported.items()} == {
         "residents": 1,
         "lesson_progress": 1,
         "quiz_attempts": 1,
         "answers": 1,
+        "assessment_sittings": 1,
+        "assessment_answers": 1,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -151,6 +157,9 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "lesson_progress": 0,
         "quiz_attempts": 0,
         "answers": 0,
+        "assessment_sittings": 0,
+        "assessment_answers": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1
+    assert len((await store.export_resident(resident_id=2))["assessment_answers"]) == 1

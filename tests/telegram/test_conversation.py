@@ -22,9 +22,12 @@ def seen(html: str) -> str:
 
 
 async def onboard(bot: Harness, language: Language = "zh", **kwargs: object) -> TelegramUser:
+    """Start, accept the privacy notice, skip the baseline check-up, and open the menu."""
     user = bot.resident(language_code=LANGUAGE_CODES[language], **kwargs)
     await user.send("/start")
     await user.press(bot.content.ui[language].btn_agree)
+    await user.press(bot.content.ui[language].btn_checkup_skip)
+    await user.send("/menu")
     return user
 
 
@@ -69,7 +72,9 @@ async def walk_lesson(
     right = len(lesson.quiz) - len(wrong_at)
     score = (right * 200 + len(lesson.quiz)) // (len(lesson.quiz) * 2)
     expected = ui.quiz_score.format(right=right, total=len(lesson.quiz), score=score)
-    assert expected in user.last.visible
+    # The result replaces the quiz message (an offer of the final check-up may follow it).
+    result = user.fake.messages[user.chat_id][quiz_message.message_id]  # type: ignore[union-attr]
+    assert expected in result.visible
 
 
 async def open_first_quiz(user: TelegramUser, content: Content, language: Language) -> Lesson:
@@ -131,7 +136,8 @@ async def test_language_can_be_switched_before_and_after_consent(bot: Harness) -
     await user.press(en.btn_lang_en)
     assert en.welcome_hello.format(name="Wang") in user.last.visible  # type: ignore[union-attr]
     await user.press(en.btn_agree)
-    assert en.menu_prompt in user.last.visible  # type: ignore[union-attr]
+    assert en.consent_thanks in user.last.visible  # type: ignore[union-attr]
+    assert user.last.labels == [en.btn_checkup_start, en.btn_checkup_skip]  # type: ignore[union-attr]
     await user.send("/language")
     await user.press(zh.btn_lang_zh)
     assert zh.language_set in user.last.visible  # type: ignore[union-attr]
@@ -163,7 +169,7 @@ async def test_command_menu_is_published_in_both_languages(bot: Harness) -> None
     by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
     assert set(by_language) == {"zh", "en", None}
     names = [c["command"] for c in by_language["en"]]
-    assert names == ["start", "menu", "progress", "language", "help", "mydata", "forget"]
+    assert names == ["start", "menu", "progress", "language", "help", "checkup", "mydata", "forget"]
     assert by_language["zh"][1]["description"] == bot.content.ui["zh"].commands.menu
     assert by_language[None] == by_language["zh"]  # DEFAULT_LANGUAGE
 

@@ -17,7 +17,9 @@ from tests.fakes import TelegramUser
 async def onboard(bot: Harness, user_id: int, language: str = "en", **kwargs: Any) -> TelegramUser:
     user = bot.resident(user_id=user_id, language_code=language, **kwargs)
     await user.send("/start")
-    await user.press(bot.content.ui["en" if language == "en" else "zh"].btn_agree)
+    ui = bot.content.ui["en" if language == "en" else "zh"]
+    await user.press(ui.btn_agree)
+    await user.press(ui.btn_checkup_skip)
     return user
 
 
@@ -282,7 +284,14 @@ async def test_mydata_sends_everything_stored(bot: Harness) -> None:
     data = json.loads(document.document)
     assert data["residents"][0]["id"] == 91
     assert len(data["quiz_attempts"]) == 1
-    assert set(data) == {"residents", "lesson_progress", "quiz_attempts", "answers"}
+    assert set(data) == {
+        "residents",
+        "lesson_progress",
+        "quiz_attempts",
+        "answers",
+        "assessment_sittings",
+        "assessment_answers",
+    }
 
 
 async def test_forget_deletes_everything_after_confirmation(bot: Harness) -> None:

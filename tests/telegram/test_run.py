@@ -9,6 +9,9 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from alembic.script import ScriptDirectory
+
+from bot.store.db import alembic_config
 from tests.fakes import FakeTelegram, FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,7 +80,8 @@ async def test_finlit_run_serves_residents_and_stops_cleanly(tmp_path: Path) -> 
     }
     # The database was created and migrated to the latest schema on start.
     with sqlite3.connect(tmp_path / "data" / "finlit.db") as db:
-        assert db.execute("select version_num from alembic_version").fetchone() == ("0001",)
+        head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert db.execute("select version_num from alembic_version").fetchone() == (head,)
         assert db.execute("select id, consent_at from residents").fetchall() == [(555, None)]
     # Even at DEBUG the log carries neither the token nor the resident's name.
     assert "run-test-secret-token" not in log
