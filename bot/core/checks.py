@@ -33,6 +33,10 @@ LIMITS = {
 ZH_TITLE_LIMIT = 15
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+# Words authors leave behind while drafting; none belongs in a lesson.
+_PLACEHOLDER = re.compile(
+    r"\b(TODO|TBD|FIXME|XXX|lorem ipsum)\b|待补充|待翻译|待定|占位", re.IGNORECASE
+)
 # A name long and hostile enough to stress the welcome screen.
 _SAMPLE_NAME = "<b>&amp;" + "名" * 60
 
@@ -153,6 +157,8 @@ def _check_texts(file: str, texts: Iterator[tuple[str, str, LocalizedText, bool]
 
 
 def _language_problems(file: str, where: str, language: Language, value: str) -> list[Problem]:
+    if _PLACEHOLDER.search(value) or value.strip(" .。…-?？") == "":
+        return [Problem(file, where, "placeholder text: write the real text")]
     letters = [ch for ch in value if ch.isalpha()]
     cjk = sum(bool(_CJK.match(ch)) for ch in letters)
     if language == "zh" and letters and cjk == 0:

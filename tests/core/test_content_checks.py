@@ -179,6 +179,16 @@ def test_figures_may_be_identical_in_both_languages(content_dir: Path) -> None:
     load_content(content_dir)
 
 
+@pytest.mark.parametrize("text", ["TODO: write this", "……", "待翻译", "..."])
+def test_placeholder_text(content_dir: Path, text: str) -> None:
+    edit_topic(content_dir, lambda d: d["lessons"][1]["cards"][0].update(zh=text))
+    found = problems(content_dir)
+    assert (
+        "topics/mini.yaml: lessons[mini-b].cards[1].zh: placeholder text: write the real text"
+        in found
+    )
+
+
 def test_chinese_text_without_chinese(content_dir: Path) -> None:
     edit_topic(content_dir, lambda d: d["lessons"][1]["cards"][0].update(zh="Never tell a code"))
     assert problems(content_dir) == [
