@@ -18,17 +18,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.core.i18n import Language
 from bot.core.progress import LessonStatus, ResidentState
+from bot.store import aggregates
 from bot.store.db import create_engine, migrate
 from bot.store.schema import (
+    admin_audit,
     answers,
     assessment_answers,
     assessment_sittings,
+    cohort_members,
+    cohorts,
+    latest_answers,
     lesson_progress,
     quiz_attempts,
     residents,
 )
 
 Clock = Callable[[], dt.datetime]
+PROFILE_FIELDS = ("age_band", "resident_type", "place")
 
 
 def utc_now() -> dt.datetime:
@@ -82,6 +88,14 @@ class Sitting:
     @property
     def finished(self) -> bool:
         return self.finished_at is not None
+
+
+@dataclasses.dataclass(frozen=True)
+class Cohort:
+    id: int
+    code: str
+    name: str
+    members: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,7 +201,7 @@ class Store:
         now = self._now()
         async with self.engine.begin() as conn:
             await self._start_lesson(conn, resident_id, lesson_id, 0, now)
-            await conn.execute(
+            finished = await conn.execute(
                 sa.update(lesson_progress)
                 .where(
                     lesson_progress.c.resident_id == resident_id,
@@ -196,12 +210,22 @@ class Store:
                 )
                 .values(status=LessonStatus.DONE.value, completed_at=now, updated_at=now)
             )
+            if finished.rowcount == 1:
+                scopes = await aggregates.scopes_of(conn, resident_id)
+                await aggregates.add_lesson_counts(
+                    conn, scopes, lesson_id=lesson_id, started=0, completed=1
+                )
+                await conn.execute(
+                    sa.update(residents)
+                    .where(residents.c.id == resident_id)
+                    .values(lessons_done=residents.c.lessons_done + 1)
+                )
 
     async def _start_lesson(
         self, conn: AsyncConnection, resident_id: int, lesson_id: str, card: int, now: dt.datetime
     ) -> None:
-        """Create the resident's row for a lesson unless it exists."""
-        await conn.execute(
+        """Create the resident's row for a lesson unless it exists, and count it as started."""
+        created = await conn.execute(
             self._insert_ignoring_duplicates(conn, lesson_progress).values(
                 resident_id=resident_id,
                 lesson_id=lesson_id,
@@ -211,6 +235,11 @@ class Store:
                 updated_at=now,
             )
         )
+        if created.rowcount == 1:
+            scopes = await aggregates.scopes_of(conn, resident_id)
+            await aggregates.add_lesson_counts(
+                conn, scopes, lesson_id=lesson_id, started=1, completed=0
+            )
 
     async def lesson_in_progress(self, *, resident_id: int) -> LessonPosition | None:
         """The unfinished lesson the resident looked at most recently."""
@@ -239,18 +268,12 @@ class Store:
                 )
             )
             lesson_status = {row.lesson_id: LessonStatus(row.status) for row in statuses}
-            latest = (
-                sa.select(answers.c.question_id, sa.func.max(answers.c.id).label("last_id"))
-                .where(answers.c.resident_id == resident_id)
-                .group_by(answers.c.question_id)
-                .subquery()
-            )
             rows = await conn.execute(
-                sa.select(answers.c.question_id, answers.c.correct).join(
-                    latest, answers.c.id == latest.c.last_id
+                sa.select(latest_answers.c.question_id, latest_answers.c.latest_correct).where(
+                    latest_answers.c.resident_id == resident_id
                 )
             )
-            latest_correct = {row.question_id: bool(row.correct) for row in rows}
+            latest_correct = {row.question_id: bool(row.latest_correct) for row in rows}
         return ResidentState(lesson_status=lesson_status, latest_correct=latest_correct)
 
     # Quizzes
@@ -320,12 +343,14 @@ class Store:
             )
             if moved.rowcount != 1:
                 return False
-            earlier = await conn.scalar(
-                sa.select(sa.func.count()).where(
-                    answers.c.resident_id == attempt.resident_id,
-                    answers.c.question_id == question_id,
+            previous = (
+                await conn.execute(
+                    sa.select(latest_answers.c.latest_correct, latest_answers.c.answers).where(
+                        latest_answers.c.resident_id == attempt.resident_id,
+                        latest_answers.c.question_id == question_id,
+                    )
                 )
-            )
+            ).first()
             await conn.execute(
                 sa.insert(answers).values(
                     attempt_id=attempt.id,
@@ -334,11 +359,60 @@ class Store:
                     question_id=question_id,
                     option_index=option_index,
                     correct=correct,
-                    try_number=int(earlier or 0) + 1,
+                    try_number=(previous.answers if previous else 0) + 1,
                     answered_at=now,
                 )
             )
+            earlier = None if previous is None else bool(previous.latest_correct)
+            await self._count_answer(conn, attempt, question_id, option_index, correct, earlier)
         return True
+
+    async def _count_answer(
+        self,
+        conn: AsyncConnection,
+        attempt: Attempt,
+        question_id: str,
+        option_index: int,
+        correct: bool,
+        previous: bool | None,
+    ) -> None:
+        """Keep the statistics' aggregates in step with the answer just recorded.
+
+        ``previous`` is whether the resident's latest answer to this question was right before
+        this one, or None if this is their first answer to it.
+        """
+        if previous is None:
+            await conn.execute(
+                sa.insert(latest_answers).values(
+                    resident_id=attempt.resident_id,
+                    question_id=question_id,
+                    lesson_id=attempt.lesson_id,
+                    first_correct=correct,
+                    latest_correct=correct,
+                    answers=1,
+                )
+            )
+        else:
+            await conn.execute(
+                sa.update(latest_answers)
+                .where(
+                    latest_answers.c.resident_id == attempt.resident_id,
+                    latest_answers.c.question_id == question_id,
+                )
+                .values(latest_correct=correct, answers=latest_answers.c.answers + 1)
+            )
+        first = previous is None
+        await aggregates.add_question_counts(
+            conn,
+            await aggregates.scopes_of(conn, attempt.resident_id),
+            question_id=question_id,
+            lesson_id=attempt.lesson_id,
+            answers_=1,
+            residents_=int(first),
+            first_try_correct=int(first and correct),
+            latest_correct=int(correct) - int(bool(previous)),
+        )
+        await aggregates.count_option(conn, question_id=question_id, option_index=option_index)
 
     async def attempt_answers(self, *, attempt_id: int) -> dict[str, RecordedAnswer]:
         async with self.engine.connect() as conn:
@@ -468,6 +542,118 @@ class Store:
             )
             return result.rowcount == 1
 
+    # Profile (optional, after consent)
+
+    async def set_profile(self, *, resident_id: int, field: str, value: str) -> None:
+        if field not in PROFILE_FIELDS:
+            raise ValueError(f"unknown profile field {field!r}")
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(residents).where(residents.c.id == resident_id).values({field: value})
+            )
+
+    async def profile(self, *, resident_id: int) -> dict[str, str | None]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(*(residents.c[f] for f in PROFILE_FIELDS)).where(
+                        residents.c.id == resident_id
+                    )
+                )
+            ).first()
+        return dict(row._mapping) if row else dict.fromkeys(PROFILE_FIELDS)
+
+    # Cohorts
+
+    async def create_cohort(self, *, code: str, name: str, created_by: int) -> Cohort:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                sa.insert(cohorts)
+                .values(code=code, name=name, created_by=created_by, created_at=self._now())
+                .returning(cohorts.c.id)
+            )
+            return Cohort(id=result.scalar_one(), code=code, name=name)
+
+    async def cohort(self, *, code: str | None = None, name: str | None = None) -> Cohort | None:
+        """A cohort by its link code, or by its name (the most recent one of that name)."""
+        condition = cohorts.c.code == code if code is not None else cohorts.c.name == name
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(cohorts).where(condition).order_by(cohorts.c.id.desc()).limit(1)
+                )
+            ).first()
+        return Cohort(row.id, row.code, row.name) if row else None
+
+    async def cohorts(self) -> list[Cohort]:
+        """All cohorts with their sizes, newest first."""
+        size = (
+            sa.select(sa.func.count())
+            .where(cohort_members.c.cohort_id == cohorts.c.id)
+            .scalar_subquery()
+        )
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(
+                    cohorts.c.id, cohorts.c.code, cohorts.c.name, size.label("members")
+                ).order_by(cohorts.c.id.desc())
+            )
+            return [Cohort(r.id, r.code, r.name, r.members) for r in rows]
+
+    async def hold_cohort_code(self, *, resident_id: int, code: str) -> None:
+        """Remember a cohort link used before consent; it is joined once they consent."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(residents)
+                .where(residents.c.id == resident_id)
+                .values(pending_cohort=code)
+            )
+
+    async def take_cohort_code(self, *, resident_id: int) -> str | None:
+        async with self.engine.begin() as conn:
+            code = await conn.scalar(
+                sa.select(residents.c.pending_cohort).where(residents.c.id == resident_id)
+            )
+            if code is not None:
+                await conn.execute(
+                    sa.update(residents)
+                    .where(residents.c.id == resident_id)
+                    .values(pending_cohort=None)
+                )
+            return code
+
+    async def join_cohort(self, *, resident_id: int, cohort_id: int) -> bool:
+        """Join once; the resident's learning so far is added to the cohort's statistics."""
+        async with self.engine.begin() as conn:
+            joined = await conn.execute(
+                self._insert_ignoring_duplicates(conn, cohort_members).values(
+                    cohort_id=cohort_id, resident_id=resident_id, joined_at=self._now()
+                )
+            )
+            if joined.rowcount != 1:
+                return False
+            await aggregates.add_resident_to_cohort_totals(
+                conn, resident_id=resident_id, cohort_id=cohort_id
+            )
+            return True
+
+    # Administrators
+
+    async def audit(self, *, admin_id: int, action: str, detail: str = "") -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.insert(admin_audit).values(
+                    admin_id=admin_id, action=action, detail=detail[:256], at=self._now()
+                )
+            )
+
+    async def audit_log(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(admin_audit).order_by(admin_audit.c.id.desc()).limit(limit)
+            )
+            return [_jsonable(dict(row._mapping)) for row in rows]
+
     # Privacy
 
     async def export_resident(self, *, resident_id: int) -> dict[str, Any]:
@@ -481,6 +667,7 @@ class Store:
                 (answers, answers.c.resident_id),
                 (assessment_sittings, assessment_sittings.c.resident_id),
                 (assessment_answers, assessment_answers.c.resident_id),
+                (cohort_members, cohort_members.c.resident_id),
             ):
                 rows = await conn.execute(sa.select(table).where(column == resident_id))
                 out[table.name] = [_jsonable(dict(row._mapping)) for row in rows]
@@ -489,6 +676,13 @@ class Store:
     async def forget_resident(self, *, resident_id: int) -> None:
         """Delete every row about a resident (children first, so no backend needs cascades)."""
         async with self.engine.begin() as conn:
+            # Aggregate counters keep their totals: they cannot be traced back to anyone.
+            await conn.execute(
+                sa.delete(latest_answers).where(latest_answers.c.resident_id == resident_id)
+            )
+            await conn.execute(
+                sa.delete(cohort_members).where(cohort_members.c.resident_id == resident_id)
+            )
             await conn.execute(
                 sa.delete(assessment_answers).where(assessment_answers.c.resident_id == resident_id)
             )

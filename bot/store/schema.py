@@ -22,6 +22,15 @@ residents = sa.Table(
     sa.Column("consent_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    # Optional profile, answered after consent; "no_answer" when the resident preferred not to.
+    sa.Column("age_band", sa.String(16), nullable=True),
+    sa.Column("resident_type", sa.String(16), nullable=True),
+    sa.Column("place", sa.String(32), nullable=True),
+    # A cohort link used before consent; membership is recorded only once they consent.
+    sa.Column("pending_cohort", sa.String(32), nullable=True),
+    # Kept with the lesson it counts, so the median per resident needs no scan of progress.
+    sa.Column("lessons_done", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "last_seen_at"),
 )
 
 lesson_progress = sa.Table(
@@ -143,4 +152,90 @@ assessment_answers = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint("sitting_id", "item_id"),
     sa.Index(None, "item_id"),
+)
+
+# Administrators' cohorts (a lecture, a village, a branch) and who joined them through a link.
+cohorts = sa.Table(
+    "cohorts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("code", sa.String(32), nullable=False, unique=True),
+    sa.Column("name", sa.String(128), nullable=False),
+    sa.Column("created_by", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+cohort_members = sa.Table(
+    "cohort_members",
+    metadata,
+    sa.Column(
+        "cohort_id", sa.Integer, sa.ForeignKey("cohorts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "resident_id"),
+)
+
+# Who did what as an administrator, and when.
+admin_audit = sa.Table(
+    "admin_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("admin_id", sa.BigInteger, nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.String(256), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Incremental aggregates, kept up to date in the same transaction as the answer or progress they
+# count, so statistics never scan residents' raw answers. Scope 0 is everyone; any other scope
+# is a cohort id.
+latest_answers = sa.Table(
+    "latest_answers",
+    metadata,
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("question_id", sa.String(32), primary_key=True),
+    sa.Column("lesson_id", sa.String(32), nullable=False),
+    sa.Column("first_correct", sa.Boolean, nullable=False),
+    sa.Column("latest_correct", sa.Boolean, nullable=False),
+    sa.Column("answers", sa.Integer, nullable=False),
+)
+
+scope_question_totals = sa.Table(
+    "scope_question_totals",
+    metadata,
+    sa.Column("scope_id", sa.Integer, primary_key=True),
+    sa.Column("question_id", sa.String(32), primary_key=True),
+    sa.Column("lesson_id", sa.String(32), nullable=False),
+    sa.Column("answers", sa.Integer, nullable=False),
+    sa.Column("residents", sa.Integer, nullable=False),
+    sa.Column("first_try_correct", sa.Integer, nullable=False),
+    sa.Column("latest_correct", sa.Integer, nullable=False),
+)
+
+scope_lesson_totals = sa.Table(
+    "scope_lesson_totals",
+    metadata,
+    sa.Column("scope_id", sa.Integer, primary_key=True),
+    sa.Column("lesson_id", sa.String(32), primary_key=True),
+    sa.Column("started", sa.Integer, nullable=False),
+    sa.Column("completed", sa.Integer, nullable=False),
+)
+
+option_totals = sa.Table(
+    "option_totals",
+    metadata,
+    sa.Column("question_id", sa.String(32), primary_key=True),
+    sa.Column("option_index", sa.Integer, primary_key=True),
+    sa.Column("chosen", sa.Integer, nullable=False),
 )

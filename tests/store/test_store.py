@@ -142,6 +142,8 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
             resident_id=resident_id, kind="baseline", item_ids=["k1"]
         )
         await store.record_item_answer(sitting=sitting, position=0, option_index=None, points=0)
+        cohort = await store.create_cohort(code=f"c{resident_id}", name="Dawa", created_by=9)
+        await store.join_cohort(resident_id=resident_id, cohort_id=cohort.id)
     exported = await store.export_resident(resident_id=1)
     assert {k: len(v) for k, v in exported.items()} == {
         "residents": 1,
@@ -150,6 +152,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "answers": 1,
         "assessment_sittings": 1,
         "assessment_answers": 1,
+        "cohort_members": 1,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -159,6 +162,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "answers": 0,
         "assessment_sittings": 0,
         "assessment_answers": 0,
+        "cohort_members": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1

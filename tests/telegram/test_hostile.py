@@ -291,6 +291,7 @@ async def test_mydata_sends_everything_stored(bot: Harness) -> None:
         "answers",
         "assessment_sittings",
         "assessment_answers",
+        "cohort_members",
     }
 
 

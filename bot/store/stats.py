@@ -1,0 +1,260 @@
+"""The counts behind /stats, for everyone or one cohort: never a row about one resident.
+
+``scope_counts`` reads the incremental aggregates and the residents table (bounded work per
+question and per lesson, plus one pass over the scope's residents); ``raw_scope_counts`` computes
+the same counts with straightforward GROUP BYs over the raw answers and progress, as the
+benchmark's baseline and the tests' proof that both agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.assessment import DIMENSIONS
+from bot.core.metrics import (
+    TARGET_SCORE,
+    AssessmentCounts,
+    BreakdownCounts,
+    LessonCounts,
+    QuestionCounts,
+    ReachCounts,
+    ScopeCounts,
+    SittingPairs,
+)
+from bot.store.aggregates import DONE, EVERYONE
+from bot.store.schema import (
+    answers,
+    assessment_sittings,
+    cohort_members,
+    lesson_progress,
+    residents,
+    scope_lesson_totals,
+    scope_question_totals,
+)
+
+NOT_GIVEN = "not_given"
+BREAKDOWN_FIELDS = ("age_band", "resident_type")
+
+
+def _in_scope(column: sa.ColumnElement[Any], cohort_id: int | None) -> sa.ColumnElement[bool]:
+    """Rows of residents in the scope: everyone, or members of one cohort."""
+    if cohort_id is None:
+        return sa.true()
+    members = sa.select(cohort_members.c.resident_id).where(cohort_members.c.cohort_id == cohort_id)
+    return column.in_(members)
+
+
+async def _reach(conn: AsyncConnection, cohort_id: int | None, now: dt.datetime) -> ReachCounts:
+    r = residents
+    week, month = now - dt.timedelta(days=7), now - dt.timedelta(days=30)
+    row = (
+        await conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(r.c.consent_at),
+                sa.func.count(sa.case((r.c.last_seen_at >= week, 1))),
+                sa.func.count(sa.case((r.c.last_seen_at >= month, 1))),
+                sa.func.count(sa.case((r.c.created_at >= week, 1))),
+            ).where(_in_scope(r.c.id, cohort_id))
+        )
+    ).one()
+    return ReachCounts(*(int(v or 0) for v in row))
+
+
+async def _lessons_per_active(
+    conn: AsyncConnection, cohort_id: int | None, now: dt.datetime, *, raw: bool
+) -> dict[int, int]:
+    r = residents
+    done: sa.ColumnElement[Any]
+    if raw:
+        done = (
+            sa.select(sa.func.count())
+            .where(lesson_progress.c.resident_id == r.c.id, lesson_progress.c.status == DONE)
+            .scalar_subquery()
+        )
+    else:
+        done = r.c.lessons_done
+    per_resident = (
+        sa.select(done.label("n"))
+        .where(r.c.last_seen_at >= now - dt.timedelta(days=30), _in_scope(r.c.id, cohort_id))
+        .subquery()
+    )
+    rows = await conn.execute(
+        sa.select(per_resident.c.n, sa.func.count()).group_by(per_resident.c.n)
+    )
+    return {int(n): int(count) for n, count in rows}
+
+
+async def _assessment(
+    conn: AsyncConnection, cohort_id: int | None, knowledge_items: int
+) -> AssessmentCounts:
+    s = assessment_sittings
+    finished = s.c.finished_at.is_not(None)
+    base = (
+        sa.select(s)
+        .where(s.c.kind == "baseline", finished, _in_scope(s.c.resident_id, cohort_id))
+        .subquery("base")
+    )
+    latest_final_ids = (
+        sa.select(sa.func.max(s.c.id).label("id"))
+        .where(s.c.kind == "final", finished, _in_scope(s.c.resident_id, cohort_id))
+        .group_by(s.c.resident_id)
+        .subquery("latest_final_ids")
+    )
+    final = sa.select(s).join(latest_final_ids, s.c.id == latest_final_ids.c.id).subquery("final")
+    pairs: dict[str, SittingPairs] = {}
+    for dimension in DIMENSIONS:
+        b, f = base.c[f"{dimension}_score"], final.c[f"{dimension}_score"]
+        latest = sa.func.coalesce(f, b)
+        row = (
+            await conn.execute(
+                sa.select(
+                    sa.func.count(b),
+                    sa.func.coalesce(sa.func.sum(b), 0.0),
+                    sa.func.count(f),
+                    sa.func.coalesce(sa.func.sum(f), 0.0),
+                    sa.func.count(sa.case((f.is_not(None), 1))),
+                    sa.func.coalesce(sa.func.sum(f - b), 0.0),
+                    sa.func.count(sa.case(((f.is_not(None)) & (b < 1.0), 1))),
+                    sa.func.coalesce(
+                        sa.func.sum(sa.case(((f.is_not(None)) & (b < 1.0), (f - b) / (1.0 - b)))),
+                        0.0,
+                    ),
+                    sa.func.count(sa.case((latest >= TARGET_SCORE, 1))),
+                ).select_from(base.outerjoin(final, final.c.resident_id == base.c.resident_id))
+            )
+        ).one()
+        pairs[dimension] = SittingPairs(
+            baseline_n=int(row[0]),
+            baseline_sum=float(row[1]),
+            final_n=int(row[2]),
+            final_sum=float(row[3]),
+            paired_n=int(row[4]),
+            paired_gain_sum=float(row[5]),
+            normalised_n=int(row[6]),
+            normalised_sum=float(row[7]),
+            reached_target=int(row[8]),
+        )
+    sittings, dont_know, residents_taking = (
+        await conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.coalesce(sa.func.sum(s.c.dont_know_count), 0),
+                sa.func.count(sa.distinct(s.c.resident_id)),
+            ).where(finished, _in_scope(s.c.resident_id, cohort_id))
+        )
+    ).one()
+    return AssessmentCounts(
+        dimensions=pairs,
+        knowledge_answers=int(sittings) * knowledge_items,
+        dont_know_answers=int(dont_know),
+        residents_answering=int(residents_taking),
+    )
+
+
+async def _breakdowns(
+    conn: AsyncConnection, cohort_id: int | None, *, raw: bool
+) -> list[BreakdownCounts]:
+    r = residents
+    if raw:
+        done: sa.ColumnElement[Any] = (
+            sa.select(sa.func.count())
+            .where(lesson_progress.c.resident_id == r.c.id, lesson_progress.c.status == DONE)
+            .scalar_subquery()
+        )
+    else:
+        done = r.c.lessons_done
+    out = []
+    for field in BREAKDOWN_FIELDS:
+        group = sa.func.coalesce(r.c[field], NOT_GIVEN).label("grp")
+        rows = await conn.execute(
+            sa.select(group, sa.func.count(), sa.func.coalesce(sa.func.sum(done), 0))
+            .where(r.c.consent_at.is_not(None), _in_scope(r.c.id, cohort_id))
+            .group_by(group)
+        )
+        counted = {str(g): (int(n), int(d)) for g, n, d in rows}
+        out.append(
+            BreakdownCounts(
+                question=field,
+                residents={g: n for g, (n, _) in counted.items()},
+                lessons_done={g: d for g, (_, d) in counted.items()},
+            )
+        )
+    return out
+
+
+async def scope_counts(
+    conn: AsyncConnection, cohort_id: int | None, *, now: dt.datetime, knowledge_items: int
+) -> ScopeCounts:
+    """The counts for one scope, from the aggregates."""
+    scope = EVERYONE if cohort_id is None else cohort_id
+    lt, qt = scope_lesson_totals, scope_question_totals
+    lessons = await conn.execute(
+        sa.select(lt.c.lesson_id, lt.c.started, lt.c.completed).where(lt.c.scope_id == scope)
+    )
+    questions = await conn.execute(
+        sa.select(
+            qt.c.question_id,
+            qt.c.lesson_id,
+            qt.c.residents,
+            qt.c.first_try_correct,
+            qt.c.latest_correct,
+        ).where(qt.c.scope_id == scope)
+    )
+    return ScopeCounts(
+        reach=await _reach(conn, cohort_id, now),
+        lessons=sorted(LessonCounts(*row) for row in lessons),
+        questions=sorted(QuestionCounts(*row) for row in questions),
+        lessons_per_active=await _lessons_per_active(conn, cohort_id, now, raw=False),
+        assessment=await _assessment(conn, cohort_id, knowledge_items),
+        breakdowns=await _breakdowns(conn, cohort_id, raw=False),
+    )
+
+
+async def raw_scope_counts(
+    conn: AsyncConnection, cohort_id: int | None, *, now: dt.datetime, knowledge_items: int
+) -> ScopeCounts:
+    """The same counts by plain GROUP BYs over raw answers and progress (the baseline)."""
+    lp, a = lesson_progress, answers
+    lessons = await conn.execute(
+        sa.select(lp.c.lesson_id, sa.func.count(), sa.func.count(sa.case((lp.c.status == DONE, 1))))
+        .where(_in_scope(lp.c.resident_id, cohort_id))
+        .group_by(lp.c.lesson_id)
+    )
+    ranked = (
+        sa.select(
+            a.c.question_id,
+            a.c.lesson_id,
+            a.c.correct,
+            sa.func.row_number()
+            .over(partition_by=(a.c.resident_id, a.c.question_id), order_by=a.c.id)
+            .label("first_rank"),
+            sa.func.row_number()
+            .over(partition_by=(a.c.resident_id, a.c.question_id), order_by=a.c.id.desc())
+            .label("last_rank"),
+        )
+        .where(_in_scope(a.c.resident_id, cohort_id))
+        .subquery()
+    )
+    right = ranked.c.correct.is_(True)
+    questions = await conn.execute(
+        sa.select(
+            ranked.c.question_id,
+            sa.func.max(ranked.c.lesson_id),
+            sa.func.count(sa.case((ranked.c.first_rank == 1, 1))),
+            sa.func.count(sa.case(((ranked.c.first_rank == 1) & right, 1))),
+            sa.func.count(sa.case(((ranked.c.last_rank == 1) & right, 1))),
+        ).group_by(ranked.c.question_id)
+    )
+    return ScopeCounts(
+        reach=await _reach(conn, cohort_id, now),
+        lessons=sorted(LessonCounts(*row) for row in lessons),
+        questions=sorted(QuestionCounts(*row) for row in questions),
+        lessons_per_active=await _lessons_per_active(conn, cohort_id, now, raw=True),
+        assessment=await _assessment(conn, cohort_id, knowledge_items),
+        breakdowns=await _breakdowns(conn, cohort_id, raw=True),
+    )
