@@ -7,6 +7,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest
 
+from bot.core.admin import admin_desk
 from bot.core.content import Content, load_content
 from bot.core.tutor import Tutor
 from bot.settings import Settings
@@ -55,7 +56,12 @@ async def open_services(application: FinlitApplication) -> None:
     if settings is None or content is None:
         raise RuntimeError("build the application with build_application()")
     store = await Store.open(settings.database_url)
-    tutor = Tutor(content, store, default_language=settings.default_language)
+    tutor = Tutor(
+        content,
+        store,
+        default_language=settings.default_language,
+        admin=admin_desk(settings, content, store, username=application.bot.username),
+    )
     bot_data.services = Services(settings=settings, content=content, store=store, tutor=tutor)
     await publish_commands(application)
     log.info("finlit ready: %d topics", len(content.curriculum.topics))

@@ -23,6 +23,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finlit", description="finlit: a finance-literacy tutor")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="serve the Telegram bot (long polling)")
+    stats = commands.add_parser("stats", help="aggregate literacy statistics (as /stats)")
+    stats.add_argument("--cohort", help="a cohort's name or code (default: everyone)")
+    stats.add_argument("--format", choices=["text", "json", "csv"], default="text")
+    stats.add_argument("--lang", choices=["zh", "en"], help="language of the text report")
     preview = commands.add_parser("preview", help="chat with finlit in the terminal, no Telegram")
     preview.add_argument("--lang", choices=["zh", "en"], help="the resident's language")
     preview.add_argument("--db", help="database URL (default: a SQLite file data/preview.db)")
@@ -62,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         return _content(args, settings)
     if args.command == "preview":
         return _preview(args, settings)
+    if args.command == "stats":
+        return _stats(args, settings)
     return _run(settings)
 
 
@@ -116,6 +122,22 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
         for language, counts in stats.items():
             print(language + ": " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
+
+
+def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.core.admin import print_stats
+
+    try:
+        return asyncio.run(
+            print_stats(
+                settings,
+                cohort=args.cohort,
+                output=args.format,
+                language=args.lang or settings.default_language,
+            )
+        )
+    except ContentError as exc:
+        return _refuse(exc)
 
 
 def _refuse(error: ContentError) -> int:

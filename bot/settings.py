@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     default_language: Language = "zh"
     content_dir: Path = Field(default=PROJECT_ROOT / "content")
     log_level: str = "INFO"
+    # Statistics never show a figure about fewer residents than this.
+    min_group_size: int = Field(default=5, ge=2, le=100)
+    # Key for the pseudonymous resident ids in answer-level exports (keep it secret and stable).
+    pseudonym_key: SecretStr | None = None
+    # For links printed outside Telegram (the preview); the bot itself asks Telegram its name.
+    bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -38,6 +38,7 @@ def content_dir(tmp_path: Path) -> Path:
     (root / "topics").mkdir()
     shutil.copy(FIXTURE_TOPIC, root / "topics" / "mini.yaml")
     shutil.copy(FIXTURE_ASSESSMENT, root / "assessment.yaml")
+    shutil.copy(REPO / "content" / "profile.yaml", root / "profile.yaml")
     return root
 
 

@@ -120,6 +120,27 @@ class CheckupDontKnow:
     position: int
 
 
+@dataclasses.dataclass(frozen=True)
+class ProfileStart:
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileAnswer:
+    question: int
+    option: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileDecline:
+    question: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileSkip:
+    pass
+
+
 Action = (
     Menu
     | Topics
@@ -140,6 +161,10 @@ Action = (
     | StartCheckup
     | CheckupAnswer
     | CheckupDontKnow
+    | ProfileStart
+    | ProfileAnswer
+    | ProfileDecline
+    | ProfileSkip
 )
 
 # One short code per action, and the kinds of its fields in order.
@@ -163,6 +188,10 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     StartCheckup: ("ck", ()),
     CheckupAnswer: ("ca", ("int", "int", "int")),
     CheckupDontKnow: ("cd", ("int", "int")),
+    ProfileStart: ("ps", ()),
+    ProfileAnswer: ("pa", ("int", "int")),
+    ProfileDecline: ("pn", ("int",)),
+    ProfileSkip: ("px", ()),
 }
 _BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
 

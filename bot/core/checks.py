@@ -47,6 +47,7 @@ def check_content(content: Content) -> list[Problem]:
         problems += _check_texts(content.topic_files[topic.id], _texts(topic))
     problems += _check_assessment(content)
     problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
+    problems += _check_texts("profile.yaml", _profile_texts(content))
     problems += _check_ui(content)
     if not problems:  # rendering is only meaningful on otherwise sound content
         problems += _check_screens(content)
@@ -100,6 +101,14 @@ def _assessment_texts(assessment: Assessment) -> Iterator[tuple[str, str, Locali
         yield f"items[{item.id}].prompt", "prompt", item.prompt, True
         for i, option in enumerate(item.options, 1):
             yield f"items[{item.id}].options[{i}].text", "option", option.text, False
+
+
+def _profile_texts(content: Content) -> Iterator[tuple[str, str, LocalizedText, bool]]:
+    for question in content.profile.questions:
+        yield f"questions[{question.id}].prompt", "prompt", question.prompt, False
+        for option in question.options:
+            where = f"questions[{question.id}].options[{option.id}].text"
+            yield where, "option", option.text, False
 
 
 def _check_assessment(content: Content) -> list[Problem]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from bot.core.assessment import Assessment
 from bot.core.curriculum import Curriculum, Topic
 from bot.core.i18n import LANGUAGES, Language
+from bot.core.profile import Profile
 from bot.core.ui import UiTexts
 
 M = TypeVar("M", bound=BaseModel)
@@ -52,6 +53,7 @@ class Content:
     root: Path
     curriculum: Curriculum
     assessment: Assessment
+    profile: Profile
     ui: Mapping[Language, UiTexts]
     templates: jinja2.Environment
     # Which file each topic came from, so later checks can name it.
@@ -164,6 +166,15 @@ def load_content(root: Path) -> Content:
         if raw is not None:
             assessment = _parse(Assessment, raw, "assessment.yaml", problems)
 
+    profile: Profile | None = None
+    path = root / "profile.yaml"
+    if not path.is_file():
+        problems.append(Problem("profile.yaml", "(file)", "the profile questions are missing"))
+    else:
+        raw = _read_yaml(path, "profile.yaml", problems)
+        if raw is not None:
+            profile = _parse(Profile, raw, "profile.yaml", problems)
+
     ui: dict[Language, UiTexts] = {}
     for language in LANGUAGES:
         path = root / "ui" / f"{language}.yaml"
@@ -183,7 +194,7 @@ def load_content(root: Path) -> Content:
         except jinja2.TemplateSyntaxError as exc:
             problems.append(Problem(f"templates/{name}", f"line {exc.lineno}", exc.message or ""))
 
-    if problems or assessment is None:
+    if problems or assessment is None or profile is None:
         raise ContentError(problems)
 
     topics = sorted((topic for _, topic in parsed), key=lambda t: (t.order, t.id))
@@ -191,6 +202,7 @@ def load_content(root: Path) -> Content:
         root=root,
         curriculum=Curriculum(topics=tuple(topics)),
         assessment=assessment,
+        profile=profile,
         ui=ui,
         templates=templates,
         topic_files={topic.id: rel for rel, topic in parsed},

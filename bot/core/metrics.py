@@ -19,20 +19,21 @@ Hidden = None
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
-    """One published figure: its value, or None when withheld; ``n`` is how many residents."""
+    """One published figure about ``n`` residents.
+
+    ``value`` is None either when the figure is withheld (``hidden``) or when there is nothing
+    to compute it from yet (a rate over zero residents).
+    """
 
     value: float | int | None
     n: int
-
-    @property
-    def hidden(self) -> bool:
-        return self.value is None
+    hidden: bool = False
 
 
 def cell(value: float | int | None, n: int, min_group: int) -> Cell:
     """Withhold any figure about fewer than ``min_group`` residents (zero residents is shown)."""
-    if 0 < n < min_group or value is None:
-        return Cell(None, n)
+    if 0 < n < min_group:
+        return Cell(None, n, hidden=True)
     return Cell(value, n)
 
 
@@ -48,7 +49,7 @@ def suppress_partition(counts: Mapping[str, int], min_group: int) -> dict[str, C
         candidates = sorted((c.n, key) for key, c in cells.items() if not c.hidden and c.n > 0)
         if candidates:
             _, key = candidates[0]
-            cells[key] = Cell(None, cells[key].n)
+            cells[key] = Cell(None, cells[key].n, hidden=True)
     return cells
 
 
@@ -173,6 +174,12 @@ class DimensionFigures:
 
 
 @dataclasses.dataclass(frozen=True)
+class GroupFigures:
+    residents: Cell
+    mean_lessons: Cell
+
+
+@dataclasses.dataclass(frozen=True)
 class StatsReport:
     scope: str  # "all" or a cohort's name
     min_group: int
@@ -186,7 +193,7 @@ class StatsReport:
     hardest: tuple[HardQuestion, ...]
     dimensions: tuple[DimensionFigures, ...]
     dont_know_rate: Cell
-    breakdowns: Mapping[str, Mapping[str, Cell]]
+    breakdowns: Mapping[str, Mapping[str, GroupFigures]]
 
 
 TARGET_SCORE = 0.7  # a sitting "reaches the target" at 70% of a dimension's points
@@ -255,10 +262,9 @@ def build_report(
                 mean_normalised_gain=cell(
                     _mean(pairs.normalised_sum, pairs.normalised_n), pairs.normalised_n, k
                 ),
+                # Every resident with a sitting has a baseline (the first sitting is one).
                 reached_target=cell(
-                    _mean(pairs.reached_target, pairs.baseline_n + pairs.final_n - pairs.paired_n),
-                    pairs.baseline_n + pairs.final_n - pairs.paired_n,
-                    k,
+                    _mean(pairs.reached_target, pairs.baseline_n), pairs.baseline_n, k
                 ),
             )
         )
@@ -280,8 +286,23 @@ def build_report(
             a.residents_answering,
             k,
         ),
-        breakdowns={b.question: suppress_partition(b.residents, k) for b in counts.breakdowns},
+        breakdowns={b.question: _groups(b, k) for b in counts.breakdowns},
     )
+
+
+def _groups(counts: BreakdownCounts, k: int) -> dict[str, GroupFigures]:
+    """Residents per group (a partition of the total) and each group's mean lessons completed;
+    a group's mean is withheld whenever its size is."""
+    sizes = suppress_partition(counts.residents, k)
+    return {
+        group: GroupFigures(
+            residents=size,
+            mean_lessons=Cell(None, size.n, hidden=True)
+            if size.hidden
+            else Cell(_mean(counts.lessons_done.get(group, 0), size.n), size.n),
+        )
+        for group, size in sizes.items()
+    }
 
 
 def _mean(total: float, n: int) -> float | None:

@@ -47,4 +47,5 @@ class Reply:
     screens: tuple[Screen, ...] = ()
     edit: bool = False
     notice: str | None = None
-    document: Document | None = None
+    photos: tuple[Document, ...] = ()  # images (charts, QR codes), shown after the screens
+    documents: tuple[Document, ...] = ()  # files (a resident's data, CSV exports)

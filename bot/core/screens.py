@@ -242,6 +242,43 @@ def forget_prompt(content: Content, language: Language) -> Screen:
     return Screen(content.render("notice.html.j2", language, text=ui.forget_prompt), keyboard)
 
 
+def profile_intro(content: Content, language: Language, *, notice: str | None) -> Screen:
+    ui = content.ui[language]
+    keyboard: Keyboard = (
+        (Button.of(ui.btn_profile_start, cb.ProfileStart()),),
+        (Button.of(ui.btn_profile_skip, cb.ProfileSkip()),),
+    )
+    text = content.render(
+        "profile.html.j2", language, notice=notice, position=None, text=ui.profile_intro
+    )
+    return Screen(text, keyboard)
+
+
+def profile_question(content: Content, language: Language, index: int) -> Screen:
+    ui = content.ui[language]
+    questions = content.profile.questions
+    question = questions[index]
+    rows: list[tuple[Button, ...]] = [
+        (Button.of(option.text.get(language), cb.ProfileAnswer(index, i)),)
+        for i, option in enumerate(question.options)
+    ]
+    rows.append(
+        (
+            Button.of(ui.btn_profile_decline, cb.ProfileDecline(index)),
+            Button.of(ui.btn_profile_skip, cb.ProfileSkip()),
+        )
+    )
+    position = ui.profile_position.format(number=index + 1, total=len(questions))
+    text = content.render(
+        "profile.html.j2",
+        language,
+        notice=None,
+        position=position,
+        text=question.prompt.get(language),
+    )
+    return Screen(text, tuple(rows))
+
+
 def checkup_offer(
     content: Content, language: Language, *, final: bool, notice: str | None = None
 ) -> Screen:
@@ -325,10 +362,18 @@ def checkup_result(
 
 
 def all_screens_for_checkup(content: Content, language: Language) -> Sequence[Screen]:
-    """Every screen the check-up can produce, for the content checker."""
+    """Every screen the check-up and the profile questions can produce, for the checker."""
     instrument = content.assessment
     total = len(instrument.items)
     found = [checkup_offer(content, language, final=final) for final in (False, True)]
+    notice = "\n".join(
+        [
+            content.ui[language].consent_thanks,
+            content.ui[language].cohort_joined.format(name="名" * 128),
+        ]
+    )
+    found.append(profile_intro(content, language, notice=notice))
+    found += [profile_question(content, language, i) for i in range(len(content.profile.questions))]
     found += [
         checkup_item(content, language, item, sitting_id=2**31 - 1, position=i, total=total)
         for i, item in enumerate(instrument.items)

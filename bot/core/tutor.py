@@ -14,10 +14,12 @@ from typing import Literal
 
 from bot.core import callbacks as cb
 from bot.core import screens
+from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.assessment import BASELINE, FINAL, final_is_due, score_sitting
 from bot.core.content import Content
 from bot.core.curriculum import Lesson
 from bot.core.i18n import Language, suggest_language
+from bot.core.profile import DECLINED
 from bot.core.progress import LessonStatus, next_lesson, progress_report, score_attempt
 from bot.core.replies import Document, Reply, Screen
 from bot.store import Attempt, Resident, Sitting, Store
@@ -49,10 +51,18 @@ class Visitor:
 
 
 class Tutor:
-    def __init__(self, content: Content, store: Store, *, default_language: Language) -> None:
+    def __init__(
+        self,
+        content: Content,
+        store: Store,
+        *,
+        default_language: Language,
+        admin: AdminDesk | None = None,
+    ) -> None:
         self.content = content
         self.store = store
         self.default_language = default_language
+        self.admin = admin
 
     def language_for(self, hint: str | None) -> Language:
         return suggest_language(hint, self.default_language)
@@ -65,20 +75,23 @@ class Tutor:
     # Entry points
 
     async def start(self, visitor: Visitor, payload: str | None = None) -> Reply:
-        """/start, optionally with a deep-link payload (none are known yet, so it is ignored)."""
+        """/start, optionally with a deep-link payload: a cohort's code joins that cohort."""
         resident = await self._resident(visitor)
         language = resident.language
-        unknown_link = bool(payload)
-        if not resident.consented:
-            return Reply(
-                (
-                    screens.welcome(
-                        self.content, language, name=visitor.name, unknown_link=unknown_link
-                    ),
-                )
-            )
         ui = self.content.ui[language]
+        cohort = await self.store.cohort(code=payload) if payload else None
+        unknown_link = bool(payload) and cohort is None
+        if not resident.consented:
+            if cohort is not None:  # joined once they consent, not before
+                await self.store.hold_cohort_code(resident_id=resident.id, code=cohort.code)
+            welcome = screens.welcome(
+                self.content, language, name=visitor.name, unknown_link=unknown_link
+            )
+            return Reply((welcome,))
         greeting = ui.welcome_hello.format(name=visitor.name)
+        if cohort is not None:
+            await self.store.join_cohort(resident_id=resident.id, cohort_id=cohort.id)
+            greeting += "\n" + ui.cohort_joined.format(name=cohort.name)
         if unknown_link:
             greeting += "\n" + ui.welcome_unknown_link
         return Reply((screens.main_menu(self.content, language, notice=greeting),))
@@ -112,6 +125,13 @@ class Tutor:
             name = word[1:].split("@", 1)[0].lower()
             if name == "start":
                 return await self.start(visitor, rest.strip() or None)
+            if (
+                name in ADMIN_COMMANDS
+                and self.admin is not None
+                and self.admin.is_admin(visitor.id)
+            ):
+                language = await self.language_of(visitor.id, visitor.language_hint)
+                return await self.admin.handle(visitor.id, language, name, rest)
             for command in COMMANDS:
                 if name == command:
                     return await self.command(visitor, command)
@@ -166,12 +186,27 @@ class Tutor:
         ui = content.ui[language]
         match action:
             case cb.Agree():
+                already = resident.consented
                 await self.store.give_consent(resident_id=resident.id)
-                # The baseline check-up is offered once, right after consent; it can be skipped.
-                offer = screens.checkup_offer(
-                    content, language, final=False, notice=ui.consent_thanks
-                )
-                return Reply((offer,))
+                notice = ui.consent_thanks
+                code = await self.store.take_cohort_code(resident_id=resident.id)
+                cohort = await self.store.cohort(code=code) if code else None
+                if cohort is not None:
+                    await self.store.join_cohort(resident_id=resident.id, cohort_id=cohort.id)
+                    notice += "\n" + ui.cohort_joined.format(name=cohort.name)
+                if already:  # an old "I agree" button: nothing to ask again
+                    return Reply((screens.main_menu(content, language, notice=notice),))
+                # Then the optional profile questions, then the baseline check-up offer.
+                return Reply((screens.profile_intro(content, language, notice=notice),))
+            case cb.ProfileStart():
+                return Reply((screens.profile_question(content, language, 0),), edit=True)
+            case cb.ProfileAnswer(question=index, option=option):
+                return await self._profile_answer(resident, index, option)
+            case cb.ProfileDecline(question=index):
+                return await self._profile_answer(resident, index, None)
+            case cb.ProfileSkip():
+                offer = screens.checkup_offer(content, language, final=False)
+                return Reply((offer,), edit=True)
             case cb.SetLanguage(language=chosen):
                 await self.store.set_language(resident_id=resident.id, language=chosen)
                 if not resident.consented:
@@ -222,6 +257,22 @@ class Tutor:
             case cb.ForgetCancel():
                 screen = screens.main_menu(content, language, notice=ui.forget_cancelled)
                 return Reply((screen,), edit=True)
+
+    async def _profile_answer(self, resident: Resident, index: int, option: int | None) -> Reply:
+        """Store one profile answer (None: prefer not to say), then the next question."""
+        questions = self.content.profile.questions
+        if not 0 <= index < len(questions):
+            return self._stale(resident.language)
+        question = questions[index]
+        if option is not None and not 0 <= option < len(question.options):
+            return self._stale(resident.language)
+        value = DECLINED if option is None else question.options[option].id
+        await self.store.set_profile(resident_id=resident.id, field=question.id, value=value)
+        if index + 1 < len(questions):
+            following = screens.profile_question(self.content, resident.language, index + 1)
+            return Reply((following,), edit=True)
+        offer = screens.checkup_offer(self.content, resident.language, final=False)
+        return Reply((offer,), edit=True)
 
     def _stale(self, language: Language) -> Reply:
         text = self.content.ui[language].stale_button
@@ -506,4 +557,4 @@ class Tutor:
             data=json.dumps(data, ensure_ascii=False, indent=2).encode(),
             caption=self.content.ui[resident.language].mydata_caption,
         )
-        return Reply(document=document)
+        return Reply(documents=(document,))

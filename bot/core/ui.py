@@ -27,6 +27,61 @@ class CommandTexts(BaseModel):
     forget: str
 
 
+class AdminTexts(BaseModel):
+    """What administrators read: cohort links, statistics, item analysis, exports."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cohort_usage: str
+    cohort_created: str
+    cohort_qr_caption: str
+    cohorts_title: str
+    cohorts_line: str
+    cohorts_empty: str
+    unknown_cohort: str
+    scope_all: str
+    stats_title: str
+    reach_heading: str
+    reach_line: str
+    depth_heading: str
+    depth_line: str
+    median_line: str
+    mastery_heading: str
+    mastery_line: str
+    hardest_heading: str
+    hardest_line: str
+    assessment_heading: str
+    assessment_line: str
+    dont_know_line: str
+    breakdown_heading: str
+    breakdown_line: str
+    breakdown_age_band: str
+    breakdown_resident_type: str
+    group_not_given: str
+    group_no_answer: str
+    suppressed_note: str
+    hidden: str
+    none: str
+    chart_title: str
+    chart_first_try: str
+    chart_latest: str
+    chart_axis: str
+    chart_caption: str
+    items_title: str
+    items_line: str
+    items_none: str
+    unknown_topic: str
+    export_aggregates_caption: str
+    export_answers_caption: str
+    export_needs_key: str
+
+    def placeholders(self) -> dict[str, set[str]]:
+        return {
+            key: {name for _, name, _, _ in string.Formatter().parse(value) if name}
+            for key, value in self
+        }
+
+
 class UiTexts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -130,6 +185,15 @@ class UiTexts(BaseModel):
     preview_default_name: str
     preview_no_such_button: str
     preview_document: str
+    # Optional profile questions after consent
+    btn_profile_start: str
+    btn_profile_skip: str
+    btn_profile_decline: str
+    profile_intro: str
+    profile_position: str
+    cohort_joined: str
+    # Administrators
+    admin: AdminTexts
     # Telegram's command menu
     commands: CommandTexts
 
@@ -146,6 +210,8 @@ class UiTexts(BaseModel):
         for key, value in self:
             if isinstance(value, str):
                 found[key] = {name for _, name, _, _ in string.Formatter().parse(value) if name}
+        for key, names in self.admin.placeholders().items():
+            found[f"admin.{key}"] = names
         return found
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from bot.core.admin import admin_desk
 from bot.core.content import load_content
 from bot.core.i18n import Language
 from bot.core.tutor import Tutor, Visitor
@@ -34,7 +35,12 @@ async def preview(
     content = load_content(settings.content_dir)  # ContentError is reported by the caller
     store = await Store.open(database_url or DEFAULT_DATABASE)
     try:
-        tutor = Tutor(content, store, default_language=settings.default_language)
+        tutor = Tutor(
+            content,
+            store,
+            default_language=settings.default_language,
+            admin=admin_desk(settings, content, store, username=settings.bot_username),
+        )
         hint = language or settings.default_language
         visitor = Visitor(id=resident_id, language_hint=hint, name="")
         if language is not None:

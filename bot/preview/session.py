@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from pathlib import Path
 
-from bot.core.replies import Button, Reply, Screen
+from bot.core.replies import Button, Document, Reply, Screen
 from bot.core.tutor import Tutor, Visitor
 from bot.core.ui import UiTexts
 from bot.preview.terminal import to_terminal
@@ -23,8 +24,15 @@ class PreviewSession:
     """One resident at a terminal. Numbers press the buttons of the latest keyboard."""
 
     def __init__(
-        self, tutor: Tutor, visitor: Visitor, write: Callable[[str], None], *, ansi: bool
+        self,
+        tutor: Tutor,
+        visitor: Visitor,
+        write: Callable[[str], None],
+        *,
+        ansi: bool,
+        files: Path | None = None,
     ) -> None:
+        self.files = files
         self.tutor = tutor
         self.visitor = visitor
         self.write = write
@@ -61,14 +69,27 @@ class PreviewSession:
                 self.buttons = [button for row in screen.keyboard for button in row]
             elif index == 0 and reply.edit:
                 self.buttons = []  # the message with the old buttons was replaced
-        if reply.document is not None:
-            ui = await self._ui()
-            document = reply.document
+        if not (reply.photos or reply.documents):
+            return
+        ui = await self._ui()
+        for photo in reply.photos:
+            self.write(photo.caption)
+            self.write(ui.preview_document.format(filename=photo.filename, size=len(photo.data)))
+            self._saved(photo)
+        for document in reply.documents:
             self.write(document.caption)
             self.write(
                 ui.preview_document.format(filename=document.filename, size=len(document.data))
             )
-            self.write(document.data.decode("utf-8", errors="replace"))
+            if document.filename.endswith((".json", ".csv", ".txt")):
+                self.write(document.data.decode("utf-8", errors="replace"))
+
+    def _saved(self, photo: Document) -> None:
+        """A terminal cannot show a picture: keep it as a file beside the preview's data."""
+        if self.files is not None:
+            self.files.mkdir(parents=True, exist_ok=True)
+            (self.files / photo.filename).write_bytes(photo.data)
+            self.write(str(self.files / photo.filename))
 
     def _show_screen(self, screen: Screen) -> None:
         self.shown.append(

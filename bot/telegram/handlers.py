@@ -10,13 +10,12 @@ from telegram.constants import ChatMemberStatus
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
-    CommandHandler,
     MessageHandler,
     filters,
 )
 
 from bot.core.i18n import LANGUAGES
-from bot.core.tutor import COMMANDS, Visitor
+from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.show import answer_query, show
 
@@ -30,8 +29,8 @@ def visitor_of(update: Update) -> Visitor:
     return Visitor(id=user.id, language_hint=user.language_code, name=user.first_name)
 
 
-async def on_command(update: Update, context: FinlitContext) -> None:
-    """/start [payload], /menu, /help, /progress, /language, /mydata, /forget."""
+async def on_text(update: Update, context: FinlitContext) -> None:
+    """Anything typed in private: commands (residents' and administrators') and free text."""
     message = cast(Message, update.effective_message)
     reply = await context.services.tutor.text(visitor_of(update), message.text or "")
     await show(context.bot, message.chat_id, reply)
@@ -114,9 +113,9 @@ def register(application: FinlitApplication) -> None:
             # Groups first, so nothing below ever answers there beyond the pointer.
             MessageHandler(groups & filters.COMMAND, on_group_command),
             ChatMemberHandler(on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
-            CommandHandler(["start", *COMMANDS], on_command, filters=private),
+            MessageHandler(private & filters.TEXT & ~filters.UpdateType.EDITED, on_text),
             CallbackQueryHandler(on_press),
-            # Last: everything else a resident sends in private, unknown commands included.
+            # Last: everything else a resident sends in private (stickers, photos, voice...).
             # Edited messages are ignored: an edit is not a new request.
             MessageHandler(private & ~filters.UpdateType.EDITED, on_chatter),
         ]

@@ -64,13 +64,16 @@ async def show(
             ):
                 continue
             await _send(bot, chat_id, screen)
-        if reply.document is not None:
-            doc = reply.document
+        for photo in reply.photos:
             await _patiently(
-                lambda: bot.send_document(
-                    chat_id,
-                    InputFile(doc.data, filename=doc.filename),
-                    caption=doc.caption,
+                lambda photo=photo: bot.send_photo(  # type: ignore[misc]
+                    chat_id, InputFile(photo.data, filename=photo.filename), caption=photo.caption
+                )
+            )
+        for doc in reply.documents:
+            await _patiently(
+                lambda doc=doc: bot.send_document(  # type: ignore[misc]
+                    chat_id, InputFile(doc.data, filename=doc.filename), caption=doc.caption
                 )
             )
     except Forbidden:

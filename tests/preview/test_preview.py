@@ -30,7 +30,8 @@ def seen(html: str) -> str:
 def lesson_script(content: Content, language: Language) -> list[str]:
     """Typed lines for: onboarding, the first lesson and its quiz (one wrong answer), progress."""
     _, lesson = content.curriculum.lessons()[0]
-    lines = ["/start", "1", "2", "1", "1"]  # agree, skip the check-up, first topic, first lesson
+    # Agree, skip the profile questions, skip the check-up, first topic, first lesson.
+    lines = ["/start", "1", "2", "2", "1", "1"]
     lines += ["2"] * (len(lesson.cards) - 1)  # Next through the cards ([1] is Back)
     lines.append("2")  # Take the quiz
     for position, question in enumerate(lesson.quiz):
@@ -142,6 +143,10 @@ def walk(content: Content, language: Language) -> list[tuple[str, str]]:
     steps = [
         ("send", "/start"),
         ("press", ui.btn_agree),
+        ("press", ui.btn_profile_start),
+        ("press", content.profile.questions[0].options[2].text.get(language)),
+        ("press", ui.btn_profile_decline),
+        ("press", ui.btn_profile_skip),
         ("press", ui.btn_checkup_skip),
         ("press", topic.title.get(language)),
         ("press", lesson.title.get(language)),

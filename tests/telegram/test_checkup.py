@@ -51,6 +51,7 @@ async def test_baseline_check_up_right_after_onboarding(bot: Harness, language: 
     user = bot.resident(user_id=501, language_code=CODES[language])
     await user.send("/start")
     await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_skip)
     offer = user.last.visible  # type: ignore[union-attr]
     items = content.assessment.items
     assert (
@@ -103,6 +104,7 @@ async def test_skipping_the_check_up_goes_to_the_lessons(bot: Harness) -> None:
     user = bot.resident(user_id=502, language_code="en")
     await user.send("/start")
     await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_skip)
     assert ui.topics_prompt in user.last.visible  # type: ignore[union-attr]
     assert (await bot.store.export_resident(resident_id=502))["assessment_sittings"] == []
@@ -113,6 +115,7 @@ async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness)
     user = bot.resident(user_id=503, language_code="en")
     await user.send("/start")
     await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_start)
     knowledge = [i for i in content.assessment.items if i.dimension == "knowledge"]
     await answer_checkup(user, content, "en", {i.id: "worst" for i in content.assessment.items})
@@ -156,6 +159,7 @@ async def test_check_up_on_request_resumes_and_ignores_double_presses(bot: Harne
     user = bot.resident(user_id=504, language_code="zh-hans")
     await user.send("/start")
     await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_skip)
     await user.send("/checkup")
     first = content.assessment.items[0]
@@ -181,6 +185,7 @@ async def test_forged_check_up_buttons(bot: Harness) -> None:
     owner = bot.resident(user_id=505, language_code="en")
     await owner.send("/start")
     await owner.press(ui.btn_agree)
+    await owner.press(ui.btn_profile_skip)
     await owner.press(ui.btn_checkup_start)
     action = cb.decode(owner.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
     assert isinstance(action, cb.CheckupAnswer)
@@ -191,6 +196,7 @@ async def test_forged_check_up_buttons(bot: Harness) -> None:
     forger = bot.resident(user_id=506, language_code="en")
     await forger.send("/start")
     await forger.press(ui.btn_agree)
+    await forger.press(ui.btn_profile_skip)
     for forged, user in (
         (cb.CheckupAnswer(sitting, 0, 0), forger),  # someone else's sitting
         (cb.CheckupAnswer(sitting, 0, 9), owner),  # no such option

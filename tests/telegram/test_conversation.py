@@ -26,6 +26,7 @@ async def onboard(bot: Harness, language: Language = "zh", **kwargs: object) -> 
     user = bot.resident(language_code=LANGUAGE_CODES[language], **kwargs)
     await user.send("/start")
     await user.press(bot.content.ui[language].btn_agree)
+    await user.press(bot.content.ui[language].btn_profile_skip)
     await user.press(bot.content.ui[language].btn_checkup_skip)
     await user.send("/menu")
     return user
@@ -137,7 +138,7 @@ async def test_language_can_be_switched_before_and_after_consent(bot: Harness) -
     assert en.welcome_hello.format(name="Wang") in user.last.visible  # type: ignore[union-attr]
     await user.press(en.btn_agree)
     assert en.consent_thanks in user.last.visible  # type: ignore[union-attr]
-    assert user.last.labels == [en.btn_checkup_start, en.btn_checkup_skip]  # type: ignore[union-attr]
+    assert user.last.labels == [en.btn_profile_start, en.btn_profile_skip]  # type: ignore[union-attr]
     await user.send("/language")
     await user.press(zh.btn_lang_zh)
     assert zh.language_set in user.last.visible  # type: ignore[union-attr]

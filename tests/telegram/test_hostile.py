@@ -19,6 +19,7 @@ async def onboard(bot: Harness, user_id: int, language: str = "en", **kwargs: An
     await user.send("/start")
     ui = bot.content.ui["en" if language == "en" else "zh"]
     await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_skip)
     return user
 

@@ -1,0 +1,544 @@
+"""Administrators' desk: cohorts with join links, statistics, item analysis and exports.
+
+Administrators are the ids in ADMIN_IDS. For anyone else these commands do not exist: the tutor
+answers them exactly like any unknown command. Every action is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import secrets
+import sys
+from collections.abc import Callable, Sequence
+
+import segno
+import sqlalchemy as sa
+
+from bot.core import screens
+from bot.core.content import Content, load_content
+from bot.core.curriculum import Question
+from bot.core.html import visible_text
+from bot.core.i18n import Language
+from bot.core.metrics import Cell, StatsReport, build_report, cell
+from bot.core.profile import DECLINED
+from bot.core.replies import Document, Reply
+from bot.core.ui import AdminTexts
+from bot.settings import Settings
+from bot.store import Cohort, Store
+from bot.store.schema import answers, cohort_members, option_totals, scope_question_totals
+from bot.store.stats import NOT_GIVEN, scope_counts
+
+ADMIN_COMMANDS = ("cohort", "cohorts", "stats", "items", "export")
+# Codes go in /start payloads (A-Z a-z 0-9 _ -, at most 64): 10 characters of base32 give
+# 50 random bits, short enough to read aloud and far too many to guess.
+_CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
+CODE_LENGTH = 10
+
+
+def new_cohort_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def pseudonym(key: bytes, resident_id: int) -> str:
+    """A keyed hash: stable for researchers with the same key, meaningless without it."""
+    return hmac.new(key, str(resident_id).encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def qr_png(link: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=12, border=4)
+    return buffer.getvalue()
+
+
+@dataclasses.dataclass
+class AdminDesk:
+    content: Content
+    store: Store
+    admin_ids: frozenset[int]
+    min_group: int = 5
+    pseudonym_key: bytes | None = None
+    # Where a cohort code becomes a link; the channel knows its bot's address.
+    link_prefix: str = "https://t.me/finlit_bot?start="
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+    def is_admin(self, user_id: int) -> bool:
+        return user_id in self.admin_ids
+
+    async def handle(self, admin_id: int, language: Language, name: str, args: str) -> Reply:
+        await self.store.audit(admin_id=admin_id, action=name, detail=args)
+        texts = self.content.ui[language].admin
+        match name:
+            case "cohort":
+                return await self._new_cohort(admin_id, language, texts, args)
+            case "cohorts":
+                return await self._cohorts(language, texts)
+            case "stats":
+                return await self._stats(language, texts, args)
+            case "items":
+                return await self._items(language, texts, args)
+            case _:
+                return await self._export(language, texts, args)
+
+    def _say(self, language: Language, text: str) -> Reply:
+        return Reply((screens.plain_notice(self.content, language, text),))
+
+    def _hidden(self, texts: AdminTexts) -> str:
+        return texts.hidden.format(k=self.min_group)
+
+    def _count(self, texts: AdminTexts, value: Cell) -> str:
+        if value.hidden:
+            return self._hidden(texts)
+        return texts.none if value.value is None else f"{value.value:,}"
+
+    def _share(self, texts: AdminTexts, value: Cell) -> str:
+        if value.hidden:
+            return self._hidden(texts)
+        return texts.none if value.value is None else f"{float(value.value):.0%}"
+
+    def _signed(self, texts: AdminTexts, value: Cell) -> str:
+        if value.hidden:
+            return self._hidden(texts)
+        return texts.none if value.value is None else f"{float(value.value) * 100:+.0f}pp"
+
+    async def _new_cohort(
+        self, admin_id: int, language: Language, texts: AdminTexts, args: str
+    ) -> Reply:
+        verb, _, name = args.strip().partition(" ")
+        name = " ".join(name.split())[:128]
+        if verb != "new" or not name:
+            return self._say(language, texts.cohort_usage)
+        cohort = await self.store.create_cohort(
+            code=new_cohort_code(), name=name, created_by=admin_id
+        )
+        link = self.link_prefix + cohort.code
+        poster = Document(
+            filename=f"cohort-{cohort.code}.png",
+            data=qr_png(link),
+            caption=texts.cohort_qr_caption.format(name=name),
+        )
+        return Reply(
+            (
+                screens.plain_notice(
+                    self.content, language, texts.cohort_created.format(name=name, link=link)
+                ),
+            ),
+            photos=(poster,),
+        )
+
+    async def _cohorts(self, language: Language, texts: AdminTexts) -> Reply:
+        found = await self.store.cohorts()
+        if not found:
+            return self._say(language, texts.cohorts_empty)
+        lines = [texts.cohorts_title]
+        for cohort in found:
+            size = cell(cohort.members, cohort.members, self.min_group)
+            lines.append(
+                texts.cohorts_line.format(
+                    name=cohort.name, members=self._count(texts, size), code=cohort.code
+                )
+            )
+        return self._say(language, "\n".join(lines))
+
+    async def _scope(self, texts: AdminTexts, args: str) -> tuple[Cohort | None, str] | None:
+        """The cohort named in ``args`` (None for everyone) and its display name."""
+        name = " ".join(args.split())
+        if not name:
+            return None, texts.scope_all
+        cohort = await self.store.cohort(name=name) or await self.store.cohort(code=name)
+        return None if cohort is None else (cohort, cohort.name)
+
+    async def report(self, cohort: Cohort | None, scope_name: str) -> StatsReport:
+        knowledge = sum(i.dimension == "knowledge" for i in self.content.assessment.items)
+        async with self.store.engine.connect() as conn:
+            counts = await scope_counts(
+                conn, cohort.id if cohort else None, now=self.clock(), knowledge_items=knowledge
+            )
+        topic_lessons = {
+            t.id: [lesson.id for lesson in t.lessons] for t in self.content.curriculum.topics
+        }
+        return build_report(scope_name, counts, topic_lessons, min_group=self.min_group)
+
+    async def _stats(self, language: Language, texts: AdminTexts, args: str) -> Reply:
+        scope = await self._scope(texts, args)
+        if scope is None:
+            return self._say(language, texts.unknown_cohort.format(name=" ".join(args.split())))
+        report = await self.report(*scope)
+        text = "\n".join(self.report_lines(language, report))
+        chart = await asyncio.to_thread(self._chart, language, report)
+        return Reply((screens.plain_notice(self.content, language, text),), photos=(chart,))
+
+    def report_lines(self, language: Language, report: StatsReport) -> list[str]:
+        """The report as plain text lines in the administrator's language."""
+        texts = self.content.ui[language].admin
+        curriculum = self.content.curriculum
+        lines = [texts.stats_title.format(scope=report.scope), "", texts.reach_heading]
+        lines.append(
+            texts.reach_line.format(
+                residents=self._count(texts, report.residents),
+                consented=self._count(texts, report.consented),
+                active_7d=self._count(texts, report.active_7d),
+                active_30d=self._count(texts, report.active_30d),
+                new_7d=self._count(texts, report.new_7d),
+            )
+        )
+        lines += ["", texts.depth_heading]
+        for row in report.topics:
+            title = curriculum.topic(row.topic_id).title.get(language)  # type: ignore[union-attr]
+            lines.append(
+                texts.depth_line.format(
+                    topic=title,
+                    started=self._count(texts, row.started),
+                    completed=self._count(texts, row.completed),
+                    rate=self._share(texts, row.completion_rate),
+                )
+            )
+        median = report.median_lessons_per_active
+        lines.append(
+            texts.median_line.format(
+                median=self._hidden(texts)
+                if median.hidden
+                else (texts.none if median.value is None else f"{median.value:g}")
+            )
+        )
+        lines += ["", texts.mastery_heading]
+        for row in report.topics:
+            title = curriculum.topic(row.topic_id).title.get(language)  # type: ignore[union-attr]
+            lines.append(
+                texts.mastery_line.format(
+                    topic=title,
+                    first=self._share(texts, row.first_try_accuracy),
+                    latest=self._share(texts, row.latest_accuracy),
+                )
+            )
+        if report.hardest:
+            lines += ["", texts.hardest_heading]
+            for hard in report.hardest:
+                question = curriculum.question(hard.question_id)
+                prompt = question.prompt.get(language) if question else hard.question_id
+                lines.append(
+                    texts.hardest_line.format(
+                        question=_short(visible_text(prompt), 40),
+                        accuracy=f"{hard.latest_accuracy:.0%}",
+                        residents=f"{hard.residents:,}",
+                    )
+                )
+        ui = self.content.ui[language]
+        names = {
+            "knowledge": ui.checkup_dimension_knowledge,
+            "behaviour": ui.checkup_dimension_behaviour,
+            "attitude": ui.checkup_dimension_attitude,
+        }
+        lines += ["", texts.assessment_heading]
+        for dim in report.dimensions:
+            lines.append(
+                texts.assessment_line.format(
+                    dimension=names[dim.dimension],
+                    baseline=self._share(texts, dim.baseline_mean),
+                    final=self._share(texts, dim.final_mean),
+                    gain=self._signed(texts, dim.mean_gain),
+                    normalised=self._share(texts, dim.mean_normalised_gain),
+                    target=self._share(texts, dim.reached_target),
+                )
+            )
+        lines.append(texts.dont_know_line.format(rate=self._share(texts, report.dont_know_rate)))
+        for question_id, groups in report.breakdowns.items():
+            heading = getattr(texts, f"breakdown_{question_id}", question_id)
+            lines += ["", texts.breakdown_heading.format(question=heading)]
+            for group, figures in groups.items():
+                lines.append(
+                    texts.breakdown_line.format(
+                        group=self.group_label(language, question_id, group),
+                        residents=self._count(texts, figures.residents),
+                        lessons=self._hidden(texts)
+                        if figures.mean_lessons.hidden
+                        else (
+                            texts.none
+                            if figures.mean_lessons.value is None
+                            else f"{figures.mean_lessons.value:.1f}"
+                        ),
+                    )
+                )
+        lines += ["", texts.suppressed_note.format(k=self.min_group)]
+        return lines
+
+    def group_label(self, language: Language, question_id: str, group: str) -> str:
+        texts = self.content.ui[language].admin
+        if group == NOT_GIVEN:
+            return texts.group_not_given
+        if group == DECLINED:
+            return texts.group_no_answer
+        question = self.content.profile.question(question_id)
+        option = question.option(group) if question else None
+        return option.text.get(language) if option else group
+
+    def _chart(self, language: Language, report: StatsReport) -> Document:
+        from bot.charts import BarSeries, topic_chart  # matplotlib is slow to import
+
+        texts = self.content.ui[language].admin
+        titles = [
+            self.content.curriculum.topic(row.topic_id).title.get(language)  # type: ignore[union-attr]
+            for row in report.topics
+        ]
+        png = topic_chart(
+            title=texts.chart_title.format(scope=report.scope),
+            categories=titles,
+            series=[
+                BarSeries(
+                    texts.chart_first_try, [_value(r.first_try_accuracy) for r in report.topics]
+                ),
+                BarSeries(texts.chart_latest, [_value(r.latest_accuracy) for r in report.topics]),
+            ],
+            hidden_label=self._hidden(texts),
+            axis_label=texts.chart_axis,
+        )
+        return Document("stats.png", png, texts.chart_caption.format(scope=report.scope))
+
+    async def _items(self, language: Language, texts: AdminTexts, args: str) -> Reply:
+        topic_id = args.strip()
+        curriculum = self.content.curriculum
+        topics = curriculum.topics
+        if topic_id:
+            topic = curriculum.topic(topic_id)
+            if topic is None:
+                codes = ", ".join(t.id for t in topics)
+                return self._say(language, texts.unknown_topic.format(topics=codes))
+            topics = (topic,)
+        rows = await self.item_rows(
+            language, [q for t in topics for lsn in t.lessons for q in lsn.quiz]
+        )
+        heading = texts.items_title.format(
+            topic=f" · {topics[0].title.get(language)}" if topic_id else ""
+        )
+        if not rows:
+            return self._say(language, f"{heading}\n{texts.items_none}")
+        lines = [heading]
+        for row in rows:
+            lines.append(texts.items_line.format(**row))
+        # Item analysis can be long: one message per 30 questions keeps each within limits.
+        chunks = [lines[i : i + 30] for i in range(0, len(lines), 30)]
+        return Reply(
+            tuple(screens.plain_notice(self.content, language, "\n".join(c)) for c in chunks)
+        )
+
+    async def item_rows(
+        self, language: Language, questions: Sequence[Question]
+    ) -> list[dict[str, str]]:
+        """Per question: residents who answered, first-try share right, most chosen wrong option."""
+        texts = self.content.ui[language].admin
+        ids = [q.id for q in questions]
+        qt = scope_question_totals
+        async with self.store.engine.connect() as conn:
+            totals = {
+                row.question_id: row
+                for row in await conn.execute(
+                    sa.select(qt).where(qt.c.scope_id == 0, qt.c.question_id.in_(ids))
+                )
+            }
+            chosen: dict[str, dict[int, int]] = {}
+            for row in await conn.execute(
+                sa.select(option_totals).where(option_totals.c.question_id.in_(ids))
+            ):
+                chosen.setdefault(row.question_id, {})[row.option_index] = row.chosen
+        rows = []
+        for question in questions:
+            total = totals.get(question.id)
+            if total is None:
+                continue
+            hidden = 0 < total.residents < self.min_group
+            prompt = visible_text(question.prompt.get(language))
+            wrong = [
+                (count, index)
+                for index, count in chosen.get(question.id, {}).items()
+                if index != question.correct_index and index < len(question.options)
+            ]
+            wrong_text = texts.none
+            if wrong and not hidden:
+                _, index = max(wrong)
+                wrong_text = _short(question.options[index].text.get(language), 30)
+            rows.append(
+                {
+                    "question": f"{question.id} {_short(prompt, 30)}",
+                    "residents": self._hidden(texts) if hidden else f"{total.residents:,}",
+                    "right": self._hidden(texts)
+                    if hidden
+                    else f"{total.first_try_correct / total.residents:.0%}",
+                    "wrong": wrong_text if not hidden else self._hidden(texts),
+                }
+            )
+        return rows
+
+    async def _export(self, language: Language, texts: AdminTexts, args: str) -> Reply:
+        scope = await self._scope(texts, args)
+        if scope is None:
+            return self._say(language, texts.unknown_cohort.format(name=" ".join(args.split())))
+        cohort, scope_name = scope
+        report = await self.report(cohort, scope_name)
+        stamp = self.clock().strftime("%Y%m%d")
+        slug = cohort.code if cohort else "all"
+        aggregates = Document(
+            filename=f"finlit-stats-{slug}-{stamp}.csv",
+            data=self.aggregate_csv(language, report),
+            caption=texts.export_aggregates_caption.format(scope=scope_name, k=self.min_group),
+        )
+        if self.pseudonym_key is None:
+            return Reply(
+                (screens.plain_notice(self.content, language, texts.export_needs_key),),
+                documents=(aggregates,),
+            )
+        answers_csv = Document(
+            filename=f"finlit-answers-{slug}-{stamp}.csv",
+            data=await self.answer_csv(cohort, self.pseudonym_key),
+            caption=texts.export_answers_caption.format(scope=scope_name),
+        )
+        return Reply(documents=(aggregates, answers_csv))
+
+    def aggregate_csv(self, language: Language, report: StatsReport) -> bytes:
+        """The report's tables as CSV rows (section, item, measure, value); withheld as "<k"."""
+        hidden = f"<{report.min_group}"
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["section", "item", "measure", "value", "residents"])
+
+        def put(section: str, item: str, measure: str, value: Cell) -> None:
+            shown = (
+                hidden
+                if value.hidden
+                else (
+                    ""
+                    if value.value is None
+                    else f"{value.value:g}"
+                    if isinstance(value.value, float)
+                    else value.value
+                )
+            )
+            residents = hidden if 0 < value.n < report.min_group else value.n
+            writer.writerow([section, item, measure, shown, residents])
+
+        for measure in ("residents", "consented", "active_7d", "active_30d", "new_7d"):
+            put("reach", report.scope, measure, getattr(report, measure))
+        put("depth", report.scope, "median_lessons_per_active", report.median_lessons_per_active)
+        for row in report.topics:
+            for measure in (
+                "started",
+                "completed",
+                "completion_rate",
+                "first_try_accuracy",
+                "latest_accuracy",
+            ):
+                put("topic", row.topic_id, measure, getattr(row, measure))
+        for dim in report.dimensions:
+            for measure in (
+                "baseline_mean",
+                "final_mean",
+                "mean_gain",
+                "mean_normalised_gain",
+                "reached_target",
+            ):
+                put("assessment", dim.dimension, measure, getattr(dim, measure))
+        put("assessment", "knowledge", "dont_know_rate", report.dont_know_rate)
+        for question_id, groups in report.breakdowns.items():
+            for group, figures in groups.items():
+                put(f"by_{question_id}", group, "residents", figures.residents)
+                put(f"by_{question_id}", group, "mean_lessons_done", figures.mean_lessons)
+        return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read Chinese correctly
+
+    async def answer_csv(self, cohort: Cohort | None, key: bytes) -> bytes:
+        """Every recorded answer in scope, with a keyed pseudonym instead of the resident id."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "resident",
+                "lesson_id",
+                "question_id",
+                "option_index",
+                "correct",
+                "try_number",
+                "answered_on",
+            ]
+        )
+        query = sa.select(
+            answers.c.resident_id,
+            answers.c.lesson_id,
+            answers.c.question_id,
+            answers.c.option_index,
+            answers.c.correct,
+            answers.c.try_number,
+            answers.c.answered_at,
+        ).order_by(answers.c.id)
+        if cohort is not None:
+            members = sa.select(cohort_members.c.resident_id).where(
+                cohort_members.c.cohort_id == cohort.id
+            )
+            query = query.where(answers.c.resident_id.in_(members))
+        async with self.store.engine.connect() as conn:
+            result = await conn.stream(query)
+            async for row in result:
+                writer.writerow(
+                    [
+                        pseudonym(key, row.resident_id),
+                        row.lesson_id,
+                        row.question_id,
+                        row.option_index,
+                        int(row.correct),
+                        row.try_number,
+                        row.answered_at.date().isoformat(),  # a day is enough for research
+                    ]
+                )
+        return out.getvalue().encode("utf-8-sig")
+
+
+def _value(value: Cell) -> float | None:
+    return None if value.hidden or value.value is None else float(value.value)
+
+
+def _short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def admin_desk(
+    settings: Settings, content: Content, store: Store, *, username: str | None
+) -> AdminDesk:
+    """The administrators' desk, with cohort links pointing at this bot."""
+    key = settings.pseudonym_key
+    return AdminDesk(
+        content=content,
+        store=store,
+        admin_ids=settings.admin_ids,
+        min_group=settings.min_group_size,
+        pseudonym_key=key.get_secret_value().encode() if key else None,
+        link_prefix=f"https://t.me/{username or settings.bot_username or 'finlit_bot'}?start=",
+    )
+
+
+async def print_stats(
+    settings: Settings, *, cohort: str | None, output: str, language: Language
+) -> int:
+    """``finlit stats``: the same report as /stats, on standard output."""
+    content = load_content(settings.content_dir)
+    store = await Store.open(settings.database_url)
+    try:
+        desk = admin_desk(settings, content, store, username=settings.bot_username)
+        texts = content.ui[language].admin
+        scope = await desk._scope(texts, cohort or "")
+        if scope is None:
+            print(texts.unknown_cohort.format(name=cohort), file=sys.stderr)
+            return 1
+        report = await desk.report(*scope)
+        if output == "json":
+            print(json.dumps(dataclasses.asdict(report), ensure_ascii=False, indent=2))
+        elif output == "csv":
+            sys.stdout.write(desk.aggregate_csv(language, report).decode("utf-8-sig"))
+        else:
+            print("\n".join(desk.report_lines(language, report)))
+        return 0
+    finally:
+        await store.close()

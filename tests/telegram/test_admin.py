@@ -1,0 +1,222 @@
+"""Administrators end to end: hidden from residents, cohorts and QR links, stats, items, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from bot.core.content import Content
+from bot.settings import Settings
+from tests.conftest import Harness
+from tests.fakes import FakeTelegram, TelegramUser
+
+ADMIN = 900
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
+    configured = settings.model_copy(
+        update={"admin_ids": frozenset({ADMIN}), "pseudonym_key": SecretStr("research-key")}
+    )
+    harness = Harness(fake, configured, content)
+    await harness.start()
+    yield harness
+    await harness.stop()
+    assert harness.errors == []
+    assert fake.unknown_methods == []
+
+
+async def resident(bot: Harness, user_id: int, payload: str = "") -> TelegramUser:
+    ui = bot.content.ui["en"]
+    user = bot.resident(user_id=user_id, language_code="en", first_name=f"R{user_id}")
+    await user.send(f"/start {payload}".strip())
+    await user.press(ui.btn_agree)
+    return user
+
+
+async def finish_first_lesson(bot: Harness, user: TelegramUser, *, right: bool) -> None:
+    ui = bot.content.ui["en"]
+    topic, lesson = bot.content.curriculum.lessons()[0]
+    await user.send("/menu")
+    await user.press(ui.btn_lessons)
+    await user.press(topic.title.en)
+    await user.press(lesson.title.en)
+    for _ in lesson.cards[1:]:
+        await user.press(ui.btn_next)
+    await user.press(ui.btn_take_quiz)
+    for position, question in enumerate(lesson.quiz):
+        index = (
+            question.correct_index
+            if right
+            else (question.correct_index + 1) % len(question.options)
+        )
+        await user.press(question.options[index].text.en)
+        last = position == len(lesson.quiz) - 1
+        await user.press(ui.btn_see_result if last else ui.btn_next_question)
+
+
+async def new_cohort(bot: Harness, admin: TelegramUser, name: str) -> str:
+    exchange = await admin.send(f"/cohort new {name}")
+    text = exchange.of("sendMessage")[0].params["text"]
+    match = re.search(r"https://t\.me/finlit_test_bot\?start=([a-z0-9]+)", text)
+    assert match, text
+    return match.group(1)
+
+
+@pytest.mark.parametrize("command", ["/stats", "/cohort new Dawa", "/cohorts", "/items", "/export"])
+async def test_residents_cannot_see_admin_commands(bot: Harness, command: str) -> None:
+    user = await resident(bot, 11)
+    await user.press(bot.content.ui["en"].btn_profile_skip)
+    unknown = await user.send("/no_such_command")
+    exchange = await user.send(command)
+    assert exchange.methods == unknown.methods == ["sendMessage"]
+    assert (
+        exchange.of("sendMessage")[0].params["text"] == unknown.of("sendMessage")[0].params["text"]
+    )
+    assert await bot.store.audit_log() == []
+
+
+async def test_cohort_link_qr_and_joining(bot: Harness) -> None:
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    exchange = await admin.send("/cohort new Panjin Dawa village lecture 2026-12")
+    assert exchange.methods == ["sendMessage", "sendPhoto"]
+    text = exchange.of("sendMessage")[0].params["text"]
+    code = re.search(r"\?start=([a-z0-9]{10})\b", text).group(1)  # type: ignore[union-attr]
+    photo = admin.last
+    assert photo is not None and photo.kind == "photo" and photo.document is not None
+    assert photo.document.startswith(b"\x89PNG")
+    assert photo.caption == "Scan to join: Panjin Dawa village lecture 2026-12"
+    # A resident scanning the poster: joined once they accept the privacy notice.
+    user = bot.resident(user_id=12, language_code="en")
+    await user.send(f"/start {code}")
+    assert (await bot.store.export_resident(resident_id=12))["cohort_members"] == []
+    await user.press(bot.content.ui["en"].btn_agree)
+    assert 'You have joined the group "Panjin Dawa village lecture 2026-12".' in user.last.visible  # type: ignore[union-attr]
+    members = (await bot.store.export_resident(resident_id=12))["cohort_members"]
+    assert len(members) == 1 and members[0]["joined_at"]
+    # Joining again through the link changes nothing; an unknown code is ignored politely.
+    await user.send(f"/start {code}")
+    assert len((await bot.store.export_resident(resident_id=12))["cohort_members"]) == 1
+    await user.send("/start nosuchcode1")
+    assert bot.content.ui["en"].welcome_unknown_link in user.last.visible  # type: ignore[union-attr]
+    # Every admin action is audited.
+    log = await bot.store.audit_log()
+    assert [(row["admin_id"], row["action"]) for row in log] == [(ADMIN, "cohort")]
+
+
+async def test_cohort_codes_are_unguessable_and_distinct(bot: Harness) -> None:
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    codes = {await new_cohort(bot, admin, f"Group {i}") for i in range(5)}
+    assert len(codes) == 5 and all(re.fullmatch(r"[a-z2-9]{10}", c) for c in codes)
+
+
+async def test_cohorts_list_hides_small_sizes(bot: Harness) -> None:
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    big = await new_cohort(bot, admin, "Big")
+    small = await new_cohort(bot, admin, "Small")
+    for user_id in range(20, 26):
+        await resident(bot, user_id, big)
+    for user_id in range(30, 32):
+        await resident(bot, user_id, small)
+    await admin.send("/cohorts")
+    page = admin.last.visible  # type: ignore[union-attr]
+    assert f"Big: 6 residents (code {big})" in page
+    assert f"Small: <5 residents (code {small})" in page
+
+
+async def test_stats_text_and_chart_for_a_cohort(bot: Harness) -> None:
+    ui = bot.content.ui["en"]
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    code = await new_cohort(bot, admin, "Dawa")
+    for user_id in range(40, 47):  # 7 residents in the cohort, 5 right and 2 wrong
+        user = await resident(bot, user_id, code)
+        await user.press(ui.btn_profile_start)
+        await user.press("18–39" if user_id < 45 else "65 or older")
+        await user.press(ui.btn_profile_skip)
+        await finish_first_lesson(bot, user, right=user_id < 45)
+    outsider = await resident(bot, 50)
+    await outsider.press(ui.btn_profile_skip)
+    exchange = await admin.send("/stats Dawa")
+    assert exchange.methods == ["sendMessage", "sendPhoto"]
+    text = admin.fake.messages[ADMIN][
+        int(exchange.of("sendMessage")[0].result["message_id"])
+    ].visible
+    assert "Literacy statistics: Dawa" in text
+    assert "Residents 7, consented 7" in text
+    assert "Mobile payment safety: 7 → 7 (100%)" in text
+    quiz = len(bot.content.curriculum.lessons()[0][1].quiz)
+    assert f"Mobile payment safety: {5 * quiz / (7 * quiz):.0%} → {5 / 7:.0%}" in text
+    # 5 + 2 = the 7 shown above: showing the 5 would reveal the 2, so both are withheld.
+    assert "18–39: <5 residents, mean lessons completed <5" in text
+    assert "65 or older: <5 residents" in text
+    # The chart arrives as a photo.
+    photo = admin.last
+    assert photo is not None and photo.kind == "photo" and photo.document.startswith(b"\x89PNG")  # type: ignore[union-attr]
+    # Everyone: the outsider counts too.
+    await admin.send("/stats")
+    assert "Residents 8, consented 8" in admin.fake.sent_texts(ADMIN)[-1] or any(
+        "Residents 8" in t for t in admin.texts()
+    )
+    await admin.send("/stats No such cohort")
+    assert 'There is no cohort called "No such cohort"' in admin.last.visible  # type: ignore[union-attr]
+
+
+async def test_items_and_export_respect_suppression(bot: Harness) -> None:
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    code = await new_cohort(bot, admin, "Lecture")
+    for user_id in range(60, 66):  # 6 residents
+        user = await resident(bot, user_id, code)
+        await user.press(bot.content.ui["en"].btn_profile_skip)
+        await finish_first_lesson(bot, user, right=user_id % 2 == 0)
+    _, lesson = bot.content.curriculum.lessons()[0]
+    await admin.send("/items pay")
+    page = admin.last.visible  # type: ignore[union-attr]
+    first = lesson.quiz[0]
+    assert f"{first.id} " in page and "answered by 6, right on first try 50%" in page
+    wrong = first.options[(first.correct_index + 1) % len(first.options)].text.en
+    assert f"most chosen wrong option: {wrong[:29]}" in page
+    await admin.send("/items nosuchtopic")
+    assert "No such topic" in admin.last.visible  # type: ignore[union-attr]
+
+    exchange = await admin.send("/export Lecture")
+    documents = exchange.of("sendDocument")
+    assert [call.ok for call in documents] == [True, True]
+    messages = [m for m in admin.fake.messages[ADMIN].values() if m.kind == "document"]
+    aggregates = list(csv.DictReader(io.StringIO(messages[-2].document.decode("utf-8-sig"))))  # type: ignore[union-attr]
+    by_key = {(r["section"], r["item"], r["measure"]): r for r in aggregates}
+    assert by_key[("reach", "Lecture", "residents")]["value"] == "6"
+    assert by_key[("topic", "pay", "started")]["value"] == "6"
+    # Nobody in this cohort has reached another topic's quiz, and nobody is "not given" < 5
+    # while others are shown: every small figure is "<5", never a number under 5.
+    for row in aggregates:
+        if row["residents"] not in ("", "<5") and 0 < int(row["residents"]) < 5:
+            pytest.fail(f"small group shown: {row}")
+    answers = list(csv.DictReader(io.StringIO(messages[-1].document.decode("utf-8-sig"))))  # type: ignore[union-attr]
+    assert len(answers) == 6 * len(lesson.quiz)
+    pseudonyms = {row["resident"] for row in answers}
+    assert len(pseudonyms) == 6 and all(re.fullmatch(r"[0-9a-f]{16}", p) for p in pseudonyms)
+    assert not pseudonyms & {str(i) for i in range(60, 66)}
+    assert {row["answered_on"] for row in answers} and "T" not in answers[0]["answered_on"]
+    assert [r["action"] for r in await bot.store.audit_log()][:3] == ["export", "items", "items"]
+
+
+async def test_profile_answers_are_stored_and_can_be_declined(bot: Harness) -> None:
+    ui = bot.content.ui["zh"]
+    user = bot.resident(user_id=70, language_code="zh-hans")
+    await user.send("/start")
+    await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_start)
+    await user.press("65 岁及以上")
+    await user.press(ui.btn_profile_decline)
+    await user.press("盘锦")
+    assert ui.checkup_offer_baseline.split("？")[0] in user.last.visible  # type: ignore[union-attr]
+    assert await bot.store.profile(resident_id=70) == {
+        "age_band": "65+",
+        "resident_type": "no_answer",
+        "place": "panjin",
+    }
