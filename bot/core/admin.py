@@ -53,7 +53,7 @@ def pseudonym(key: bytes, resident_id: int) -> str:
 
 def qr_png(link: str) -> bytes:
     buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="png", scale=12, border=4)
+    segno.make(link, error="m").save(buffer, kind="png", scale=20, border=4)
     return buffer.getvalue()
 
 

@@ -17,6 +17,8 @@ from bot.settings import Settings
 from bot.store import Store
 
 DEFAULT_DATABASE = "sqlite+aiosqlite:///data/preview.db"
+# Pictures (charts, QR codes) cannot be shown in a terminal; they are saved here instead.
+FILES = Path("data") / "preview-files"
 # The preview's own resident id; real Telegram ids are positive, so this never collides.
 PREVIEW_RESIDENT_ID = -1
 
@@ -56,7 +58,7 @@ async def preview(
             print(line, file=out, flush=True)
 
         if script is not None:
-            session = PreviewSession(tutor, visitor, write, ansi=False)
+            session = PreviewSession(tutor, visitor, write, ansi=False, files=FILES)
             for line in script.read_text(encoding="utf-8").splitlines():
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
@@ -64,7 +66,7 @@ async def preview(
                 await session.enter(line)
             return 0
         ansi = out.isatty() and "NO_COLOR" not in os.environ
-        session = PreviewSession(tutor, visitor, write, ansi=ansi)
+        session = PreviewSession(tutor, visitor, write, ansi=ansi, files=FILES)
         await session.hint()
         await session.enter("/start")
         while True:
