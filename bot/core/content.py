@@ -131,6 +131,18 @@ def _parse(model: type[M], raw: Any, rel: str, problems: list[Problem]) -> M | N
         return None
 
 
+def _load_file(
+    root: Path, rel: str, model: type[M], problems: list[Problem], missing: str
+) -> M | None:
+    """One required YAML file parsed into ``model``; problems are collected, not raised."""
+    path = root / rel
+    if not path.is_file():
+        problems.append(Problem(rel, "(file)", missing))
+        return None
+    raw = _read_yaml(path, rel, problems)
+    return _parse(model, raw, rel, problems) if raw is not None else None
+
+
 def load_content(root: Path) -> Content:
     """Load and fully check the content directory; raise ContentError listing every problem."""
     from bot.core.checks import (
@@ -157,23 +169,12 @@ def load_content(root: Path) -> Content:
             parsed.append((rel, topic))
     problems.extend(check_ids(parsed))
 
-    assessment: Assessment | None = None
-    path = root / "assessment.yaml"
-    if not path.is_file():
-        problems.append(Problem("assessment.yaml", "(file)", "the check-up instrument is missing"))
-    else:
-        raw = _read_yaml(path, "assessment.yaml", problems)
-        if raw is not None:
-            assessment = _parse(Assessment, raw, "assessment.yaml", problems)
-
-    profile: Profile | None = None
-    path = root / "profile.yaml"
-    if not path.is_file():
-        problems.append(Problem("profile.yaml", "(file)", "the profile questions are missing"))
-    else:
-        raw = _read_yaml(path, "profile.yaml", problems)
-        if raw is not None:
-            profile = _parse(Profile, raw, "profile.yaml", problems)
+    assessment = _load_file(
+        root, "assessment.yaml", Assessment, problems, "the check-up instrument is missing"
+    )
+    profile = _load_file(
+        root, "profile.yaml", Profile, problems, "the profile questions are missing"
+    )
 
     ui: dict[Language, UiTexts] = {}
     for language in LANGUAGES:
