@@ -106,38 +106,44 @@ async def _assessment(
         .subquery("latest_final_ids")
     )
     final = sa.select(s).join(latest_final_ids, s.c.id == latest_final_ids.c.id).subquery("final")
-    pairs: dict[str, SittingPairs] = {}
+    # All dimensions in one pass over baseline-left-join-latest-final: the join is the costly
+    # part, so it is done once (nine aggregates per dimension side by side).
+    columns: list[sa.ColumnElement[Any]] = []
     for dimension in DIMENSIONS:
         b, f = base.c[f"{dimension}_score"], final.c[f"{dimension}_score"]
-        latest = sa.func.coalesce(f, b)
-        row = (
-            await conn.execute(
-                sa.select(
-                    sa.func.count(b),
-                    sa.func.coalesce(sa.func.sum(b), 0.0),
-                    sa.func.count(f),
-                    sa.func.coalesce(sa.func.sum(f), 0.0),
-                    sa.func.count(sa.case((f.is_not(None), 1))),
-                    sa.func.coalesce(sa.func.sum(f - b), 0.0),
-                    sa.func.count(sa.case(((f.is_not(None)) & (b < 1.0), 1))),
-                    sa.func.coalesce(
-                        sa.func.sum(sa.case(((f.is_not(None)) & (b < 1.0), (f - b) / (1.0 - b)))),
-                        0.0,
-                    ),
-                    sa.func.count(sa.case((latest >= TARGET_SCORE, 1))),
-                ).select_from(base.outerjoin(final, final.c.resident_id == base.c.resident_id))
+        paired = f.is_not(None)
+        below_max = paired & (b < 1.0)
+        columns += [
+            sa.func.count(b),
+            sa.func.coalesce(sa.func.sum(b), 0.0),
+            sa.func.count(f),
+            sa.func.coalesce(sa.func.sum(f), 0.0),
+            sa.func.count(sa.case((paired, 1))),
+            sa.func.coalesce(sa.func.sum(f - b), 0.0),
+            sa.func.count(sa.case((below_max, 1))),
+            sa.func.coalesce(sa.func.sum(sa.case((below_max, (f - b) / (1.0 - b)))), 0.0),
+            sa.func.count(sa.case((sa.func.coalesce(f, b) >= TARGET_SCORE, 1))),
+        ]
+    row = (
+        await conn.execute(
+            sa.select(*columns).select_from(
+                base.outerjoin(final, final.c.resident_id == base.c.resident_id)
             )
-        ).one()
+        )
+    ).one()
+    pairs: dict[str, SittingPairs] = {}
+    for i, dimension in enumerate(DIMENSIONS):
+        v = row[i * 9 : i * 9 + 9]
         pairs[dimension] = SittingPairs(
-            baseline_n=int(row[0]),
-            baseline_sum=float(row[1]),
-            final_n=int(row[2]),
-            final_sum=float(row[3]),
-            paired_n=int(row[4]),
-            paired_gain_sum=float(row[5]),
-            normalised_n=int(row[6]),
-            normalised_sum=float(row[7]),
-            reached_target=int(row[8]),
+            baseline_n=int(v[0]),
+            baseline_sum=float(v[1]),
+            final_n=int(v[2]),
+            final_sum=float(v[3]),
+            paired_n=int(v[4]),
+            paired_gain_sum=float(v[5]),
+            normalised_n=int(v[6]),
+            normalised_sum=float(v[7]),
+            reached_target=int(v[8]),
         )
     sittings, dont_know, residents_taking = (
         await conn.execute(
