@@ -30,6 +30,8 @@ residents = sa.Table(
     sa.Column("pending_cohort", sa.String(32), nullable=True),
     # Kept with the lesson it counts, so the median per resident needs no scan of progress.
     sa.Column("lessons_done", sa.Integer, nullable=False, server_default="0"),
+    # Set when Telegram says the resident blocked the bot; nothing is sent until they return.
+    sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True),
     sa.Index(None, "last_seen_at"),
 )
 
@@ -238,4 +240,37 @@ option_totals = sa.Table(
     sa.Column("question_id", sa.String(32), primary_key=True),
     sa.Column("option_index", sa.Integer, primary_key=True),
     sa.Column("chosen", sa.Integer, nullable=False),
+)
+
+# Durable inbox: an update is written here before Telegram is told it arrived, and marked done
+# in the same transaction as its effects. The payload is erased once done (it may hold texts).
+inbox = sa.Table(
+    "inbox",
+    metadata,
+    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("payload", sa.Text, nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index(None, "done_at"),
+)
+
+# Transactional outbox: what the bot must send, written with the effects that caused it and
+# deleted once Telegram has accepted it, so a crash between the two re-sends rather than loses.
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "chat_id", "id"),
+)
+
+# Small pieces of state the application keeps for itself (e.g. a generated webhook secret).
+app_state = sa.Table(
+    "app_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
