@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram.ext import Application, ContextTypes
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.core.admin import admin_desk
 from bot.core.content import Content, load_content
@@ -14,9 +14,13 @@ from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.context import BotData, FinlitApplication, FinlitContext, Services
 from bot.telegram.handlers import publish_commands, register
+from bot.telegram.processing import DurableApplication, InboxBot
+from bot.telegram.ratelimit import PacedRateLimiter
 
 log = logging.getLogger(__name__)
 TEST_TOKEN = "123456:offline-token"
+# Updates handled at once. SQLite takes one writer at a time, so more would only wait.
+CONCURRENT_UPDATES = 16
 
 
 def build_application(
@@ -24,6 +28,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     content: Content | None = None,
+    rate_limiter: PacedRateLimiter | None = None,
 ) -> FinlitApplication:
     """Everything wired; content is loaded (and checked) here, the store opens in post_init.
 
@@ -31,18 +36,27 @@ def build_application(
     """
     content = content if content is not None else load_content(settings.content_dir)
     token = settings.telegram_bot_token
-    builder = (
+    bot = InboxBot(
+        token.get_secret_value() if token else TEST_TOKEN,
+        base_url=settings.telegram_api_base_url or "https://api.telegram.org/bot",
+        request=request or HTTPXRequest(connection_pool_size=256),
+        get_updates_request=request or HTTPXRequest(),
+        # Paces sends (30/s overall, 1/s per chat, 20/min per group) and retries 429s, 5xx and
+        # network errors a bounded number of times.
+        rate_limiter=rate_limiter or PacedRateLimiter(),
+    )
+    application: FinlitApplication = (
         Application.builder()
-        .token(token.get_secret_value() if token else TEST_TOKEN)
+        .application_class(DurableApplication)
+        .bot(bot)
         .context_types(ContextTypes(context=FinlitContext, bot_data=BotData))
+        # Different residents' updates run side by side; one resident's never do (the
+        # application holds a lock per resident), so a double press cannot race.
+        .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(open_services)
         .post_shutdown(close_services)
+        .build()
     )
-    if settings.telegram_api_base_url:
-        builder = builder.base_url(settings.telegram_api_base_url)
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    application: FinlitApplication = builder.build()
     application.bot_data.settings = settings
     application.bot_data.content = content
     register(application)
@@ -64,6 +78,12 @@ async def open_services(application: FinlitApplication) -> None:
     )
     bot_data.services = Services(settings=settings, content=content, store=store, tutor=tutor)
     await publish_commands(application)
+    if isinstance(application.bot, InboxBot):
+        application.bot.attach(store)
+    if isinstance(application, DurableApplication):
+        replayed = await application.replay_unfinished(store)
+        if replayed:
+            log.info("finished %d update(s) interrupted by the last stop", replayed)
     log.info("finlit ready: %d topics", len(content.curriculum.topics))
 
 

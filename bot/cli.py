@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -22,7 +23,12 @@ EXIT_CONFIG = 2
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="finlit", description="finlit: a finance-literacy tutor")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="serve the Telegram bot (long polling)")
+    run = commands.add_parser("run", help="serve the Telegram bot (long polling, or a webhook)")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="serve a webhook at WEBHOOK_URL instead of long polling (implied by WEBHOOK_URL)",
+    )
     stats = commands.add_parser("stats", help="aggregate literacy statistics (as /stats)")
     stats.add_argument("--cohort", help="a cohort's name or code (default: everyone)")
     stats.add_argument("--format", choices=["text", "json", "csv"], default="text")
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         return _preview(args, settings)
     if args.command == "stats":
         return _stats(args, settings)
-    return _run(settings)
+    return _run(args, settings)
 
 
 def _preview(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,7 +153,7 @@ def _refuse(error: ContentError) -> int:
     return 1
 
 
-def _run(settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application  # keeps `content` commands free of telegram imports
 
     if settings.telegram_bot_token is None:
@@ -157,10 +163,32 @@ def _run(settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    if args.webhook and settings.webhook_url is None:
+        print(
+            "finlit: configuration error: WEBHOOK_URL: required for --webhook "
+            "(the public https:// URL Telegram sends updates to)",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     configure_logging(settings)
     try:
         application = build_application(settings)
     except ContentError as exc:
         return _refuse(exc)
-    application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+    if settings.webhook_url is None:
+        application.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+        return 0
+    from telegram.error import TelegramError
+
+    from bot.telegram.webhook import ListenError, serve_webhook
+
+    try:
+        asyncio.run(serve_webhook(application, settings))
+    except ListenError as exc:
+        print(f"finlit: {exc}", file=sys.stderr)
+        return 1
+    except TelegramError as exc:
+        # Through logging, whose filter hides the token (PTB quotes it in InvalidToken).
+        logging.getLogger("bot.cli").error("finlit: could not start the webhook: %s", exc)
+        return 1
     return 0

@@ -14,7 +14,15 @@ from bot.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers that may print request parameters, update contents or URLs at lower levels.
-_QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": logging.INFO}
+# SQLAlchemy and aiosqlite log statements with their parameters, which include inbox payloads.
+_QUIET = {
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "telegram": logging.INFO,
+    "sqlalchemy": logging.WARNING,
+    "aiosqlite": logging.WARNING,
+    "alembic": logging.INFO,
+}
 
 
 class RedactToken(logging.Filter):
@@ -23,10 +31,17 @@ class RedactToken(logging.Filter):
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret:
-            message = record.getMessage()
-            if self.secret in message:
-                record.msg, record.args = message.replace(self.secret, "[token]"), None
+        if not self.secret:
+            return True
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "[token]"), None
+        if record.exc_info and not record.exc_text:
+            # Exception messages can quote the token too (python-telegram-bot's InvalidToken
+            # does): the traceback is rendered here, redacted, and the handler prints that.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, "[token]")
         return True
 
 

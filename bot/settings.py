@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -11,6 +13,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.core.i18n import Language
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Where Telegram POSTs updates when WEBHOOK_URL names no path of its own.
+DEFAULT_WEBHOOK_PATH = "/telegram"
+# Telegram's rule for a webhook's secret_token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -29,6 +35,12 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None
     # For links printed outside Telegram (the preview); the bot itself asks Telegram its name.
     bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    # Webhook mode (`finlit run --webhook`, or WEBHOOK_URL set): the public https URL Telegram
+    # POSTs to, the secret it sends back (generated and stored when unset), where to listen.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    listen_host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -62,3 +74,24 @@ class Settings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value.upper()
+
+    @field_validator("webhook_url", mode="after")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be an https:// URL, e.g. https://bot.example.org/telegram")
+        if parts.path in ("", "/"):
+            value = parts._replace(path=DEFAULT_WEBHOOK_PATH).geturl()
+        return value
+
+    @field_validator("webhook_secret", mode="after")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value

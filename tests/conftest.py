@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from bot.app import build_application
 from bot.core.content import Content, load_content
 from bot.settings import Settings
 from bot.telegram.context import FinlitApplication, FinlitContext
+from bot.telegram.ratelimit import PacedRateLimiter
 from tests.fakes import FakeTelegram, TelegramUser
 
 # Opt in to PTB's timedelta durations, as the app does; the old ints warn (and warnings fail).
@@ -70,10 +72,27 @@ class Harness:
     def __init__(self, fake: FakeTelegram, settings: Settings, content: Content) -> None:
         self.fake, self.settings, self.content = fake, settings, content
         self.errors: list[BaseException] = []
+        self.waits: list[float] = []  # what the rate limiter would have slept
+        self._skipped = 0.0
         self.app: FinlitApplication | None = None
 
     async def start(self) -> FinlitApplication:
-        app = build_application(self.settings, request=self.fake, content=self.content)
+        async def no_wait(seconds: float) -> None:
+            self.waits.append(seconds)
+            self._skipped += seconds  # the limiter's clock moves on as if it had slept
+
+        # Retries as in production, but no pacing and no real waiting: conversations in tests
+        # would otherwise take a second per message. tests/telegram/test_ratelimit.py covers it.
+        limiter = PacedRateLimiter(
+            overall_max_rate=0,
+            chat_max_rate=0,
+            group_max_rate=0,
+            sleep=no_wait,
+            clock=lambda: time.monotonic() + self._skipped,
+        )
+        app = build_application(
+            self.settings, request=self.fake, content=self.content, rate_limiter=limiter
+        )
 
         async def collect(update: object, context: FinlitContext) -> None:
             if context.error is not None:

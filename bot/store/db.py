@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
+IMMEDIATE = "finlit_write"  # execution option marking write transactions
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -32,6 +33,16 @@ def create_engine(url: str) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # The driver's own implicit BEGIN is switched off so that "begin" below decides it.
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _sqlite_begin(connection: Connection) -> None:
+        # A write transaction takes SQLite's write lock at BEGIN (waiting up to the busy
+        # timeout) instead of failing later when a read turns into a write, which is what
+        # lets two processes share one database safely.
+        immediate = connection.get_execution_options().get(IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 

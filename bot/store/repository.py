@@ -6,10 +6,12 @@ afterwards describes data that is already safe on disk.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,16 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.core.i18n import Language
 from bot.core.progress import LessonStatus, ResidentState
 from bot.store import aggregates
-from bot.store.db import create_engine, migrate
+from bot.store.db import IMMEDIATE, create_engine, migrate
 from bot.store.schema import (
     admin_audit,
     answers,
+    app_state,
     assessment_answers,
     assessment_sittings,
     cohort_members,
     cohorts,
+    inbox,
     latest_answers,
     lesson_progress,
+    outbox,
     quiz_attempts,
     residents,
 )
@@ -118,6 +123,45 @@ class Store:
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
         self.engine = engine
         self._now = clock
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
+        # The transaction of the unit of work in progress in this task, if any.
+        self._ambient: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
+            f"finlit_store_{id(self)}", default=None
+        )
+
+    @contextlib.asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction that every store call inside joins; committed at the end.
+
+        Handling an update runs in one: its effects, the replies it queues and the inbox mark
+        commit together or not at all.
+        """
+        if self._ambient.get() is not None:
+            raise RuntimeError("units of work do not nest")
+        async with self._writer.begin() as conn:
+            token = self._ambient.set(conn)
+            try:
+                yield conn
+            finally:
+                self._ambient.reset(token)
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
+        ambient = self._ambient.get()
+        if ambient is not None:
+            yield ambient
+            return
+        async with self._writer.begin() as conn:
+            yield conn
+
+    @contextlib.asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        ambient = self._ambient.get()
+        if ambient is not None:
+            yield ambient  # reads inside a unit of work see its own writes
+            return
+        async with self.engine.connect() as conn:
+            yield conn
 
     @classmethod
     async def open(cls, url: str, *, clock: Clock = utc_now) -> Store:
@@ -130,7 +174,7 @@ class Store:
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             await conn.execute(sa.select(1))
 
     def _insert_ignoring_duplicates(self, conn: AsyncConnection, table: sa.Table) -> Any:
@@ -144,7 +188,7 @@ class Store:
     # Residents
 
     async def get_resident(self, *, resident_id: int) -> Resident | None:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(sa.select(residents).where(residents.c.id == resident_id))
             ).first()
@@ -153,7 +197,7 @@ class Store:
     async def ensure_resident(self, *, resident_id: int, language: Language) -> Resident:
         """The resident, created with ``language`` on first contact; marks them seen."""
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 self._insert_ignoring_duplicates(conn, residents).values(
                     id=resident_id, language=language, created_at=now, last_seen_at=now
@@ -168,13 +212,13 @@ class Store:
         return _resident(row)
 
     async def set_language(self, *, resident_id: int, language: Language) -> None:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.update(residents).where(residents.c.id == resident_id).values(language=language)
             )
 
     async def give_consent(self, *, resident_id: int) -> None:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.update(residents)
                 .where(residents.c.id == resident_id, residents.c.consent_at.is_(None))
@@ -186,7 +230,7 @@ class Store:
     async def open_card(self, *, resident_id: int, lesson_id: str, card_index: int) -> None:
         """Remember the card a resident is looking at; a finished lesson stays finished."""
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await self._start_lesson(conn, resident_id, lesson_id, card_index, now)
             await conn.execute(
                 sa.update(lesson_progress)
@@ -199,7 +243,7 @@ class Store:
 
     async def complete_lesson(self, *, resident_id: int, lesson_id: str) -> None:
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await self._start_lesson(conn, resident_id, lesson_id, 0, now)
             finished = await conn.execute(
                 sa.update(lesson_progress)
@@ -243,7 +287,7 @@ class Store:
 
     async def lesson_in_progress(self, *, resident_id: int) -> LessonPosition | None:
         """The unfinished lesson the resident looked at most recently."""
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     sa.select(lesson_progress)
@@ -261,7 +305,7 @@ class Store:
 
     async def resident_state(self, *, resident_id: int) -> ResidentState:
         """Lesson statuses and whether the latest answer to each question was right."""
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             statuses = await conn.execute(
                 sa.select(lesson_progress.c.lesson_id, lesson_progress.c.status).where(
                     lesson_progress.c.resident_id == resident_id
@@ -282,7 +326,7 @@ class Store:
         self, *, resident_id: int, lesson_id: str, question_ids: Sequence[str], kind: str
     ) -> Attempt:
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 sa.insert(quiz_attempts)
                 .values(
@@ -299,7 +343,7 @@ class Store:
             return _attempt(result.one())
 
     async def get_attempt(self, *, attempt_id: int) -> Attempt | None:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(sa.select(quiz_attempts).where(quiz_attempts.c.id == attempt_id))
             ).first()
@@ -307,7 +351,7 @@ class Store:
 
     async def unfinished_attempt(self, *, resident_id: int) -> Attempt | None:
         """The resident's most recently touched quiz sitting that is not finished."""
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     sa.select(quiz_attempts)
@@ -331,7 +375,7 @@ class Store:
         """
         now = self._now()
         question_id = attempt.question_ids[position]
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             moved = await conn.execute(
                 sa.update(quiz_attempts)
                 .where(
@@ -415,7 +459,7 @@ class Store:
         await aggregates.count_option(conn, question_id=question_id, option_index=option_index)
 
     async def attempt_answers(self, *, attempt_id: int) -> dict[str, RecordedAnswer]:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             rows = await conn.execute(
                 sa.select(answers.c.question_id, answers.c.option_index, answers.c.correct).where(
                     answers.c.attempt_id == attempt_id
@@ -431,7 +475,7 @@ class Store:
     async def finish_attempt(self, *, attempt_id: int) -> bool:
         """Close a sitting; True only for the call that actually closed it."""
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 sa.update(quiz_attempts)
                 .where(quiz_attempts.c.id == attempt_id, quiz_attempts.c.finished_at.is_(None))
@@ -445,7 +489,7 @@ class Store:
         self, *, resident_id: int, kind: str, item_ids: Sequence[str]
     ) -> Sitting:
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 sa.insert(assessment_sittings)
                 .values(
@@ -461,7 +505,7 @@ class Store:
             return _sitting(result.one())
 
     async def get_sitting(self, *, sitting_id: int) -> Sitting | None:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     sa.select(assessment_sittings).where(assessment_sittings.c.id == sitting_id)
@@ -471,7 +515,7 @@ class Store:
 
     async def sittings(self, *, resident_id: int) -> list[Sitting]:
         """All of a resident's sittings, oldest first."""
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             rows = await conn.execute(
                 sa.select(assessment_sittings)
                 .where(assessment_sittings.c.resident_id == resident_id)
@@ -484,7 +528,7 @@ class Store:
     ) -> bool:
         """Record the answer at ``position`` (None: "I don't know"); False if already answered."""
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             moved = await conn.execute(
                 sa.update(assessment_sittings)
                 .where(
@@ -511,7 +555,7 @@ class Store:
 
     async def sitting_answers(self, *, sitting_id: int) -> dict[str, int | None]:
         """Item id to the chosen option index (None for "I don't know")."""
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             rows = await conn.execute(
                 sa.select(assessment_answers.c.item_id, assessment_answers.c.option_index).where(
                     assessment_answers.c.sitting_id == sitting_id
@@ -524,7 +568,7 @@ class Store:
     ) -> bool:
         """Close a sitting with its scores; True only for the call that closed it."""
         now = self._now()
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 sa.update(assessment_sittings)
                 .where(
@@ -547,13 +591,13 @@ class Store:
     async def set_profile(self, *, resident_id: int, field: str, value: str) -> None:
         if field not in PROFILE_FIELDS:
             raise ValueError(f"unknown profile field {field!r}")
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.update(residents).where(residents.c.id == resident_id).values({field: value})
             )
 
     async def profile(self, *, resident_id: int) -> dict[str, str | None]:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     sa.select(*(residents.c[f] for f in PROFILE_FIELDS)).where(
@@ -566,7 +610,7 @@ class Store:
     # Cohorts
 
     async def create_cohort(self, *, code: str, name: str, created_by: int) -> Cohort:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             result = await conn.execute(
                 sa.insert(cohorts)
                 .values(code=code, name=name, created_by=created_by, created_at=self._now())
@@ -577,7 +621,7 @@ class Store:
     async def cohort(self, *, code: str | None = None, name: str | None = None) -> Cohort | None:
         """A cohort by its link code, or by its name (the most recent one of that name)."""
         condition = cohorts.c.code == code if code is not None else cohorts.c.name == name
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             row = (
                 await conn.execute(
                     sa.select(cohorts).where(condition).order_by(cohorts.c.id.desc()).limit(1)
@@ -592,7 +636,7 @@ class Store:
             .where(cohort_members.c.cohort_id == cohorts.c.id)
             .scalar_subquery()
         )
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             rows = await conn.execute(
                 sa.select(
                     cohorts.c.id, cohorts.c.code, cohorts.c.name, size.label("members")
@@ -602,7 +646,7 @@ class Store:
 
     async def hold_cohort_code(self, *, resident_id: int, code: str) -> None:
         """Remember a cohort link used before consent; it is joined once they consent."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.update(residents)
                 .where(residents.c.id == resident_id)
@@ -610,7 +654,7 @@ class Store:
             )
 
     async def take_cohort_code(self, *, resident_id: int) -> str | None:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             code = await conn.scalar(
                 sa.select(residents.c.pending_cohort).where(residents.c.id == resident_id)
             )
@@ -624,7 +668,7 @@ class Store:
 
     async def join_cohort(self, *, resident_id: int, cohort_id: int) -> bool:
         """Join once; the resident's learning so far is added to the cohort's statistics."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             joined = await conn.execute(
                 self._insert_ignoring_duplicates(conn, cohort_members).values(
                     cohort_id=cohort_id, resident_id=resident_id, joined_at=self._now()
@@ -640,7 +684,7 @@ class Store:
     # Administrators
 
     async def audit(self, *, admin_id: int, action: str, detail: str = "") -> None:
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             await conn.execute(
                 sa.insert(admin_audit).values(
                     admin_id=admin_id, action=action, detail=detail[:256], at=self._now()
@@ -648,18 +692,162 @@ class Store:
             )
 
     async def audit_log(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             rows = await conn.execute(
                 sa.select(admin_audit).order_by(admin_audit.c.id.desc()).limit(limit)
             )
             return [_jsonable(dict(row._mapping)) for row in rows]
+
+    # Inbox: updates are kept until handled, so none is lost between Telegram and a crash
+
+    async def inbox_accept(self, updates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Record updates (idempotently) and return those not handled yet, in order."""
+        now = self._now()
+        fresh = []
+        async with self._write() as conn:
+            for update in updates:
+                update_id = int(update["update_id"])
+                await conn.execute(
+                    self._insert_ignoring_duplicates(conn, inbox).values(
+                        update_id=update_id, payload=json.dumps(update), received_at=now
+                    )
+                )
+                done = await conn.scalar(
+                    sa.select(inbox.c.done_at).where(inbox.c.update_id == update_id)
+                )
+                if done is None:
+                    fresh.append(update)
+        return fresh
+
+    async def inbox_pending(self) -> list[dict[str, Any]]:
+        """Updates accepted but not handled (a crash came in between), oldest first."""
+        async with self._read() as conn:
+            rows = await conn.execute(
+                sa.select(inbox.c.payload)
+                .where(inbox.c.done_at.is_(None), inbox.c.payload.is_not(None))
+                .order_by(inbox.c.update_id)
+            )
+            return [json.loads(row.payload) for row in rows]
+
+    async def inbox_done(self, *, update_id: int) -> bool:
+        async with self._read() as conn:
+            done = await conn.scalar(
+                sa.select(inbox.c.done_at).where(inbox.c.update_id == update_id)
+            )
+        return done is not None
+
+    async def inbox_finish(self, *, update_id: int) -> bool:
+        """Mark an update handled and forget its content; False if it already was."""
+        async with self._write() as conn:
+            await conn.execute(
+                self._insert_ignoring_duplicates(conn, inbox).values(
+                    update_id=update_id, payload=None, received_at=self._now()
+                )
+            )
+            result = await conn.execute(
+                sa.update(inbox)
+                .where(inbox.c.update_id == update_id, inbox.c.done_at.is_(None))
+                .values(done_at=self._now(), payload=None)
+            )
+            return result.rowcount == 1
+
+    async def inbox_purge(self, *, older_than: dt.timedelta) -> int:
+        """Drop handled update ids once Telegram can no longer redeliver them."""
+        async with self._write() as conn:
+            result = await conn.execute(
+                sa.delete(inbox).where(inbox.c.done_at < self._now() - older_than)
+            )
+            return int(result.rowcount)
+
+    # Outbox: replies committed with the effects that caused them, sent after the commit
+
+    async def outbox_add(self, *, chat_id: int, payload: dict[str, Any]) -> int:
+        async with self._write() as conn:
+            result = await conn.execute(
+                sa.insert(outbox)
+                .values(chat_id=chat_id, payload=json.dumps(payload), created_at=self._now())
+                .returning(outbox.c.id)
+            )
+            return int(result.scalar_one())
+
+    async def outbox_pending(
+        self, *, chat_id: int | None = None, ids: Sequence[int] | None = None
+    ) -> list[tuple[int, int, dict[str, Any]]]:
+        """(id, chat id, payload) of messages still to send, in the order they were queued."""
+        query = sa.select(outbox.c.id, outbox.c.chat_id, outbox.c.payload).order_by(outbox.c.id)
+        if chat_id is not None:
+            query = query.where(outbox.c.chat_id == chat_id)
+        if ids is not None:
+            query = query.where(outbox.c.id.in_(list(ids)))
+        async with self._read() as conn:
+            rows = await conn.execute(query)
+            return [(row.id, row.chat_id, json.loads(row.payload)) for row in rows]
+
+    async def outbox_sent(self, *, message_id: int) -> None:
+        async with self._write() as conn:
+            await conn.execute(sa.delete(outbox).where(outbox.c.id == message_id))
+
+    async def outbox_failed(self, *, message_id: int) -> int:
+        """Count a failed delivery attempt; returns the attempts so far."""
+        async with self._write() as conn:
+            await conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == message_id)
+                .values(attempts=outbox.c.attempts + 1)
+            )
+            return int(
+                await conn.scalar(sa.select(outbox.c.attempts).where(outbox.c.id == message_id))
+                or 0
+            )
+
+    async def outbox_drop_chat(self, *, chat_id: int) -> int:
+        async with self._write() as conn:
+            result = await conn.execute(sa.delete(outbox).where(outbox.c.chat_id == chat_id))
+            return int(result.rowcount)
+
+    # Reachability
+
+    async def set_blocked(self, *, resident_id: int, blocked: bool) -> None:
+        """Telegram said the resident blocked the bot (or came back)."""
+        condition = (
+            residents.c.blocked_at.is_(None) if blocked else residents.c.blocked_at.is_not(None)
+        )
+        async with self._write() as conn:
+            await conn.execute(
+                sa.update(residents)
+                .where(residents.c.id == resident_id, condition)
+                .values(blocked_at=self._now() if blocked else None)
+            )
+
+    async def is_blocked(self, *, resident_id: int) -> bool:
+        async with self._read() as conn:
+            blocked = await conn.scalar(
+                sa.select(residents.c.blocked_at).where(residents.c.id == resident_id)
+            )
+        return blocked is not None
+
+    # Application state
+
+    async def get_state(self, key: str) -> str | None:
+        async with self._read() as conn:
+            value = await conn.scalar(sa.select(app_state.c.value).where(app_state.c.key == key))
+        return None if value is None else str(value)
+
+    async def set_state_once(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless one is there; return what is stored."""
+        async with self._write() as conn:
+            await conn.execute(
+                self._insert_ignoring_duplicates(conn, app_state).values(key=key, value=value)
+            )
+            stored = await conn.scalar(sa.select(app_state.c.value).where(app_state.c.key == key))
+        return str(stored)
 
     # Privacy
 
     async def export_resident(self, *, resident_id: int) -> dict[str, Any]:
         """Every row stored about a resident, as plain JSON-ready data."""
         out: dict[str, Any] = {}
-        async with self.engine.connect() as conn:
+        async with self._read() as conn:
             for table, column in (
                 (residents, residents.c.id),
                 (lesson_progress, lesson_progress.c.resident_id),
@@ -675,7 +863,7 @@ class Store:
 
     async def forget_resident(self, *, resident_id: int) -> None:
         """Delete every row about a resident (children first, so no backend needs cascades)."""
-        async with self.engine.begin() as conn:
+        async with self._write() as conn:
             # Aggregate counters keep their totals: they cannot be traced back to anyone.
             await conn.execute(
                 sa.delete(latest_answers).where(latest_answers.c.resident_id == resident_id)

@@ -17,7 +17,8 @@ from telegram.ext import (
 from bot.core.i18n import LANGUAGES
 from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
-from bot.telegram.show import answer_query, show
+from bot.telegram.metrics import METRICS
+from bot.telegram.show import CURRENT, answer_query, show
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +71,19 @@ async def on_group_command(update: Update, context: FinlitContext) -> None:
     await show(context.bot, chat.id, reply)
 
 
-async def on_added_to_group(update: Update, context: FinlitContext) -> None:
-    """Added to a group: explain once where the bot works."""
+async def on_membership(update: Update, context: FinlitContext) -> None:
+    """The bot's membership changed: a resident blocked or unblocked it, or a group added it."""
     change = cast(ChatMemberUpdated, update.my_chat_member)
     joined = change.new_chat_member.status in (
         ChatMemberStatus.MEMBER,
         ChatMemberStatus.ADMINISTRATOR,
     )
+    if change.chat.type == Chat.PRIVATE:
+        # Kept in step with Telegram, so nothing is attempted while the bot is blocked.
+        await context.services.store.set_blocked(resident_id=change.chat.id, blocked=not joined)
+        return
     was_out = change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
-    if change.chat.type != Chat.PRIVATE and joined and was_out:
+    if joined and was_out:
         reply = context.services.tutor.group_pointer(change.from_user.language_code)
         await show(context.bot, change.chat.id, reply)
 
@@ -86,6 +91,7 @@ async def on_added_to_group(update: Update, context: FinlitContext) -> None:
 async def on_error(update: object, context: FinlitContext) -> None:
     """Log the failure without message text or names, and apologise to the resident."""
     update_id = update.update_id if isinstance(update, Update) else None
+    METRICS.inc("finlit_handler_errors_total")
     log.error(
         "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
     )
@@ -95,10 +101,17 @@ async def on_error(update: object, context: FinlitContext) -> None:
     if chat is None or user is None or chat.type != Chat.PRIVATE:
         return
     tutor = context.services.tutor
+    pending = CURRENT.get()
+    if pending is not None:
+        # Inside the update's transaction: it is rolled back, then only an apology is sent.
+        pending.failed = (chat.id, user.id, user.language_code)
+        if update.callback_query is not None and not pending.answers:
+            pending.answers.append((update.callback_query, None))
+        return
     try:
+        language = await tutor.language_of(user.id, user.language_code)
         if update.callback_query is not None:
             await answer_query(update.callback_query)
-        language = await tutor.language_of(user.id, user.language_code)
         await show(context.bot, chat.id, tutor.apology(language))
     except Exception:  # the apology must never raise out of the error handler
         log.exception("could not apologise for update %s", update_id)
@@ -112,7 +125,7 @@ def register(application: FinlitApplication) -> None:
         [
             # Groups first, so nothing below ever answers there beyond the pointer.
             MessageHandler(groups & filters.COMMAND, on_group_command),
-            ChatMemberHandler(on_added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
+            ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(private & filters.TEXT & ~filters.UpdateType.EDITED, on_text),
             CallbackQueryHandler(on_press),
             # Last: everything else a resident sends in private (stickers, photos, voice...).

@@ -203,18 +203,13 @@ async def test_blocked_resident_does_not_crash_the_bot(bot: Harness) -> None:
     assert user.last.labels[0] == bot.content.ui["en"].btn_lessons  # type: ignore[union-attr]
 
 
-async def test_flood_control_is_waited_out(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
-    waits: list[float] = []
-
-    async def no_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr("bot.telegram.show.asyncio.sleep", no_sleep)
+async def test_flood_control_is_waited_out(bot: Harness) -> None:
     user = await onboard(bot, 72)
+    bot.waits.clear()
     bot.fake.fail_next("sendMessage", status=429, retry_after=7, times=2)
     exchange = await user.send("/help")
     assert [c.ok for c in exchange.of("sendMessage")] == [False, False, True]
-    assert waits == [7, 7]
+    assert bot.waits == pytest.approx([7, 7], abs=0.05)
 
 
 async def test_identical_edit_is_not_an_error(bot: Harness) -> None:

@@ -1,0 +1,258 @@
+"""Webhook mode: a small Starlette app served by uvicorn, next to the PTB Application.
+
+Telegram POSTs each update to the webhook path with the secret token in a header. A request
+without the right secret is refused (403) before its body is read, so it changes nothing. An
+accepted update is written to the durable inbox *before* the 200: once Telegram hears 2xx it
+never sends the update again, so from then on the database is what remembers it. Updates the
+inbox has already seen handled (a redelivery) are acknowledged and not handled again.
+
+The same server answers ``GET /healthz`` and ``GET /metrics``. The shape follows
+python-telegram-bot's ``examples/customwebhookbot/starlettebot.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+import signal
+import socket
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.settings import DEFAULT_WEBHOOK_PATH, Settings
+from bot.telegram.context import FinlitApplication, Services
+from bot.telegram.metrics import METRICS
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_STATE_KEY = "webhook_secret"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Telegram's updates are a few kilobytes; anything far larger is not one.
+MAX_BODY_BYTES = 1 << 20
+# How long /healthz waits for the database before calling it unreachable.
+PING_TIMEOUT_SECONDS = 5.0
+# How long uvicorn lets requests in flight finish on shutdown before cancelling them; a
+# cancelled request was never acknowledged, so Telegram delivers it again later.
+GRACEFUL_SECONDS = 30
+
+
+class ListenError(RuntimeError):
+    """The webhook server could not listen on LISTEN_HOST:PORT."""
+
+
+def webhook_path(url: str) -> str:
+    """The local path Telegram POSTs to: the path of WEBHOOK_URL."""
+    return urlsplit(url).path or DEFAULT_WEBHOOK_PATH
+
+
+def build_web_app(
+    application: FinlitApplication, *, secret: str, path: str = DEFAULT_WEBHOOK_PATH
+) -> Starlette:
+    """The ASGI app: the webhook at ``path``, ``/healthz`` and ``/metrics``."""
+    expected = secret.encode()
+    METRICS.queue_depth = application.update_queue.qsize
+
+    def services() -> Services | None:
+        return application.bot_data.services
+
+    async def telegram(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None or not hmac.compare_digest(given.encode(), expected):
+            METRICS.inc("finlit_webhook_rejected_total")
+            client = request.client.host if request.client else "?"
+            what = "missing" if given is None else "wrong"
+            log.warning("webhook request from %s refused: %s secret token", client, what)
+            return Response(status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return Response(status_code=413)
+        try:
+            payload = json.loads(body)
+            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+                raise ValueError("not an update")
+            update = Update.de_json(payload, application.bot)
+        except Exception:  # anything unparseable is not an update: say so, store nothing
+            log.warning("webhook request refused: the body is not a Telegram update")
+            return Response(status_code=400)
+        opened = services()
+        if opened is None:
+            return Response(status_code=503)  # Telegram retries later
+        try:
+            fresh = await opened.store.inbox_accept([payload])
+        except Exception:
+            log.exception("could not store update %s; Telegram will retry", update.update_id)
+            return Response(status_code=503)
+        if fresh:
+            await application.update_queue.put(update)
+        else:
+            log.debug("update %s was already handled; acknowledged again", update.update_id)
+        return Response(status_code=200)
+
+    async def healthz(request: Request) -> Response:
+        opened = services()
+        if opened is None or not application.running:
+            return JSONResponse({"status": "starting or stopping"}, status_code=503)
+        if not opened.content.curriculum.topics:
+            return JSONResponse({"status": "no content"}, status_code=503)
+        try:
+            await asyncio.wait_for(opened.store.ping(), PING_TIMEOUT_SECONDS)
+        except Exception as exc:
+            log.warning("health check: database unreachable (%s)", type(exc).__name__)
+            return JSONResponse({"status": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(METRICS.render(), media_type=METRICS_CONTENT_TYPE)
+
+    return Starlette(
+        routes=[
+            Route(path, telegram, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
+        ]
+    )
+
+
+async def resolve_secret(application: FinlitApplication, settings: Settings) -> str:
+    """WEBHOOK_SECRET, or the one generated by the first process and kept in the database."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    services = application.bot_data.services
+    if services is None:
+        raise RuntimeError("services are opened in post_init; call it first")
+    return await services.store.set_state_once(SECRET_STATE_KEY, secrets.token_urlsafe(32))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling.
+
+    uvicorn re-raises a captured SIGTERM once ``serve()`` returns, which would kill the process
+    before the Application has finished its handlers; ``serve_webhook`` handles signals itself.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event, server: uvicorn.Server) -> Iterator[None]:
+    """SIGTERM/SIGINT set ``stop``; a second SIGINT makes uvicorn drop requests in flight."""
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: signal.Signals) -> None:
+        log.info("%s: stopping", signum.name)
+        if stop.is_set() and signum == signal.SIGINT:
+            server.force_exit = True
+        stop.set()
+
+    installed = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+            installed.append(signum)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass  # not the main thread (or not POSIX): the caller stops us through ``stop``
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def serve_webhook(
+    application: FinlitApplication, settings: Settings, *, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until SIGTERM/SIGINT (or ``stop`` is set), then shut down gracefully.
+
+    Start: open the services (post_init), start the Application, listen, and only then
+    register the webhook, so Telegram's first POST finds us ready. Stop: uvicorn stops
+    accepting connections and lets requests in flight finish (each has stored its update in
+    the inbox and queued it, or was not acknowledged); the Application then handles everything
+    queued and waits for its handlers; post_stop and post_shutdown run (the latter closes the
+    database). The webhook stays registered, so a replacement process keeps receiving.
+    """
+    if settings.webhook_url is None:
+        raise ValueError("serve_webhook needs WEBHOOK_URL")
+    stop = stop if stop is not None else asyncio.Event()
+    url = settings.webhook_url
+    async with application:  # initialize(); shutdown() on the way out
+        try:
+            if application.post_init is not None:
+                await application.post_init(application)
+            secret = await resolve_secret(application, settings)
+            web_app = build_web_app(application, secret=secret, path=webhook_path(url))
+            config = uvicorn.Config(
+                web_app,
+                log_config=None,  # keep finlit's logging (and its token filter)
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+                timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            )
+            server = _Server(config)
+            sock = _listen(settings.listen_host, settings.port)
+            with sock, _stop_on_signals(stop, server):
+                await application.start()
+                try:
+                    await _serve(application, server, sock, stop, url=url, secret=secret)
+                finally:
+                    await application.stop()  # handles what is queued, waits for handlers
+                    if application.post_stop is not None:
+                        await application.post_stop(application)
+        finally:
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+
+
+async def _serve(
+    application: FinlitApplication,
+    server: uvicorn.Server,
+    sock: socket.socket,
+    stop: asyncio.Event,
+    *,
+    url: str,
+    secret: str,
+) -> None:
+    serving = asyncio.create_task(server.serve(sockets=[sock]), name="finlit-webhook-server")
+    stopping = asyncio.create_task(stop.wait(), name="finlit-webhook-stop")
+    try:
+        while not server.started:
+            if serving.done() or stop.is_set():
+                break
+            await asyncio.sleep(0.02)
+        if server.started and not stop.is_set():
+            await application.bot.set_webhook(
+                url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+            host, port = sock.getsockname()[:2]
+            log.info("webhook registered; listening on %s:%d", host, port)
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        server.should_exit = True  # stop accepting; requests in flight finish
+        stopping.cancel()
+        await asyncio.gather(serving, stopping, return_exceptions=True)
+    if not serving.cancelled():
+        serving.result()  # the server's own failure, if it had one

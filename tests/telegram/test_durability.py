@@ -1,0 +1,186 @@
+"""No update lost, none handled twice: the inbox, one transaction per update, the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from bot.core import callbacks as cb
+from tests.conftest import Harness
+from tests.fakes import TelegramUser
+
+
+async def onboard(bot: Harness, user_id: int) -> TelegramUser:
+    ui = bot.content.ui["en"]
+    user = bot.resident(user_id=user_id, language_code="en")
+    await user.send("/start")
+    await user.press(ui.btn_agree)
+    await user.press(ui.btn_profile_skip)
+    return user
+
+
+async def test_a_failing_handler_changes_nothing_and_apologises(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = await onboard(bot, 101)
+    store = bot.store
+    tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
+
+    async def half_done(visitor: Any, text: str) -> Any:
+        await store.set_language(resident_id=visitor.id, language="zh")  # an effect...
+        raise RuntimeError("then a crash")  # ...and a failure before the reply
+
+    monkeypatch.setattr(tutor, "text", half_done)
+    user.raise_errors = False
+    exchange = await user.send("/menu")
+    assert [str(e) for e in bot.errors] == ["then a crash"]
+    bot.errors.clear()
+    assert (await store.get_resident(resident_id=101)).language == "en"  # type: ignore[union-attr]
+    assert exchange.methods == ["sendMessage"]
+    assert bot.content.ui["en"].error_apology in user.last.visible  # type: ignore[union-attr]
+    assert await store.inbox_done(update_id=exchange.update["update_id"])
+
+
+async def test_a_redelivered_command_is_answered_once(bot: Harness) -> None:
+    user = await onboard(bot, 102)
+    first = await user.send("/help")
+    again = await user.replay()
+    assert first.methods == ["sendMessage"] and again.calls == []
+
+
+async def test_inbox_is_written_before_the_offset_moves(bot: Harness) -> None:
+    user = bot.resident(user_id=103, language_code="en")
+    update = user.text_update("/start")
+    bot.fake.push_update(update)
+    fetched = await bot.app.bot.get_updates(timeout=0)  # type: ignore[union-attr]
+    assert [u.update_id for u in fetched] == [update["update_id"]]
+    # Durable now, before the next getUpdates confirms it to Telegram; not yet handled.
+    assert [p["update_id"] for p in await bot.store.inbox_pending()] == [update["update_id"]]
+    await bot.app.process_update(fetched[0])
+    assert await bot.store.inbox_pending() == []
+    # Telegram sending it again (the offset never moved): filtered out, no second effect.
+    bot.fake.push_update(update)
+    assert await bot.app.bot.get_updates(timeout=0) == ()  # type: ignore[union-attr]
+
+
+async def test_a_restart_finishes_what_a_crash_interrupted(bot: Harness) -> None:
+    user = await onboard(bot, 104)
+    # Accepted (acknowledged to Telegram) but the process died before handling it.
+    update = user.text_update("/help")
+    await bot.store.inbox_accept([update])
+    before = len(bot.fake.sent_texts(104))
+    await bot.restart(user)
+    assert len(bot.fake.sent_texts(104)) == before + 1
+    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert await bot.store.inbox_pending() == []
+
+
+async def test_replies_survive_an_outage_and_keep_their_order(bot: Harness) -> None:
+    ui = bot.content.ui["en"]
+    user = await onboard(bot, 105)
+    bot.fake.fail_next("sendMessage", status=None, times=5)  # down for all 5 tries
+    await user.send("/help")
+    assert [row[1] for row in await bot.store.outbox_pending()] == [105]
+    await user.send("/progress")  # the next update delivers the older reply first
+    texts = bot.fake.sent_texts(105)[-2:]
+    assert ui.help_text.splitlines()[0] in texts[0] and ui.progress_title in texts[1]
+    assert await bot.store.outbox_pending() == []
+
+
+async def test_queued_replies_are_sent_after_a_restart(bot: Harness) -> None:
+    user = await onboard(bot, 106)
+    bot.fake.fail_next("sendMessage", status=502, times=5)
+    await user.send("/help")
+    assert len(await bot.store.outbox_pending()) == 1
+    await bot.restart(user)  # startup sends what is left
+    assert await bot.store.outbox_pending() == []
+    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+
+
+async def test_one_residents_updates_never_run_at_once(bot: Harness) -> None:
+    user = await onboard(bot, 107)
+    _, lesson = bot.content.curriculum.lessons()[0]
+    await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
+    action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+    assert isinstance(action, cb.Answer)
+    # Five presses of the options of question 1 arriving at the same moment.
+    presses = [
+        user.press_data(cb.encode(cb.Answer(action.attempt_id, 0, option)), user.last)
+        for option in (0, 1, 2, 0, 1)
+    ]
+    exchanges = await asyncio.gather(*presses)
+    assert all(e.answered for e in exchanges)
+    answers = (await bot.store.export_resident(resident_id=107))["answers"]
+    assert len(answers) == 1
+
+
+async def test_deliveries_to_different_residents_overlap(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite commits one writer at a time (milliseconds); the slow part, talking to Telegram,
+    happens after the commit and runs side by side for different residents only."""
+    users = [await onboard(bot, 110 + i) for i in range(3)]
+    from bot.telegram import show as show_module
+
+    real = show_module.send_payload
+    sending: list[int] = []
+    overlap: list[int] = []
+
+    async def slow(bot_: Any, chat_id: int, item: Any) -> None:
+        sending.append(chat_id)
+        overlap.append(len(set(sending)))
+        await asyncio.sleep(0.05)
+        sending.remove(chat_id)
+        await real(bot_, chat_id, item)
+
+    monkeypatch.setattr(show_module, "send_payload", slow)
+    await asyncio.gather(*(u.send("/help") for u in users))
+    assert max(overlap) >= 2, "different residents should not wait for each other"
+    # One resident's replies never overlap: sent one after the other, in order.
+    overlap.clear()
+    await asyncio.gather(users[0].send("/help"), users[0].send("/progress"))
+    assert max(overlap) == 1
+
+
+async def test_blocking_is_kept_in_sync(bot: Harness) -> None:
+    user = await onboard(bot, 120)
+    bot_user = bot.fake.bot_user
+
+    def membership(old: str, new: str) -> dict[str, Any]:
+        return {
+            "update_id": bot.fake.next_update_id(),
+            "my_chat_member": {
+                "chat": user.chat,
+                "from": user.user,
+                "date": int(time.time()),
+                "old_chat_member": {"user": bot_user, "status": old, "until_date": 0},
+                "new_chat_member": {"user": bot_user, "status": new, "until_date": 0},
+            },
+        }
+
+    await user.replay(membership("member", "kicked"))
+    assert await bot.store.is_blocked(resident_id=120)
+    # A message queued meanwhile (e.g. by an administrator) is not attempted.
+    await bot.store.outbox_add(chat_id=120, payload={"kind": "text", "text": "x", "keyboard": []})
+    bot.fake.block(120)
+    from bot.telegram.show import deliver_all
+
+    await deliver_all(bot.app.bot, bot.store)  # type: ignore[union-attr]
+    assert not [c for c in bot.fake.calls if c.params.get("chat_id") == 120 and not c.ok]
+    bot.fake.unblock(120)
+    await user.replay(membership("kicked", "member"))
+    assert not await bot.store.is_blocked(resident_id=120)
+
+
+async def test_a_send_refused_as_blocked_marks_the_resident(bot: Harness) -> None:
+    user = await onboard(bot, 121)
+    bot.fake.block(121)
+    await user.send("/menu")
+    assert await bot.store.is_blocked(resident_id=121)
+    bot.fake.unblock(121)
+    await user.send("/menu")  # writing to the bot again proves they came back
+    assert not await bot.store.is_blocked(resident_id=121)
+    assert user.last.labels[0] == bot.content.ui["en"].btn_lessons  # type: ignore[union-attr]
