@@ -12,6 +12,7 @@ from bot.core.content import Content, load_content
 from bot.core.tutor import Tutor
 from bot.settings import Settings
 from bot.store import Store
+from bot.telegram.broadcast import start_worker, stop_worker
 from bot.telegram.context import BotData, FinlitApplication, FinlitContext, Services
 from bot.telegram.handlers import publish_commands, register
 from bot.telegram.processing import DurableApplication, InboxBot
@@ -84,11 +85,14 @@ async def open_services(application: FinlitApplication) -> None:
         replayed = await application.replay_unfinished(store)
         if replayed:
             log.info("finished %d update(s) interrupted by the last stop", replayed)
+    # Administrators' broadcasts: resumes any job a stop interrupted, then polls for new ones.
+    await start_worker(application)
     log.info("finlit ready: %d topics", len(content.curriculum.topics))
 
 
 async def close_services(application: FinlitApplication) -> None:
     services = application.bot_data.services
     if services is not None:
+        await stop_worker(application)  # normally already stopped in post_stop
         await services.store.close()
         application.bot_data.services = None

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import secrets
 import sys
 from collections.abc import Callable, Sequence
@@ -21,21 +22,28 @@ from collections.abc import Callable, Sequence
 import segno
 import sqlalchemy as sa
 
+from bot.core import callbacks as cb
 from bot.core import screens
 from bot.core.content import Content, load_content
 from bot.core.curriculum import Question
-from bot.core.html import visible_text
+from bot.core.html import visible_length, visible_text
 from bot.core.i18n import Language
 from bot.core.metrics import Cell, StatsReport, build_report, cell
 from bot.core.profile import DECLINED
-from bot.core.replies import Document, Reply
+from bot.core.replies import Button, Document, Reply, Screen
 from bot.core.ui import AdminTexts
 from bot.settings import Settings
 from bot.store import Cohort, Store
+from bot.store.repository import Broadcast
 from bot.store.schema import answers, cohort_members, option_totals, scope_question_totals
 from bot.store.stats import NOT_GIVEN, scope_counts
 
-ADMIN_COMMANDS = ("cohort", "cohorts", "stats", "items", "export")
+ADMIN_COMMANDS = ("cohort", "cohorts", "stats", "items", "export", "broadcast")
+# Telegram's limit for a message, in UTF-16 code units of the visible text.
+BROADCAST_LIMIT = 4096
+# A cohort name in "/broadcast @<name> <text>" is at most this many words (names are 128 chars).
+_MAX_NAME_WORDS = 16
+_WORD = re.compile(r"\S+")
 # Codes go in /start payloads (A-Z a-z 0-9 _ -, at most 64): 10 characters of base32 give
 # 50 random bits, short enough to read aloud and far too many to guess.
 _CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
@@ -67,6 +75,8 @@ class AdminDesk:
     # Where a cohort code becomes a link; the channel knows its bot's address.
     link_prefix: str = "https://t.me/finlit_bot?start="
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    # The broadcast worker reports progress to the administrator after this many deliveries.
+    broadcast_report_every: int = 200
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
@@ -83,6 +93,8 @@ class AdminDesk:
                 return await self._stats(language, texts, args)
             case "items":
                 return await self._items(language, texts, args)
+            case "broadcast":
+                return await self._broadcast(admin_id, language, texts, args)
             case _:
                 return await self._export(language, texts, args)
 
@@ -106,6 +118,119 @@ class AdminDesk:
         if value.hidden:
             return self._hidden(texts)
         return texts.none if value.value is None else f"{float(value.value) * 100:+.0f}pp"
+
+    # Broadcasts: /broadcast [@cohort] <text> -> preview with [Send] [Cancel] -> durable job
+
+    def broadcast_message(
+        self,
+        language: Language,
+        text: str,
+        *,
+        keyboard: tuple[tuple[Button, ...], ...] | None = None,
+    ) -> Screen:
+        """The announcement as a resident in ``language`` receives it (the text escaped)."""
+        if keyboard is None:
+            ui = self.content.ui[language]
+            stop = cb.SetAnnouncements(on=False, edit=False)
+            keyboard = ((Button.of(ui.btn_stop_announcements, stop),),)
+        return Screen(self.content.render("broadcast.html.j2", language, text=text), keyboard)
+
+    async def _broadcast_scope(self, rest: str) -> tuple[Cohort, str] | None:
+        """The cohort named at the start of ``rest`` (longest name first) and the text after it."""
+        words = list(_WORD.finditer(rest))[:_MAX_NAME_WORDS]
+        for count in range(len(words), 0, -1):
+            name = " ".join(w.group() for w in words[:count])
+            cohort = await self.store.cohort(name=name) or await self.store.cohort(code=name)
+            if cohort is not None:
+                return cohort, rest[words[count - 1].end() :].strip()
+        return None
+
+    async def _broadcast(
+        self, admin_id: int, language: Language, texts: AdminTexts, args: str
+    ) -> Reply:
+        text = args.strip()
+        cohort: Cohort | None = None
+        scope = texts.scope_all
+        if text.startswith("@"):
+            found = await self._broadcast_scope(text[1:])
+            if found is None:
+                name = text[1:].split(maxsplit=1)[0] if text[1:].strip() else ""
+                return self._say(language, texts.unknown_cohort.format(name=name))
+            cohort, text = found
+            scope = cohort.name
+        if not text:
+            return self._say(language, texts.broadcast_usage)
+        message = self.broadcast_message(language, text, keyboard=())
+        if visible_length(message.text) > BROADCAST_LIMIT:
+            return self._say(language, texts.broadcast_too_long.format(limit=BROADCAST_LIMIT))
+        cohort_id = cohort.id if cohort else None
+        count = await self.store.broadcast_audience(cohort_id=cohort_id)
+        if count == 0:
+            return self._say(language, texts.broadcast_nobody.format(scope=scope))
+        draft = await self.store.create_broadcast(admin_id=admin_id, cohort_id=cohort_id, text=text)
+        buttons = (
+            (
+                Button.of(texts.btn_broadcast_send, cb.BroadcastSend(draft.id)),
+                Button.of(texts.btn_broadcast_cancel, cb.BroadcastCancel(draft.id)),
+            ),
+        )
+        preview = texts.broadcast_preview.format(scope=scope, count=f"{count:,}")
+        return Reply(
+            (
+                screens.plain_notice(self.content, language, preview),
+                dataclasses.replace(message, keyboard=buttons),
+            )
+        )
+
+    async def broadcast_press(
+        self, admin_id: int, language: Language, action: cb.BroadcastSend | cb.BroadcastCancel
+    ) -> Reply | None:
+        """[Send] or [Cancel] under a preview; None (a stale button) unless it is this admin's."""
+        texts = self.content.ui[language].admin
+        draft = await self.store.get_broadcast(broadcast_id=action.broadcast_id)
+        if draft is None or draft.admin_id != admin_id:
+            return None
+        # The preview without its buttons: what was confirmed stays readable in the chat.
+        confirmed = self.broadcast_message(language, draft.text, keyboard=())
+        cancelled = screens.plain_notice(self.content, language, texts.broadcast_cancelled)
+        if isinstance(action, cb.BroadcastCancel):
+            if await self.store.cancel_broadcast(broadcast_id=draft.id):
+                await self.store.audit(
+                    admin_id=admin_id, action="broadcast_cancel", detail=str(draft.id)
+                )
+                return Reply((cancelled,), edit=True)
+        else:
+            started = await self.store.start_broadcast(broadcast_id=draft.id)
+            if started is not None:
+                await self.store.audit(
+                    admin_id=admin_id, action="broadcast_send", detail=str(draft.id)
+                )
+                text = texts.broadcast_started.format(
+                    id=started.id,
+                    count=f"{started.recipients:,}",
+                    every=self.broadcast_report_every,
+                )
+                started_notice = screens.plain_notice(self.content, language, text)
+                return Reply((confirmed, started_notice), edit=True)
+        # A second press, or a press on a broadcast already decided: nothing new happens.
+        if draft.status == "cancelled":
+            return Reply((cancelled,), edit=True, notice=texts.broadcast_cancelled)
+        return Reply((confirmed,), edit=True, notice=texts.broadcast_already)
+
+    def broadcast_report(self, language: Language, broadcast: Broadcast, *, final: bool) -> Reply:
+        """Progress (sent / failed / blocked / remaining), or the final figures."""
+        texts = self.content.ui[language].admin
+        template = texts.broadcast_done if final else texts.broadcast_progress
+        text = template.format(
+            id=broadcast.id,
+            recipients=f"{broadcast.recipients:,}",
+            sent=f"{broadcast.sent:,}",
+            failed=f"{broadcast.failed:,}",
+            blocked=f"{broadcast.blocked:,}",
+            skipped=f"{broadcast.skipped:,}",
+            remaining=f"{broadcast.remaining:,}",
+        )
+        return self._say(language, text)
 
     async def _new_cohort(
         self, admin_id: int, language: Language, texts: AdminTexts, args: str

@@ -141,6 +141,24 @@ class ProfileSkip:
     pass
 
 
+@dataclasses.dataclass(frozen=True)
+class SetAnnouncements:
+    """A resident turns administrators' announcements on or off (``edit``: from /settings)."""
+
+    on: bool
+    edit: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class BroadcastSend:
+    broadcast_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class BroadcastCancel:
+    broadcast_id: int
+
+
 Action = (
     Menu
     | Topics
@@ -165,6 +183,9 @@ Action = (
     | ProfileAnswer
     | ProfileDecline
     | ProfileSkip
+    | SetAnnouncements
+    | BroadcastSend
+    | BroadcastCancel
 )
 
 # One short code per action, and the kinds of its fields in order.
@@ -192,6 +213,9 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     ProfileAnswer: ("pa", ("int", "int")),
     ProfileDecline: ("pn", ("int",)),
     ProfileSkip: ("px", ()),
+    SetAnnouncements: ("an", ("flag", "flag")),
+    BroadcastSend: ("bs", ("int",)),
+    BroadcastCancel: ("bx", ("int",)),
 }
 _BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
 
@@ -199,14 +223,24 @@ _BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
 def encode(action: Action) -> str:
     """The callback data for an action, e.g. ``1:c:pay-codes:2``."""
     code, _ = _CODES[type(action)]
-    values = [str(getattr(action, f.name)) for f in dataclasses.fields(action)]
+    values = [_raw(getattr(action, f.name)) for f in dataclasses.fields(action)]
     data = ":".join([VERSION, code, *values])
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
 
 
+def _raw(value: object) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
 def _field(kind: str, raw: str) -> object:
+    if kind == "flag":
+        if raw not in ("0", "1"):
+            raise ValueError(raw)
+        return raw == "1"
     if kind == "int":
         if not raw.isascii() or not raw.isdigit() or len(raw) > 10 or int(raw) > _MAX_NUMBER:
             raise ValueError(raw)

@@ -21,10 +21,12 @@ from bot.core.curriculum import Lesson
 from bot.core.i18n import Language, suggest_language
 from bot.core.profile import DECLINED
 from bot.core.progress import LessonStatus, next_lesson, progress_report, score_attempt
-from bot.core.replies import Document, Reply, Screen
+from bot.core.replies import Button, Document, Keyboard, Reply, Screen
 from bot.store import Attempt, Resident, Sitting, Store
 
-CommandName = Literal["menu", "help", "progress", "checkup", "language", "mydata", "forget"]
+CommandName = Literal[
+    "menu", "help", "progress", "checkup", "language", "mydata", "forget", "settings"
+]
 COMMANDS: tuple[CommandName, ...] = (
     "menu",
     "help",
@@ -33,6 +35,7 @@ COMMANDS: tuple[CommandName, ...] = (
     "language",
     "mydata",
     "forget",
+    "settings",
 )
 FULL_QUIZ = "full"
 RETRY_QUIZ = "retry"
@@ -117,10 +120,14 @@ class Tutor:
                 return await self._my_data(resident)
             case "forget":
                 return Reply((screens.forget_prompt(self.content, language),))
+            case "settings":
+                on = await self.store.announcements(resident_id=resident.id)
+                return Reply((settings_screen(self.content, language, on=on),))
 
     async def text(self, visitor: Visitor, text: str) -> Reply:
         """Anything typed: ``/start [payload]``, another known command, or free text."""
-        word, _, rest = text.strip().partition(" ")
+        # Split at the first whitespace of any kind: "/broadcast" may be followed by a new line.
+        word, rest = (*text.strip().split(maxsplit=1), "", "")[:2]
         if word.startswith("/"):
             name = word[1:].split("@", 1)[0].lower()
             if name == "start":
@@ -171,6 +178,12 @@ class Tutor:
         action = cb.decode(data)
         if action is None:
             return self._stale(resident.language)
+        if isinstance(action, cb.BroadcastSend | cb.BroadcastCancel):
+            # Administrators' buttons: for anyone else (a forged press) they do not exist.
+            reply = None
+            if self.admin is not None and self.admin.is_admin(visitor.id):
+                reply = await self.admin.broadcast_press(visitor.id, resident.language, action)
+            return reply if reply is not None else self._stale(resident.language)
         if not resident.consented and not isinstance(action, cb.Agree | cb.SetLanguage):
             ui = self.content.ui[resident.language]
             return Reply(
@@ -257,6 +270,14 @@ class Tutor:
             case cb.ForgetCancel():
                 screen = screens.main_menu(content, language, notice=ui.forget_cancelled)
                 return Reply((screen,), edit=True)
+            case cb.SetAnnouncements(on=on, edit=edit):
+                await self.store.set_announcements(resident_id=resident.id, on=on)
+                notice = ui.announcements_turned_on if on else ui.announcements_turned_off
+                # From an announcement's own button (edit=False) the announcement stays put.
+                screen = settings_screen(content, language, on=on, notice=notice)
+                return Reply((screen,), edit=edit, notice=notice)
+            case cb.BroadcastSend() | cb.BroadcastCancel():
+                return self._stale(language)  # handled in press(); never reached
 
     async def _profile_answer(self, resident: Resident, index: int, option: int | None) -> Reply:
         """Store one profile answer (None: prefer not to say), then the next question."""
@@ -558,3 +579,18 @@ class Tutor:
             caption=self.content.ui[resident.language].mydata_caption,
         )
         return Reply(documents=(document,))
+
+
+def settings_screen(
+    content: Content, language: Language, *, on: bool, notice: str | None = None
+) -> Screen:
+    """/settings: whether administrators' announcements reach the resident, and a toggle."""
+    ui = content.ui[language]
+    toggle = (
+        Button.of(ui.btn_announcements_off, cb.SetAnnouncements(on=False, edit=True))
+        if on
+        else Button.of(ui.btn_announcements_on, cb.SetAnnouncements(on=True, edit=True))
+    )
+    keyboard: Keyboard = ((toggle,), (Button.of(ui.btn_menu, cb.Menu()),))
+    text = content.render("settings.html.j2", language, on=on, notice=notice)
+    return Screen(text, keyboard)

@@ -25,6 +25,7 @@ class CommandTexts(BaseModel):
     checkup: str
     mydata: str
     forget: str
+    settings: str
 
 
 class AdminTexts(BaseModel):
@@ -74,6 +75,18 @@ class AdminTexts(BaseModel):
     export_aggregates_caption: str
     export_answers_caption: str
     export_needs_key: str
+    # Broadcasts (/broadcast)
+    broadcast_usage: str
+    broadcast_too_long: str
+    broadcast_nobody: str
+    broadcast_preview: str
+    btn_broadcast_send: str
+    btn_broadcast_cancel: str
+    broadcast_started: str
+    broadcast_already: str
+    broadcast_cancelled: str
+    broadcast_progress: str
+    broadcast_done: str
 
     def placeholders(self) -> dict[str, set[str]]:
         return {
@@ -192,6 +205,15 @@ class UiTexts(BaseModel):
     profile_intro: str
     profile_position: str
     cohort_joined: str
+    # Settings (/settings) and administrators' announcements
+    btn_announcements_off: str
+    btn_announcements_on: str
+    btn_stop_announcements: str
+    settings_title: str
+    settings_announcements_on: str
+    settings_announcements_off: str
+    announcements_turned_off: str
+    announcements_turned_on: str
     # Administrators
     admin: AdminTexts
     # Telegram's command menu

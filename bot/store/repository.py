@@ -28,6 +28,8 @@ from bot.store.schema import (
     app_state,
     assessment_answers,
     assessment_sittings,
+    broadcast_deliveries,
+    broadcasts,
     cohort_members,
     cohorts,
     inbox,
@@ -115,6 +117,50 @@ class RecordedAnswer:
     question_id: str
     option_index: int
     correct: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Broadcast:
+    """An administrator's announcement and how far its sending has got."""
+
+    id: int
+    admin_id: int
+    cohort_id: int | None
+    text: str
+    status: str  # draft | sending | done | cancelled
+    recipients: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    skipped: int = 0
+
+    @property
+    def settled(self) -> int:
+        return self.sent + self.failed + self.blocked + self.skipped
+
+    @property
+    def remaining(self) -> int:
+        return max(self.recipients - self.settled, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    """A delivery still to make, with what the resident's row says now."""
+
+    resident_id: int
+    language: Language
+    announcements: bool
+    blocked: bool
+
+
+# Delivery statuses, and the broadcast counter each final one adds to.
+DELIVERY_COUNTERS = {
+    "sent": "sent",
+    "failed": "failed",
+    "unknown": "failed",  # a claim a crash interrupted: maybe delivered, never repeated
+    "blocked": "blocked",
+    "skipped": "skipped",  # turned announcements off after the broadcast was confirmed
+}
 
 
 class Store:
@@ -842,6 +888,265 @@ class Store:
             stored = await conn.scalar(sa.select(app_state.c.value).where(app_state.c.key == key))
         return str(stored)
 
+    # Residents' settings
+
+    async def set_announcements(self, *, resident_id: int, on: bool) -> None:
+        async with self._write() as conn:
+            await conn.execute(
+                sa.update(residents).where(residents.c.id == resident_id).values(announcements=on)
+            )
+
+    async def announcements(self, *, resident_id: int) -> bool:
+        async with self._read() as conn:
+            value = await conn.scalar(
+                sa.select(residents.c.announcements).where(residents.c.id == resident_id)
+            )
+        return True if value is None else bool(value)
+
+    # Broadcasts: a draft, then a durable job with one delivery row per recipient
+
+    def _audience(self, cohort_id: int | None) -> sa.Select[Any]:
+        query = sa.select(residents.c.id).where(
+            residents.c.consent_at.is_not(None),
+            residents.c.blocked_at.is_(None),
+            residents.c.announcements.is_(sa.true()),
+        )
+        if cohort_id is not None:
+            members = sa.select(cohort_members.c.resident_id).where(
+                cohort_members.c.cohort_id == cohort_id
+            )
+            query = query.where(residents.c.id.in_(members))
+        return query
+
+    async def broadcast_audience(self, *, cohort_id: int | None) -> int:
+        """How many residents a broadcast would reach now (consented, reachable, not opted out)."""
+        async with self._read() as conn:
+            count = await conn.scalar(
+                sa.select(sa.func.count()).select_from(self._audience(cohort_id).subquery())
+            )
+        return int(count or 0)
+
+    async def create_broadcast(
+        self, *, admin_id: int, cohort_id: int | None, text: str
+    ) -> Broadcast:
+        async with self._write() as conn:
+            result = await conn.execute(
+                sa.insert(broadcasts)
+                .values(
+                    admin_id=admin_id,
+                    cohort_id=cohort_id,
+                    text=text,
+                    status="draft",
+                    created_at=self._now(),
+                )
+                .returning(broadcasts)
+            )
+            return _broadcast(result.one())
+
+    async def get_broadcast(self, *, broadcast_id: int) -> Broadcast | None:
+        async with self._read() as conn:
+            row = (
+                await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))
+            ).first()
+        return _broadcast(row) if row else None
+
+    async def start_broadcast(self, *, broadcast_id: int) -> Broadcast | None:
+        """Draft -> sending, writing one pending delivery per recipient in the same transaction.
+
+        None when the broadcast is not a draft (already confirmed, cancelled, unknown): a second
+        press of "Send" creates nothing.
+        """
+        async with self._write() as conn:
+            cohort_id = await conn.scalar(
+                sa.select(broadcasts.c.cohort_id).where(broadcasts.c.id == broadcast_id)
+            )
+            moved = await conn.execute(
+                sa.update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "draft")
+                .values(status="sending", started_at=self._now())
+            )
+            if moved.rowcount != 1:
+                return None
+            audience = self._audience(cohort_id).subquery()
+            await conn.execute(
+                sa.insert(broadcast_deliveries).from_select(
+                    ["broadcast_id", "resident_id", "status", "attempts"],
+                    sa.select(
+                        sa.literal(broadcast_id),
+                        audience.c.id,
+                        sa.literal("pending"),
+                        sa.literal(0),
+                    ),
+                )
+            )
+            count = await conn.scalar(
+                sa.select(sa.func.count()).where(
+                    broadcast_deliveries.c.broadcast_id == broadcast_id
+                )
+            )
+            await conn.execute(
+                sa.update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id)
+                .values(recipients=int(count or 0))
+            )
+            row = (
+                await conn.execute(sa.select(broadcasts).where(broadcasts.c.id == broadcast_id))
+            ).one()
+            return _broadcast(row)
+
+    async def cancel_broadcast(self, *, broadcast_id: int) -> bool:
+        """Draft -> cancelled; False if it was not a draft any more."""
+        async with self._write() as conn:
+            moved = await conn.execute(
+                sa.update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "draft")
+                .values(status="cancelled", finished_at=self._now())
+            )
+            return moved.rowcount == 1
+
+    async def sending_broadcasts(self) -> list[Broadcast]:
+        async with self._read() as conn:
+            rows = await conn.execute(
+                sa.select(broadcasts)
+                .where(broadcasts.c.status == "sending")
+                .order_by(broadcasts.c.id)
+            )
+            return [_broadcast(row) for row in rows]
+
+    async def pending_deliveries(self, *, broadcast_id: int, limit: int) -> list[Recipient]:
+        """Up to ``limit`` deliveries not attempted yet, with the residents' current settings."""
+        d = broadcast_deliveries
+        async with self._read() as conn:
+            rows = await conn.execute(
+                sa.select(
+                    d.c.resident_id,
+                    residents.c.language,
+                    residents.c.announcements,
+                    residents.c.blocked_at,
+                )
+                .join(residents, residents.c.id == d.c.resident_id)
+                .where(d.c.broadcast_id == broadcast_id, d.c.status == "pending")
+                .order_by(d.c.resident_id)
+                .limit(limit)
+            )
+            return [
+                Recipient(
+                    resident_id=row.resident_id,
+                    language=row.language,
+                    announcements=bool(row.announcements),
+                    blocked=row.blocked_at is not None,
+                )
+                for row in rows
+            ]
+
+    async def claim_delivery(self, *, broadcast_id: int, resident_id: int) -> bool:
+        """Pending -> sending, committed before the message goes out; False if not pending."""
+        d = broadcast_deliveries
+        async with self._write() as conn:
+            claimed = await conn.execute(
+                sa.update(d)
+                .where(
+                    d.c.broadcast_id == broadcast_id,
+                    d.c.resident_id == resident_id,
+                    d.c.status == "pending",
+                )
+                .values(status="sending", attempts=d.c.attempts + 1)
+            )
+            return claimed.rowcount == 1
+
+    async def release_delivery(self, *, broadcast_id: int, resident_id: int) -> bool:
+        """Sending -> pending: Telegram certainly did not take it (flood control)."""
+        d = broadcast_deliveries
+        async with self._write() as conn:
+            released = await conn.execute(
+                sa.update(d)
+                .where(
+                    d.c.broadcast_id == broadcast_id,
+                    d.c.resident_id == resident_id,
+                    d.c.status == "sending",
+                )
+                .values(status="pending")
+            )
+            return released.rowcount == 1
+
+    async def settle_delivery(
+        self, *, broadcast_id: int, resident_id: int, status: str, claimed: bool = True
+    ) -> bool:
+        """A claimed (or, with ``claimed=False``, a pending) delivery's outcome, counted once."""
+        counter = DELIVERY_COUNTERS[status]
+        d = broadcast_deliveries
+        now = self._now()
+        async with self._write() as conn:
+            settled = await conn.execute(
+                sa.update(d)
+                .where(
+                    d.c.broadcast_id == broadcast_id,
+                    d.c.resident_id == resident_id,
+                    d.c.status == ("sending" if claimed else "pending"),
+                )
+                .values(status=status, sent_at=now if status == "sent" else None)
+            )
+            if settled.rowcount != 1:
+                return False
+            await conn.execute(
+                sa.update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id)
+                .values({counter: broadcasts.c[counter] + 1})
+            )
+            return True
+
+    async def abandon_claimed_deliveries(self) -> int:
+        """After a crash: claims whose fate is unknown become "unknown" (never sent again)."""
+        d = broadcast_deliveries
+        async with self._write() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(d.c.broadcast_id, sa.func.count().label("n"))
+                    .where(d.c.status == "sending")
+                    .group_by(d.c.broadcast_id)
+                )
+            ).all()
+            for row in rows:
+                await conn.execute(
+                    sa.update(d)
+                    .where(d.c.broadcast_id == row.broadcast_id, d.c.status == "sending")
+                    .values(status="unknown")
+                )
+                await conn.execute(
+                    sa.update(broadcasts)
+                    .where(broadcasts.c.id == row.broadcast_id)
+                    .values(failed=broadcasts.c.failed + row.n)
+                )
+            return sum(int(row.n) for row in rows)
+
+    async def finish_broadcast(self, *, broadcast_id: int) -> bool:
+        """Sending -> done once no delivery is pending or in flight; True for the one caller
+        that made the change (it reports the end)."""
+        d = broadcast_deliveries
+        async with self._write() as conn:
+            open_deliveries = sa.exists().where(
+                d.c.broadcast_id == broadcast_id, d.c.status.in_(("pending", "sending"))
+            )
+            done = await conn.execute(
+                sa.update(broadcasts)
+                .where(
+                    broadcasts.c.id == broadcast_id,
+                    broadcasts.c.status == "sending",
+                    ~open_deliveries,
+                )
+                .values(status="done", finished_at=self._now())
+            )
+            return done.rowcount == 1
+
+    async def delivery_status(self, *, broadcast_id: int) -> dict[int, str]:
+        """Each recipient's delivery status (for tests and support)."""
+        d = broadcast_deliveries
+        async with self._read() as conn:
+            rows = await conn.execute(
+                sa.select(d.c.resident_id, d.c.status).where(d.c.broadcast_id == broadcast_id)
+            )
+            return {row.resident_id: row.status for row in rows}
+
     # Privacy
 
     async def export_resident(self, *, resident_id: int) -> dict[str, Any]:
@@ -856,6 +1161,7 @@ class Store:
                 (assessment_sittings, assessment_sittings.c.resident_id),
                 (assessment_answers, assessment_answers.c.resident_id),
                 (cohort_members, cohort_members.c.resident_id),
+                (broadcast_deliveries, broadcast_deliveries.c.resident_id),
             ):
                 rows = await conn.execute(sa.select(table).where(column == resident_id))
                 out[table.name] = [_jsonable(dict(row._mapping)) for row in rows]
@@ -870,6 +1176,11 @@ class Store:
             )
             await conn.execute(
                 sa.delete(cohort_members).where(cohort_members.c.resident_id == resident_id)
+            )
+            await conn.execute(
+                sa.delete(broadcast_deliveries).where(
+                    broadcast_deliveries.c.resident_id == resident_id
+                )
             )
             await conn.execute(
                 sa.delete(assessment_answers).where(assessment_answers.c.resident_id == resident_id)
@@ -894,6 +1205,21 @@ def _resident(row: sa.Row[Any]) -> Resident:
         id=row.id,
         language=row.language,
         consent_at=_aware(row.consent_at) if row.consent_at else None,
+    )
+
+
+def _broadcast(row: sa.Row[Any]) -> Broadcast:
+    return Broadcast(
+        id=row.id,
+        admin_id=row.admin_id,
+        cohort_id=row.cohort_id,
+        text=row.text,
+        status=row.status,
+        recipients=row.recipients,
+        sent=row.sent,
+        failed=row.failed,
+        blocked=row.blocked,
+        skipped=row.skipped,
     )
 
 

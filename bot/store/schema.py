@@ -32,6 +32,8 @@ residents = sa.Table(
     sa.Column("lessons_done", sa.Integer, nullable=False, server_default="0"),
     # Set when Telegram says the resident blocked the bot; nothing is sent until they return.
     sa.Column("blocked_at", sa.DateTime(timezone=True), nullable=True),
+    # Administrators' announcements (/broadcast) reach the resident unless they turned them off.
+    sa.Column("announcements", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Index(None, "last_seen_at"),
 )
 
@@ -273,4 +275,52 @@ app_state = sa.Table(
     metadata,
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# Administrators' announcements. A draft waits for the administrator's confirmation; confirming
+# writes one delivery row per recipient (in the same transaction as the status "sending"), so the
+# job survives a restart and resumes where it stopped. Counters are kept with each delivery.
+broadcasts = sa.Table(
+    "broadcasts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("admin_id", sa.BigInteger, nullable=False),
+    sa.Column("cohort_id", sa.Integer, sa.ForeignKey("cohorts.id"), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    # draft | sending | done | cancelled
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("recipients", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("blocked", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("skipped", sa.Integer, nullable=False, server_default="0"),
+    sa.Index(None, "status"),
+)
+
+# One row per recipient of a confirmed broadcast: pending -> sending (claimed, committed before
+# the message goes out) -> sent | failed | blocked | skipped; "unknown" for a claim a crash
+# interrupted (never sent again: at most once). Deleted with the resident (/forget).
+broadcast_deliveries = sa.Table(
+    "broadcast_deliveries",
+    metadata,
+    sa.Column(
+        "broadcast_id",
+        sa.Integer,
+        sa.ForeignKey("broadcasts.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index(None, "broadcast_id", "status"),
+    sa.Index(None, "resident_id"),
 )

@@ -122,7 +122,21 @@ class DurableApplication(_Base):
         key = resident_key(update)
         async with self.ordering.hold(key):
             await self._handle_once(update, services.store)
-        METRICS.observe_latency(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        METRICS.observe_latency(elapsed)
+        if log.isEnabledFor(logging.DEBUG):
+            settings = services.settings
+            secret = (
+                settings.pseudonym_key.get_secret_value().encode()
+                if settings.pseudonym_key
+                else None
+            )
+            log.debug(
+                "update %s from resident %s handled in %.0f ms",
+                update.update_id,
+                pseudonym(key, secret),
+                elapsed * 1000,
+            )
 
     async def _handle_once(self, update: Update, store: Any) -> None:
         if await store.inbox_done(update_id=update.update_id):

@@ -30,6 +30,9 @@ ACTIONS: list[cb.Action] = [
     cb.StartCheckup(),
     cb.CheckupAnswer(2**31 - 1, 19, 4),
     cb.CheckupDontKnow(5, 0),
+    cb.SetAnnouncements(on=False, edit=True),
+    cb.BroadcastSend(2**31 - 1),
+    cb.BroadcastCancel(3),
 ]
 
 
@@ -70,6 +73,11 @@ def test_every_action_has_a_code() -> None:
         "1:tp:" + "a" * 25,
         "1:m" + " " * 70,
         "1:c:pay codes:1",
+        "1:an:2:0",
+        "1:an:1",
+        "1:bs:-1",
+        "1:bs:x",
+        "1:bx:1:2",
     ],
 )
 def test_hostile_data_is_refused(data: str | None) -> None:

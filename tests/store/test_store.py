@@ -153,6 +153,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "assessment_sittings": 1,
         "assessment_answers": 1,
         "cohort_members": 1,
+        "broadcast_deliveries": 0,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -163,6 +164,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "assessment_sittings": 0,
         "assessment_answers": 0,
         "cohort_members": 0,
+        "broadcast_deliveries": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1

@@ -170,7 +170,17 @@ async def test_command_menu_is_published_in_both_languages(bot: Harness) -> None
     by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
     assert set(by_language) == {"zh", "en", None}
     names = [c["command"] for c in by_language["en"]]
-    assert names == ["start", "menu", "progress", "language", "help", "checkup", "mydata", "forget"]
+    assert names == [
+        "start",
+        "menu",
+        "progress",
+        "language",
+        "help",
+        "checkup",
+        "mydata",
+        "forget",
+        "settings",
+    ]
     assert by_language["zh"][1]["description"] == bot.content.ui["zh"].commands.menu
     assert by_language[None] == by_language["zh"]  # DEFAULT_LANGUAGE
 

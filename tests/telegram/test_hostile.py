@@ -288,6 +288,7 @@ async def test_mydata_sends_everything_stored(bot: Harness) -> None:
         "assessment_sittings",
         "assessment_answers",
         "cohort_members",
+        "broadcast_deliveries",
     }
 
 

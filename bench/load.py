@@ -1,0 +1,909 @@
+"""How many residents finlit serves, and how fast it reacts, next to a minimal echo bot.
+
+A program, not a test. The fake Bot API of ``tests/fakes.py`` is served over HTTP on 127.0.0.1
+(it confirms updates by offset, wakes long polls, answers sends and validates them like
+Telegram); simulated residents talk to it from this process, and the bot under test runs in a
+child process, long polling it exactly as ``finlit run`` polls Telegram. Each measurement is run
+twice the same way: once with finlit (``build_application``, SQLite) and once with a minimal
+python-telegram-bot echo bot (one reply per update, no database), the framework's floor.
+
+* saturation: N residents each walk a scripted path (/start, agree, skip the profile, skip the
+  check-up, a topic, a lesson's cards, its quiz) in a closed loop, each sending its next update
+  as soon as the bot has replied to the previous one; updates handled per second.
+* latency: updates arrive open loop (Poisson) at a fixed rate from N residents who stand at
+  random points of the path; p50/p95/p99 from an update to the bot's reaction.
+
+    python bench/load.py [--residents 500] [--saturation-seconds 30] [--rate 50]
+                         [--latency-seconds 60] [--only saturation|latency] [--quick]
+                         [--paced] [--enforce-limits] [--timeout 10] [--seed 2026]
+                         [--profile] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import dataclasses
+import itertools
+import json
+import logging
+import math
+import os
+import platform
+import random
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.fakes: the repository is not installed as such
+
+import telegram  # noqa: E402
+from telegram.request import BaseRequest, RequestData  # noqa: E402
+
+from tests.fakes import ApiCall, BotMessage, FakeTelegram, FakeTelegramServer  # noqa: E402
+
+TOKEN = "424242:load-bench"
+TOPIC = "pay"
+LESSON = "pay-codes"
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+CONCURRENT_UPDATES = 16  # finlit's (bot/app.py); the echo bot gets the same
+WARMUP_S = 2.0
+GOAL_THROUGHPUT = 0.5  # finlit's saturation throughput, as a share of the echo bot's
+GOAL_P95_MS = 100.0
+# Methods that put a screen in a chat (the reply); answerCallbackQuery only stops the spinner.
+SCREEN_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument"}
+)
+# What Telegram's message limits count (as bot/telegram/ratelimit.py paces them).
+LIMITED_METHODS = SCREEN_METHODS | {"deleteMessage"}
+LOG_PROBLEMS = (" ERROR ", " CRITICAL ", "Traceback")
+
+
+# The fake Bot API, watched.
+
+
+@dataclasses.dataclass
+class Step:
+    """One update a resident sent, and when the bot reacted to it."""
+
+    press: bool  # a button press (answered with answerCallbackQuery), else a text message
+    pushed: float  # when the update was offered to getUpdates
+    reaction: float | None = None  # the first Bot API call it caused arrived at the fake
+    reply: float | None = None  # the call carrying the new screen arrived
+    answered: bool = False
+    done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+
+    def on_call(self, method: str, at: float) -> None:
+        if self.reaction is None:
+            self.reaction = at
+        if method == "answerCallbackQuery":
+            self.answered = True
+        elif method in SCREEN_METHODS and self.reply is None:
+            self.reply = at
+        if self.reply is not None and (self.answered or not self.press):
+            self.done.set()
+
+
+class Limits:
+    """Telegram's message limits, enforced: 30 a second for the bot, 1 a second per chat."""
+
+    def __init__(self, overall: int = 30, per_chat: int = 1, period: float = 1.0) -> None:
+        self.overall, self.per_chat, self.period = overall, per_chat, period
+        self.sent: collections.deque[float] = collections.deque()
+        self.chats: dict[int, collections.deque[float]] = {}
+
+    def retry_after(self, chat_id: int, now: float) -> int:
+        """0 if a message to ``chat_id`` may go now (and count it), else seconds to wait."""
+        chat = self.chats.setdefault(chat_id, collections.deque())
+        for window in (self.sent, chat):
+            while window and window[0] <= now - self.period:
+                window.popleft()
+        if len(self.sent) >= self.overall or len(chat) >= self.per_chat:
+            return 1
+        self.sent.append(now)
+        chat.append(now)
+        return 0
+
+
+class WatchedTelegram(FakeTelegram):
+    """The fake, plus a hook: each call the bot makes in a chat is handed to that chat's step.
+
+    Calls are attributed to a chat by ``chat_id`` or, for answerCallbackQuery, by the query id
+    the resident issued. Every refusal (4xx/5xx) the fake answers is counted.
+    """
+
+    def __init__(self, *, limits: Limits | None = None) -> None:
+        super().__init__()
+        self.limits = limits
+        self.pending: dict[int, Step] = {}
+        self.query_chat: dict[str, int] = {}
+        self.refusals: collections.Counter[str] = collections.Counter()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        api = url.rsplit("/", 1)[-1]
+        if api == "getUpdates" or request_data is None:
+            return await super().do_request(url, method, request_data)
+        at = time.perf_counter()
+        params = request_data.parameters
+        chat_id: int | None = None
+        if api == "answerCallbackQuery":
+            chat_id = self.query_chat.pop(str(params.get("callback_query_id")), None)
+        elif isinstance(params.get("chat_id"), int):
+            chat_id = params["chat_id"]
+        if self.limits and chat_id is not None and api in LIMITED_METHODS:
+            wait = self.limits.retry_after(chat_id, at)
+            if wait:
+                self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
+                self.refusals[f"{api} 429 Too Many Requests"] += 1
+                body = {"ok": False, "error_code": 429, "description": "Too Many Requests: "}
+                body["description"] += f"retry after {wait}"
+                body["parameters"] = {"retry_after": wait}
+                return 429, json.dumps(body).encode()
+        status, payload = await super().do_request(url, method, request_data)
+        if status >= 400:
+            description = json.loads(payload).get("description", "")
+            self.refusals[f"{api} {status} {description}"] += 1
+        step = self.pending.get(chat_id) if chat_id is not None else None
+        if step is not None:
+            step.on_call(api, at)
+            if step.done.is_set():
+                del self.pending[chat_id]  # type: ignore[arg-type]
+        return status, payload
+
+
+# The residents.
+
+# A path step: ("text", "/start"), ("press", callback data), ("answer", position) or
+# ("next", position): answer the quiz's question at a position / go on to the next one.
+PathStep = tuple[str, Any]
+
+
+def scripted_path() -> list[PathStep]:
+    """The walk every resident takes, sized by the real content."""
+    from bot.core.content import load_content
+
+    content = load_content(ROOT / "content")
+    lesson = next(
+        lesson
+        for topic in content.curriculum.topics
+        if topic.id == TOPIC
+        for lesson in topic.lessons
+        if lesson.id == LESSON
+    )
+    path: list[PathStep] = [("text", "/start")]
+    path += [("press", data) for data in ("1:ok", "1:px", "1:t", f"1:tp:{TOPIC}")]
+    path += [("press", f"1:c:{LESSON}:{index}") for index in range(len(lesson.cards))]
+    path.append(("press", f"1:q:{LESSON}"))
+    for position in range(len(lesson.quiz)):
+        path += [("answer", position), ("next", position + 1)]  # the last "next": the result
+    return path
+
+
+def describe_path(path: Sequence[PathStep]) -> str:
+    cards = sum(1 for kind, data in path if kind == "press" and data.startswith("1:c:"))
+    questions = sum(1 for kind, _ in path if kind == "answer")
+    return (
+        f"/start, agree, skip profile, skip check-up, topic {TOPIC}, {cards} cards of "
+        f"{LESSON}, its quiz ({questions} questions: answer, next) = {len(path)} updates"
+    )
+
+
+class Resident:
+    """A Telegram user walking the path; who finishes it starts again as a new user."""
+
+    def __init__(
+        self,
+        fake: WatchedTelegram,
+        path: Sequence[PathStep],
+        ids: Iterator[int],
+        shows_buttons: bool,
+    ) -> None:
+        self.fake, self.path, self.ids = fake, path, ids
+        # The echo bot shows no buttons: its resident sends the same kinds of update anyway,
+        # with callback data made up in the same shape.
+        self.shows_buttons = shows_buttons
+        self.walks = 0
+        self.new_user()
+
+    def new_user(self) -> None:
+        self.id = next(self.ids)
+        self.walks += 1
+        self.position = 0
+        self.user = {"id": self.id, "is_bot": False, "first_name": "Resident"}
+        self.user["language_code"] = "zh-hans"
+        self.chat = self.fake.add_chat(self.id, chat_type="private", first_name="Resident")
+
+    def advance(self) -> None:
+        self.position += 1
+        if self.position == len(self.path):
+            self.new_user()
+
+    def _data(self, kind: str, value: Any, message: BotMessage) -> str | None:
+        if not self.shows_buttons:
+            if kind == "answer":
+                return f"1:a:{self.walks}:{value}:0"
+            return f"1:n:{self.walks}:{value}" if kind == "next" else str(value)
+        shown = [b.callback_data or "" for row in message.buttons for b in row]
+        if kind == "press":
+            return value if value in shown else None
+        prefix = "1:a:" if kind == "answer" else "1:n:"
+        for data in shown:  # the first answer offered: right or wrong, one screen either way
+            parts = data.split(":")
+            if data.startswith(prefix) and len(parts) > 3 and parts[3] == str(value):
+                return data
+        return None
+
+    def send(self) -> Step | str:
+        """Offer the next update of the path; a Step, or what was wrong with the screen."""
+        kind, value = self.path[self.position]
+        update: dict[str, Any]
+        if kind == "text":
+            message = {
+                "message_id": self.fake.next_message_id(self.id),
+                "from": self.user,
+                "chat": self.chat,
+                "date": int(time.time()),
+                "text": value,
+                "entities": [{"type": "bot_command", "offset": 0, "length": len(value)}],
+            }
+            self.fake.note_user_message(self.id, message)
+            update = {"message": message}
+        else:
+            last = self.fake.last_message(self.id)
+            if last is None:
+                return "no bot message to press a button on"
+            data = self._data(kind, value, last)
+            if data is None:
+                return f"unexpected screen: no button for {kind} {value}"
+            query_id = self.fake.issue_callback_query()
+            self.fake.query_chat[query_id] = self.id
+            update = {
+                "callback_query": {
+                    "id": query_id,
+                    "from": self.user,
+                    "message": self.fake.message_json(last),
+                    "chat_instance": str(-self.id * 7919 - 13),
+                    "data": data,
+                }
+            }
+        step = Step(press=kind != "text", pushed=time.perf_counter())
+        self.fake.pending[self.id] = step
+        self.fake.push_update(update)
+        return step
+
+
+@dataclasses.dataclass
+class Tally:
+    """What the residents saw."""
+
+    steps: list[Step] = dataclasses.field(default_factory=list)  # completed, in the window
+    completed: int = 0  # all completed, warm-up and drain included
+    no_reply: int = 0  # no full reply within the timeout
+    wrong_screen: int = 0
+    dropped: int = 0  # arrivals with no idle resident (open loop only)
+    first_problem: str = ""
+
+    def problem(self, what: str) -> None:
+        self.first_problem = self.first_problem or what
+
+
+async def take_step(resident: Resident, tally: Tally, timeout: float) -> Step | None:
+    """One step of a resident, waiting for the full reply; None (and counted) if it failed."""
+    sent = resident.send()
+    if isinstance(sent, str):
+        tally.wrong_screen += 1
+        tally.problem(f"{sent} (resident at step {resident.position + 1})")
+        resident.new_user()
+        return None
+    try:
+        await asyncio.wait_for(sent.done.wait(), timeout)
+    except TimeoutError:
+        resident.fake.pending.pop(resident.id, None)
+        tally.no_reply += 1
+        step = resident.path[resident.position]
+        tally.problem(f"no full reply within {timeout:g} s to {step[0]} {step[1]}")
+        resident.new_user()
+        return None
+    tally.completed += 1
+    resident.advance()
+    return sent
+
+
+# The bot under test, in its own process.
+
+
+def _proc_fields(pid: int) -> tuple[float, int]:
+    """(CPU seconds so far, peak RSS in KiB) of a live process."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    peak = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak = int(line.split()[1])
+    return cpu, peak
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class BotProcess:
+    """``kind`` ("finlit" or "echo") polling the fake from a child process."""
+
+    def __init__(self, kind: str, workdir: Path, paced: bool, profile: Path | None) -> None:
+        self.kind, self.workdir, self.paced, self.profile = kind, workdir, paced, profile
+        self.log_path = workdir / f"{kind}-{time.monotonic_ns()}.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, server: FakeTelegramServer, fake: FakeTelegram) -> None:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(ROOT),
+            "PTB_TIMEDELTA": "true",
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir}/{self.log_path.stem}.db",
+            "LOG_LEVEL": "WARNING",
+        }
+        command = [sys.executable, str(Path(__file__).resolve()), "--serve-bot", self.kind]
+        if self.paced:
+            command.append("--paced")
+        if self.profile is not None:
+            command += ["--profile-to", str(self.profile)]
+        with self.log_path.open("wb") as log:
+            # cwd: the work directory, so no .env of the repository applies.
+            self.process = await asyncio.create_subprocess_exec(
+                *command, cwd=self.workdir, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
+            )
+        deadline = time.perf_counter() + 60
+        while not any(call.method == "getUpdates" for call in fake.calls):
+            if self.process.returncode is not None or time.perf_counter() > deadline:
+                raise SystemExit(f"the {self.kind} bot did not start polling:\n{self.log()}")
+            await asyncio.sleep(0.05)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def usage(self) -> tuple[float, int]:
+        return _proc_fields(self.pid)
+
+    def reset_peak(self) -> None:
+        """Start VmHWM afresh (Linux: writing 5 to clear_refs); ignored where not allowed."""
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        except OSError:
+            pass
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    async def stop(self) -> int:
+        """SIGTERM, as a service manager would; the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), 60)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+            return -9
+
+    def log_problems(self) -> list[str]:
+        return [line for line in self.log().splitlines() if any(p in line for p in LOG_PROBLEMS)]
+
+
+# Measurements.
+
+
+@dataclasses.dataclass
+class Result:
+    kind: str
+    tally: Tally
+    seconds: float  # the measured window
+    refusals: collections.Counter[str]
+    log_problems: list[str]
+    exit_status: int
+    peak_rss_kib: int
+    bot_cpu: float  # share of one core over the window
+    harness_cpu: float
+    extra: dict[str, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def errors(self) -> int:
+        t = self.tally
+        return (
+            t.no_reply
+            + t.wrong_screen
+            + t.dropped
+            + sum(self.refusals.values())
+            + len(self.log_problems)
+            + (self.exit_status != 0)
+        )
+
+    @property
+    def per_second(self) -> float:
+        return len(self.tally.steps) / self.seconds
+
+    def percentile_ms(self, q: float, what: str = "reaction") -> float:
+        """Nearest rank."""
+        values = sorted(
+            (getattr(s, what) or math.inf) - s.pushed for s in self.tally.steps if s.reply
+        )
+        if not values:
+            return math.nan
+        return values[max(0, math.ceil(q * len(values)) - 1)] * 1000
+
+    def error_lines(self) -> list[str]:
+        t = self.tally
+        out = []
+        for label, n in (
+            ("no full reply in time", t.no_reply),
+            ("unexpected screen", t.wrong_screen),
+            ("arrivals with every resident still waiting", t.dropped),
+        ):
+            if n:
+                out.append(f"{n} {label}")
+        if t.first_problem:
+            out.append(f"first: {t.first_problem}")
+        out += [f"{n} x refused: {what}" for what, n in self.refusals.most_common(5)]
+        if self.log_problems:
+            out.append(f"{len(self.log_problems)} problem line(s) in the bot's log, first:")
+            out.append(f"  {self.log_problems[0][:200]}")
+        if self.exit_status:
+            out.append(f"exit status {self.exit_status} after SIGTERM")
+        return out
+
+
+class Meter:
+    """CPU of the bot process and of this process over the measured window."""
+
+    def __init__(self, bot: BotProcess) -> None:
+        self.bot = bot
+        self.began = self.bot_cpu = self.own_cpu = 0.0
+
+    def start(self) -> None:
+        self.began = time.perf_counter()
+        self.bot_cpu = self.bot.usage()[0]
+        self.own_cpu = _own_cpu()
+
+    def stop(self) -> tuple[float, float]:
+        elapsed = time.perf_counter() - self.began
+        return (
+            (self.bot.usage()[0] - self.bot_cpu) / elapsed,
+            (_own_cpu() - self.own_cpu) / elapsed,
+        )
+
+
+async def saturation(
+    fake: WatchedTelegram, bot: BotProcess, path: Sequence[PathStep], args: argparse.Namespace
+) -> tuple[Tally, float, float]:
+    """Every resident in a closed loop; the steps completed within the window."""
+    tally = Tally()
+    ids = itertools.count(1_000_001)
+    residents = [Resident(fake, path, ids, bot.kind == "finlit") for _ in range(args.residents)]
+    meter = Meter(bot)
+    began = time.perf_counter()
+    window = (began + WARMUP_S, began + WARMUP_S + args.saturation_seconds)
+
+    async def walk(resident: Resident) -> None:
+        while time.perf_counter() < window[1]:
+            step = await take_step(resident, tally, args.timeout)
+            if step is not None and step.reply is not None and window[0] <= step.reply < window[1]:
+                tally.steps.append(step)
+
+    async def measure_cpu() -> tuple[float, float]:
+        await asyncio.sleep(WARMUP_S)
+        meter.start()
+        await asyncio.sleep(args.saturation_seconds)
+        return meter.stop()
+
+    cpu = asyncio.create_task(measure_cpu())
+    await asyncio.gather(*(walk(r) for r in residents))  # the last steps drain after the window
+    bot_cpu, own_cpu = await cpu
+    return tally, bot_cpu, own_cpu
+
+
+async def latency(
+    fake: WatchedTelegram, bot: BotProcess, path: Sequence[PathStep], args: argparse.Namespace
+) -> tuple[Tally, float, float, float]:
+    """Residents primed at random points of the path, then open-loop Poisson arrivals."""
+    rng = random.Random(args.seed)
+    ids = itertools.count(1_000_001)
+    residents = [Resident(fake, path, ids, bot.kind == "finlit") for _ in range(args.residents)]
+    # Priming (not measured): each resident walks, as fast as the bot answers, to a random point.
+    priming = Tally()
+
+    async def prime(resident: Resident, steps: int) -> None:
+        for _ in range(steps):
+            if await take_step(resident, priming, args.timeout) is None:
+                return
+
+    primed = time.perf_counter()
+    await asyncio.gather(*(prime(r, rng.randrange(len(path))) for r in residents))
+    primed = time.perf_counter() - primed
+    await asyncio.sleep(1.0)  # let the bot finish the last replies' bookkeeping
+    bot.reset_peak()
+
+    tally = Tally(
+        no_reply=priming.no_reply,
+        wrong_screen=priming.wrong_screen,
+        first_problem=priming.first_problem and f"while priming: {priming.first_problem}",
+    )
+    idle = collections.deque(residents)
+    rng.shuffle(idle)
+    tasks: set[asyncio.Task[None]] = set()
+    meter = Meter(bot)
+
+    async def one(resident: Resident, measured: bool) -> None:
+        step = await take_step(resident, tally, args.timeout)
+        if step is not None and measured:
+            tally.steps.append(step)
+        idle.append(resident)
+
+    began = time.perf_counter()
+    end = WARMUP_S + args.latency_seconds
+    at = rng.expovariate(args.rate)
+    measuring = False
+    while at < end:
+        delay = began + at - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if not measuring and at >= WARMUP_S:
+            measuring = True
+            meter.start()
+        if idle:
+            task = asyncio.create_task(one(idle.popleft(), at >= WARMUP_S))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        elif at >= WARMUP_S:
+            tally.dropped += 1
+        at += rng.expovariate(args.rate)
+    bot_cpu, own_cpu = meter.stop()
+    if tasks:
+        await asyncio.gather(*tasks)
+    return tally, bot_cpu, own_cpu, primed
+
+
+async def run_one(
+    kind: str, mode: str, path: Sequence[PathStep], args: argparse.Namespace, workdir: Path
+) -> Result:
+    fake = WatchedTelegram(limits=Limits() if args.enforce_limits else None)
+    profile = workdir / f"{kind}-{mode}.prof" if args.profile and kind == "finlit" else None
+    async with FakeTelegramServer(fake) as server:
+        bot = BotProcess(kind, workdir, args.paced, profile)
+        await bot.start(server, fake)
+        extra: dict[str, float] = {}
+        try:
+            if mode == "saturation":
+                tally, bot_cpu, own_cpu = await saturation(fake, bot, path, args)
+                seconds = args.saturation_seconds
+            else:
+                tally, bot_cpu, own_cpu, primed = await latency(fake, bot, path, args)
+                seconds = args.latency_seconds
+                extra["primed_s"] = primed
+            peak = bot.usage()[1]
+        finally:
+            status = await bot.stop()
+        if profile is not None:
+            extra["profile"] = 1.0
+            args.profiles.append((f"{kind} {mode}", profile))
+        refusals = collections.Counter(
+            {k: v for k, v in fake.refusals.items() if not k.startswith(("setMyCommands",))}
+        )
+        return Result(
+            kind=kind,
+            tally=tally,
+            seconds=seconds,
+            refusals=refusals,
+            log_problems=bot.log_problems(),
+            exit_status=status,
+            peak_rss_kib=peak,
+            bot_cpu=bot_cpu,
+            harness_cpu=own_cpu,
+            extra=extra,
+        )
+
+
+# Output.
+
+
+def mib(kib: float) -> str:
+    return f"{kib / 1024:.0f} MiB"
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def row(label: str, finlit: str, echo: str, ratio: str = "", goal: str = "") -> str:
+    return f"  {label:<22}{finlit:>10}{echo:>10}{ratio:>13}   {goal}".rstrip()
+
+
+def print_common(rows: list[tuple[str, Result, Result]]) -> None:
+    for label, f, e in rows:
+        if label == "errors":
+            goal = f"0: {verdict(f.errors == 0)}"
+            print(row("errors", str(f.errors), str(e.errors), "", goal))
+        elif label == "rss":
+            ratio = f"{f.peak_rss_kib / e.peak_rss_kib:.1f}x"
+            print(row("peak RSS of the bot", mib(f.peak_rss_kib), mib(e.peak_rss_kib), ratio))
+        elif label == "cpu":
+            print(row("CPU: bot process", f"{f.bot_cpu:.0%}", f"{e.bot_cpu:.0%}"))
+            print(row("CPU: fake + residents", f"{f.harness_cpu:.0%}", f"{e.harness_cpu:.0%}"))
+    for r in (rows[0][1], rows[0][2]):
+        for line in r.error_lines():
+            print(f"  {r.kind}: {line}")
+
+
+def print_saturation(f: Result, e: Result, args: argparse.Namespace) -> bool:
+    print(
+        f"\nsaturation: {args.residents} residents in a closed loop (each sends its next update "
+        f"once the previous one is fully answered), {args.saturation_seconds:g} s after a "
+        f"{WARMUP_S:g} s warm-up"
+    )
+    print(row("", "finlit", "echo", "finlit/echo", "goal"))
+    share = f.per_second / e.per_second if e.per_second else math.nan
+    throughput_ok = share >= GOAL_THROUGHPUT
+    print(
+        row(
+            "updates handled/s",
+            f"{f.per_second:.1f}",
+            f"{e.per_second:.1f}",
+            f"{share:.0%}",
+            f">= {GOAL_THROUGHPUT:.0%} of echo: {verdict(throughput_ok)}",
+        )
+    )
+    print(
+        row(
+            "reply p50 / p95 ms",
+            f"{f.percentile_ms(0.5, 'reply'):.0f}/{f.percentile_ms(0.95, 'reply'):.0f}",
+            f"{e.percentile_ms(0.5, 'reply'):.0f}/{e.percentile_ms(0.95, 'reply'):.0f}",
+        )
+    )
+    print_common([("errors", f, e), ("rss", f, e), ("cpu", f, e)])
+    return throughput_ok and f.errors == 0
+
+
+def print_latency(f: Result, e: Result, args: argparse.Namespace) -> bool:
+    print(
+        f"\nlatency: {args.rate:g} updates/s open loop (Poisson arrivals, seed {args.seed}) for "
+        f"{args.latency_seconds:g} s after a {WARMUP_S:g} s warm-up, from {args.residents} "
+        f"residents primed at random points of the path (finlit primed in "
+        f"{f.extra.get('primed_s', 0):.0f} s, echo in {e.extra.get('primed_s', 0):.0f} s; "
+        "peak RSS counted after priming)"
+    )
+    print(row("", "finlit", "echo", "finlit/echo", "goal"))
+    for q in (0.5, 0.95, 0.99):
+        fv, ev = f.percentile_ms(q), e.percentile_ms(q)
+        goal = f"< {GOAL_P95_MS:g} ms: {verdict(fv < GOAL_P95_MS)}" if q == 0.95 else ""
+        print(row(f"reaction p{q * 100:.0f} ms", f"{fv:.1f}", f"{ev:.1f}", f"{fv / ev:.1f}x", goal))
+    for q in (0.5, 0.95, 0.99):
+        fv, ev = f.percentile_ms(q, "reply"), e.percentile_ms(q, "reply")
+        print(row(f"reply p{q * 100:.0f} ms", f"{fv:.1f}", f"{ev:.1f}", f"{fv / ev:.1f}x"))
+    print(row("updates measured", str(len(f.tally.steps)), str(len(e.tally.steps))))
+    print_common([("errors", f, e), ("rss", f, e), ("cpu", f, e)])
+    return f.percentile_ms(0.95) < GOAL_P95_MS and f.errors == 0
+
+
+def print_header(args: argparse.Namespace, path: Sequence[PathStep]) -> None:
+    print(
+        f"finlit load benchmark  (Python {platform.python_version()}, python-telegram-bot "
+        f"{telegram.__version__}, {os.cpu_count()} cores)"
+    )
+    print(
+        "setup: tests/fakes.py's fake Bot API over HTTP on 127.0.0.1 and the residents in this "
+        "process; the bot in a child process, long polling"
+    )
+    print(
+        f"bots: finlit = build_application (SQLite in /tmp) | echo = a bare PTB Application, no "
+        f"database, replying once per update; both {CONCURRENT_UPDATES} updates at once, the "
+        "same request pools and limiter"
+    )
+    pacing = (
+        "ON (production: 30/s overall, 1/s per chat)"
+        if args.paced
+        else "OFF for both (PacedRateLimiter with every rate 0: retries kept, never waits)"
+    )
+    limits = "yes (429 over 30/s or 1/s per chat)" if args.enforce_limits else "no"
+    print(f"pacing: {pacing}; Telegram's limits enforced by the fake: {limits}")
+    print(f"path: {describe_path(path)}; whoever finishes starts again as a new user")
+    print(
+        "reaction = the bot's first Bot API call caused by an update (answerCallbackQuery for "
+        "a press, sendMessage for /start), timed from the update being offered to getUpdates "
+        "to the call reaching the fake; reply = the call with the new screen "
+        "(sendMessage/editMessageText); an update is handled once its reply is in"
+    )
+    print(
+        f"errors = updates without a full reply within {args.timeout:g} s + unexpected screens "
+        "+ refusals by the fake (4xx/5xx) + ERROR/Traceback lines in the bot's log + a "
+        "non-zero exit on SIGTERM"
+    )
+
+
+def print_profiles(profiles: list[tuple[str, Path]]) -> None:
+    import pstats
+
+    for label, path in profiles:
+        if not path.is_file():
+            print(f"\nno profile written for {label}")
+            continue
+        print(f"\nprofile of the finlit process ({label}), by own time:")
+        stats = pstats.Stats(str(path), stream=sys.stdout)
+        stats.strip_dirs().sort_stats("tottime").print_stats(25)
+
+
+# The bots, when this file runs as the child process.
+
+
+def serve_finlit(paced: bool) -> None:
+    from bot.app import build_application
+    from bot.logs import configure_logging
+    from bot.settings import Settings
+    from bot.telegram.ratelimit import PacedRateLimiter
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    configure_logging(settings)
+    limiter = PacedRateLimiter() if paced else unpaced()
+    application = build_application(settings, rate_limiter=limiter)
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+def unpaced() -> Any:
+    from bot.telegram.ratelimit import PacedRateLimiter
+
+    return PacedRateLimiter(overall_max_rate=0, chat_max_rate=0, group_max_rate=0)
+
+
+def serve_echo(paced: bool) -> None:
+    """The floor: python-telegram-bot alone, one reply per update."""
+    from telegram import Update
+    from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler
+    from telegram.ext import filters as f
+    from telegram.request import HTTPXRequest
+
+    from bot.telegram.ratelimit import PacedRateLimiter
+
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        assert message is not None
+        await context.bot.send_message(message.chat_id, message.text or "?")
+
+    async def press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()
+        await query.edit_message_text(f"pressed {query.data}")
+
+    application = (
+        Application.builder()
+        .token(TOKEN)
+        .base_url(os.environ["TELEGRAM_API_BASE_URL"])
+        .request(HTTPXRequest(connection_pool_size=256))
+        .get_updates_request(HTTPXRequest())
+        .rate_limiter(PacedRateLimiter() if paced else unpaced())
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .build()
+    )
+    application.add_handler(MessageHandler(f.TEXT, echo))
+    application.add_handler(CallbackQueryHandler(press))
+    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+
+
+def serve(kind: str, paced: bool, profile_to: str | None) -> int:
+    target: Callable[[bool], None] = serve_finlit if kind == "finlit" else serve_echo
+    if profile_to is None:
+        target(paced)
+        return 0
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        target(paced)
+    finally:
+        profiler.disable()
+        profiler.dump_stats(profile_to)
+    return 0
+
+
+# Command line.
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--residents", type=int, default=500)
+    parser.add_argument("--saturation-seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=50.0, help="updates/s in the latency run")
+    parser.add_argument("--latency-seconds", type=float, default=60.0)
+    parser.add_argument("--only", choices=["saturation", "latency"])
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 50 residents, 5 s per measurement"
+    )
+    parser.add_argument(
+        "--paced", action="store_true", help="keep production pacing on (measures Telegram's cap)"
+    )
+    parser.add_argument(
+        "--enforce-limits",
+        action="store_true",
+        help="the fake answers 429 above 30 messages/s overall or 1/s per chat",
+    )
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a reply")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the finlit process; print the top"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, DBs)")
+    parser.add_argument("--serve-bot", choices=["finlit", "echo"], help=argparse.SUPPRESS)
+    parser.add_argument("--profile-to", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.residents, args.saturation_seconds, args.latency_seconds = 50, 5.0, 5.0
+    if args.residents < 1 or args.rate <= 0 or args.timeout <= 0:
+        parser.error("need at least 1 resident, a positive rate and a positive timeout")
+    if args.saturation_seconds <= 0 or args.latency_seconds <= 0:
+        parser.error("durations must be positive")
+    args.profiles = []
+    return args
+
+
+async def run_all(args: argparse.Namespace, path: Sequence[PathStep], workdir: Path) -> int:
+    ok = True
+    modes = [args.only] if args.only else ["saturation", "latency"]
+    for mode in modes:
+        results = {}
+        for kind in ("echo", "finlit"):
+            print(f"... {mode}: {kind}", file=sys.stderr, flush=True)
+            results[kind] = await run_one(kind, mode, path, args, workdir)
+        show = print_saturation if mode == "saturation" else print_latency
+        ok = show(results["finlit"], results["echo"], args) and ok
+    return 0 if ok else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.serve_bot:
+        return serve(args.serve_bot, args.paced, args.profile_to)
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
+    began = time.perf_counter()
+    path = scripted_path()
+    workdir = Path(tempfile.mkdtemp(prefix="finlit-load-", dir="/tmp"))
+    try:
+        print_header(args, path)
+        status = asyncio.run(run_all(args, path, workdir))
+        print_profiles(args.profiles)
+        print(f"\ntotal run time {time.perf_counter() - began:.0f} s", end="")
+        print(f"; work directory kept: {workdir}" if args.keep else "")
+        return status
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""kill -9 at random moments while a resident's presses stream in; restart on the same database.
+
+Every update Telegram delivered has exactly one effect: none is lost (it is either still waiting
+at Telegram, unconfirmed, or in the inbox) and none is recorded twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.core.content import Content
+from tests.fakes import FakeTelegram, FakeTelegramServer
+
+REPO = Path(__file__).resolve().parents[2]
+USER = {"id": 777, "is_bot": False, "first_name": "Zhao", "language_code": "en"}
+CHAT = {"id": 777, "type": "private", "first_name": "Zhao"}
+
+
+async def until(condition: Callable[[], Any], seconds: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("the bot did not react in time")
+        await asyncio.sleep(0.02)
+
+
+class Bot:
+    """`finlit run` as a real process, polling the fake over HTTP."""
+
+    def __init__(self, server: FakeTelegramServer, db: Path) -> None:
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO),
+            "TELEGRAM_BOT_TOKEN": "424242:fault-test",
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, fake: FakeTelegram) -> None:
+        polls = len(fake.calls_of("getUpdates"))
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=REPO,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await until(lambda: len(fake.calls_of("getUpdates")) > polls)
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    async def stop(self) -> str:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(self.process.communicate(), timeout=30)
+        assert self.process.returncode == 0, err.decode()
+        return err.decode()
+
+
+def has_button(fake: FakeTelegram, label: str) -> bool:
+    message = fake.last_message(777)
+    return message is not None and any(label in b.text for row in message.buttons for b in row)
+
+
+async def press(fake: FakeTelegram, label: str) -> dict[str, Any]:
+    """Press a button once the bot has shown it."""
+    await until(lambda: has_button(fake, label))
+    message = fake.last_message(777)
+    assert message is not None
+    data = next(b.callback_data for row in message.buttons for b in row if label in b.text)
+    return fake.push_update(
+        {
+            "callback_query": {
+                "id": fake.issue_callback_query(),
+                "from": USER,
+                "message": fake.message_json(message),
+                "chat_instance": "1",
+                "data": data,
+            }
+        }
+    )
+
+
+def text(fake: FakeTelegram, words: str) -> dict[str, Any]:
+    entities = [{"type": "bot_command", "offset": 0, "length": len(words.split()[0])}]
+    return fake.push_update(
+        {
+            "message": {
+                "message_id": fake.next_message_id(777),
+                "date": 1_700_000_000,
+                "from": USER,
+                "chat": CHAT,
+                "text": words,
+                "entities": entities if words.startswith("/") else [],
+            }
+        }
+    )
+
+
+def answers(db: Path) -> list[tuple[str, int]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "select question_id, count(*) from answers group by question_id"
+        ).fetchall()
+
+
+async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
+    tmp_path: Path, content: Content
+) -> None:
+    ui = content.ui["en"]
+    _, lesson = content.curriculum.lessons()[0]
+    db = tmp_path / "finlit.db"
+    rng = random.Random(2026)
+    fake = FakeTelegram()
+    async with FakeTelegramServer(fake) as server:
+        bot = Bot(server, db)
+        await bot.start(fake)
+        text(fake, "/start")
+        await until(lambda: fake.sent_texts(777))
+        for label in (ui.btn_agree, ui.btn_profile_skip, ui.btn_checkup_skip):
+            await press(fake, label)
+        await until(lambda: has_button(fake, ui.btn_menu))
+        text(fake, "/menu")
+        await until(lambda: ui.menu_prompt in (fake.last_message(777).visible or ""))  # type: ignore[union-attr]
+        # Straight into the first lesson's quiz.
+        from bot.core import callbacks as cb
+
+        fake.push_update(
+            {
+                "callback_query": {
+                    "id": fake.issue_callback_query(),
+                    "from": USER,
+                    "chat_instance": "1",
+                    "message": fake.message_json(fake.last_message(777)),  # type: ignore[arg-type]
+                    "data": cb.encode(cb.StartQuiz(lesson.id)),
+                }
+            }
+        )
+        await until(lambda: "Question 1 of" in fake.last_message(777).visible)  # type: ignore[union-attr]
+
+        for position, question in enumerate(lesson.quiz[:4]):
+            # The answer and the "next" press arrive; the process dies at a random moment.
+            await press(fake, question.options[question.correct_index].text.en)
+            await asyncio.sleep(rng.uniform(0.0, 0.15))
+            await bot.kill()
+            await bot.start(fake)  # a new process on the same database
+            await until(lambda q=question: dict(answers(db)).get(q.id) == 1)
+            last = position == len(lesson.quiz) - 1
+            await until(lambda: ui.answer_right in fake.last_message(777).visible)  # type: ignore[union-attr]
+            await press(fake, ui.btn_see_result if last else ui.btn_next_question)
+            await until(
+                lambda p=position: f"Question {p + 2} of" in fake.last_message(777).visible  # type: ignore[union-attr]
+            )
+        log = await bot.stop()
+
+    # Exactly one answer per question, for every press Telegram delivered.
+    assert answers(db) == sorted((q.id, 1) for q in lesson.quiz[:4])
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from inbox where done_at is null").fetchone() == (0,)
+        assert conn.execute("select count(*) from outbox").fetchone() == (0,)
+    assert "Traceback" not in log
