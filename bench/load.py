@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -65,6 +66,7 @@ SCREEN_METHODS = frozenset(
 )
 # What Telegram's message limits count (as bot/telegram/ratelimit.py paces them).
 LIMITED_METHODS = SCREEN_METHODS | {"deleteMessage"}
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # bot/logs.py's
 LOG_PROBLEMS = (" ERROR ", " CRITICAL ", "Traceback")
 
 
@@ -391,10 +393,8 @@ class BotProcess:
 
     def reset_peak(self) -> None:
         """Start VmHWM afresh (Linux: writing 5 to clear_refs); ignored where not allowed."""
-        try:
+        with contextlib.suppress(OSError):
             Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-        except OSError:
-            pass
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -607,7 +607,6 @@ async def run_one(
         finally:
             status = await bot.stop()
         if profile is not None:
-            extra["profile"] = 1.0
             args.profiles.append((f"{kind} {mode}", profile))
         refusals = collections.Counter(
             {k: v for k, v in fake.refusals.items() if not k.startswith(("setMyCommands",))}

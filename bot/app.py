@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from telegram.ext import Application, ContextTypes
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 TEST_TOKEN = "123456:offline-token"
 # Updates handled at once. SQLite takes one writer at a time, so more would only wait.
 CONCURRENT_UPDATES = 16
+INBOX_MEMORY = dt.timedelta(days=3)
 
 
 def build_application(
@@ -81,6 +83,8 @@ async def open_services(application: FinlitApplication) -> None:
     await publish_commands(application)
     if isinstance(application.bot, InboxBot):
         application.bot.attach(store)
+    # Telegram redelivers for at most a day: older handled ids need not be remembered.
+    await store.inbox_purge(older_than=INBOX_MEMORY)
     if isinstance(application, DurableApplication):
         replayed = await application.replay_unfinished(store)
         if replayed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -169,3 +170,17 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1
     assert len((await store.export_resident(resident_id=2))["assessment_answers"]) == 1
+
+
+async def test_inbox_accepts_once_and_forgets_old_ids(store: Store) -> None:
+    update = {"update_id": 5, "message": {"text": "secret words"}}
+    assert await store.inbox_accept([update]) == [update]
+    assert await store.inbox_accept([update]) == [update]  # accepted, not yet handled
+    assert await store.inbox_finish(update_id=5)
+    assert not await store.inbox_finish(update_id=5)
+    assert await store.inbox_accept([update]) == []  # handled: a redelivery is filtered out
+    async with store.engine.connect() as conn:
+        payloads = (await conn.exec_driver_sql("select payload from inbox")).all()
+    assert payloads == [(None,)]  # the content is erased once handled
+    assert await store.inbox_purge(older_than=dt.timedelta(days=3)) == 0
+    assert await store.inbox_purge(older_than=dt.timedelta(seconds=-1)) == 1
