@@ -184,3 +184,45 @@ async def test_a_send_refused_as_blocked_marks_the_resident(bot: Harness) -> Non
     await user.send("/menu")  # writing to the bot again proves they came back
     assert not await bot.store.is_blocked(resident_id=121)
     assert user.last.labels[0] == bot.content.ui["en"].btn_lessons  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("times", [2, 3, 5])
+async def test_replays_sequential_and_concurrent_have_one_effect(bot: Harness, times: int) -> None:
+    user = await onboard(bot, 130 + times)
+    _, lesson = bot.content.curriculum.lessons()[0]
+    await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
+    action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+    assert isinstance(action, cb.Answer)
+    first = await user.press_data(cb.encode(cb.Answer(action.attempt_id, 0, 0)), user.last)
+    update = first.update
+    for _ in range(times - 1):
+        await user.replay(update)
+    await asyncio.gather(*(user.replay(update) for _ in range(times)))
+    data = await bot.store.export_resident(resident_id=130 + times)
+    assert len(data["answers"]) == 1
+    edits = [c for c in bot.fake.calls if c.method == "editMessageText" and c.ok]
+    assert edits  # the feedback was shown once; replays changed nothing
+    assert bot.errors == []
+
+
+async def test_two_processes_on_one_database(bot: Harness) -> None:
+    """A second application on the same database (a replacement starting early, or a second
+    webhook process): racing presses are recorded once and nothing locks up."""
+    other = Harness(bot.fake, bot.settings, bot.content)
+    await other.start()
+    try:
+        user = await onboard(bot, 140)
+        _, lesson = bot.content.curriculum.lessons()[0]
+        await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
+        action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+        assert isinstance(action, cb.Answer)
+        twin = TelegramUser(bot.fake, other.app, user_id=140, language_code="en")  # type: ignore[arg-type]
+        data = cb.encode(cb.Answer(action.attempt_id, 0, 0))
+        message = user.last
+        await asyncio.gather(
+            *(u.press_data(data, message) for u in (user, twin, user, twin))  # type: ignore[arg-type]
+        )
+        assert len((await bot.store.export_resident(resident_id=140))["answers"]) == 1
+        assert other.errors == [] and bot.errors == []
+    finally:
+        await other.stop()
