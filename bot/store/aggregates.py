@@ -163,7 +163,8 @@ async def rebuild_async(connection: AsyncConnection) -> None:
         await connection.execute(statement)
 
 
-def _upsert(conn: AsyncConnection, table: sa.Table) -> Any:
+def upsert(conn: AsyncConnection, table: sa.Table) -> Any:
+    """The dialect's INSERT that takes ON CONFLICT: the only dialect-specific SQL here."""
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table)
     if conn.dialect.name == "sqlite":
@@ -193,7 +194,7 @@ async def add_question_counts(
     """Add deltas to each scope's totals for one question."""
     t = scope_question_totals
     for scope in scopes:
-        insert = _upsert(conn, t).values(
+        insert = upsert(conn, t).values(
             scope_id=scope,
             question_id=question_id,
             lesson_id=lesson_id,
@@ -220,7 +221,7 @@ async def add_lesson_counts(
 ) -> None:
     t = scope_lesson_totals
     for scope in scopes:
-        insert = _upsert(conn, t).values(
+        insert = upsert(conn, t).values(
             scope_id=scope, lesson_id=lesson_id, started=started, completed=completed
         )
         await conn.execute(
@@ -233,7 +234,7 @@ async def add_lesson_counts(
 
 async def count_option(conn: AsyncConnection, *, question_id: str, option_index: int) -> None:
     t = option_totals
-    insert = _upsert(conn, t).values(question_id=question_id, option_index=option_index, chosen=1)
+    insert = upsert(conn, t).values(question_id=question_id, option_index=option_index, chosen=1)
     await conn.execute(
         insert.on_conflict_do_update(
             index_elements=[t.c.question_id, t.c.option_index], set_={"chosen": t.c.chosen + 1}

@@ -6,6 +6,7 @@ afterwards describes data that is already safe on disk.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import contextvars
 import dataclasses
@@ -170,6 +171,10 @@ class Store:
         self.engine = engine
         self._now = clock
         self._writer = engine.execution_options(**{IMMEDIATE: True})
+        # SQLite has one writer at a time and its busy handler serves waiters in no particular
+        # order, so a writer could wait past the busy timeout. Queueing this process's writers
+        # here, first come first served, leaves at most one of them waiting inside SQLite.
+        self._write_gate = asyncio.Lock()
         # The transaction of the unit of work in progress in this task, if any.
         self._ambient: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
             f"finlit_store_{id(self)}", default=None
@@ -184,7 +189,7 @@ class Store:
         """
         if self._ambient.get() is not None:
             raise RuntimeError("units of work do not nest")
-        async with self._writer.begin() as conn:
+        async with self._write_gate, self._writer.begin() as conn:
             token = self._ambient.set(conn)
             try:
                 yield conn
@@ -197,7 +202,7 @@ class Store:
         if ambient is not None:
             yield ambient
             return
-        async with self._writer.begin() as conn:
+        async with self._write_gate, self._writer.begin() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
@@ -244,16 +249,15 @@ class Store:
         """The resident, created with ``language`` on first contact; marks them seen."""
         now = self._now()
         async with self._write() as conn:
-            await conn.execute(
-                self._insert_ignoring_duplicates(conn, residents).values(
-                    id=resident_id, language=language, created_at=now, last_seen_at=now
-                )
-            )
-            await conn.execute(
-                sa.update(residents).where(residents.c.id == resident_id).values(last_seen_at=now)
-            )
             row = (
-                await conn.execute(sa.select(residents).where(residents.c.id == resident_id))
+                await conn.execute(
+                    aggregates.upsert(conn, residents)
+                    .values(id=resident_id, language=language, created_at=now, last_seen_at=now)
+                    .on_conflict_do_update(
+                        index_elements=[residents.c.id], set_={"last_seen_at": now}
+                    )
+                    .returning(residents)
+                )
             ).one()
         return _resident(row)
 
@@ -828,6 +832,21 @@ class Store:
         async with self._read() as conn:
             rows = await conn.execute(query)
             return [(row.id, row.chat_id, json.loads(row.payload)) for row in rows]
+
+    async def outbox_for_chat(
+        self, *, chat_id: int
+    ) -> tuple[bool, list[tuple[int, dict[str, Any]]]]:
+        """Whether the chat blocked the bot, and its queued messages: one read for delivery."""
+        async with self._read() as conn:
+            blocked = await conn.scalar(
+                sa.select(residents.c.blocked_at.is_not(None)).where(residents.c.id == chat_id)
+            )
+            rows = await conn.execute(
+                sa.select(outbox.c.id, outbox.c.payload)
+                .where(outbox.c.chat_id == chat_id)
+                .order_by(outbox.c.id)
+            )
+            return bool(blocked), [(row.id, json.loads(row.payload)) for row in rows]
 
     async def outbox_sent(self, *, message_id: int) -> None:
         async with self._write() as conn:

@@ -124,11 +124,12 @@ async def deliver(bot: ExtBot[None], store: Store, pending: Pending) -> None:
 
 async def deliver_chat(bot: ExtBot[None], store: Store, chat_id: int) -> bool:
     """Send a chat's queued messages in order; True when none is left."""
-    if await store.is_blocked(resident_id=chat_id):
+    blocked, queued = await store.outbox_for_chat(chat_id=chat_id)
+    if blocked:
         dropped = await store.outbox_drop_chat(chat_id=chat_id)
         log.info("skipped %d message(s) to a chat that blocked the bot", dropped)
         return True
-    for message_id, _, item in await store.outbox_pending(chat_id=chat_id):
+    for message_id, item in queued:
         try:
             await send_payload(bot, chat_id, item)
         except Forbidden:
