@@ -1338,3 +1338,84 @@ class FakeTelegramServer:
             return await self.fake.do_request(target, "POST", RequestData(params))
         except NetworkError:
             return 502, b'{"ok":false,"error_code":502,"description":"Bad Gateway"}'
+
+
+# --------------------------------------------------------------------------- finlit as a process
+
+REPO_ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+async def eventually(condition: Callable[[], object], seconds: float = 30.0) -> None:
+    """Wait (bounded) until ``condition()`` is true: for work another process does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("the bot did not do what was expected in time")
+        await asyncio.sleep(0.02)
+
+
+class FinlitProcess:
+    """``finlit run`` as a real child process, talking to a fake served over HTTP.
+
+    Used as an async context manager, it never outlives the test: a process still running at
+    the end is killed.
+    """
+
+    def __init__(
+        self,
+        server: FakeTelegramServer,
+        *,
+        database_url: str,
+        args: tuple[str, ...] = ("run",),
+        env: dict[str, str] | None = None,
+        cwd: Any = None,
+        token: str = "424242:process-test-token",
+    ) -> None:
+        self.args = args
+        self.cwd = cwd or REPO_ROOT
+        self.env = {
+            "PATH": __import__("os").environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO_ROOT),
+            "TELEGRAM_BOT_TOKEN": token,
+            "TELEGRAM_API_BASE_URL": server.base_url,
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            **(env or {}),
+        }
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        import sys
+
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            *self.args,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def stop(self, timeout: float = 30) -> tuple[int, str]:
+        """SIGTERM, wait for a graceful exit; (exit code, everything it logged)."""
+        assert self.process is not None
+        self.process.terminate()
+        _, stderr = await asyncio.wait_for(self.process.communicate(), timeout=timeout)
+        return int(self.process.returncode or 0), stderr.decode()
+
+    async def kill(self) -> None:
+        """SIGKILL: no chance to finish anything."""
+        assert self.process is not None
+        self.process.kill()
+        await self.process.wait()
+
+    async def __aenter__(self) -> FinlitProcess:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            await self.kill()

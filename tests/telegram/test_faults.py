@@ -7,71 +7,35 @@ at Telegram, unconfirmed, or in the inbox) and none is recorded twice.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import sqlite3
-import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.core.content import Content
-from tests.fakes import FakeTelegram, FakeTelegramServer
+from tests.fakes import FakeTelegram, FakeTelegramServer, FinlitProcess, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 USER = {"id": 777, "is_bot": False, "first_name": "Zhao", "language_code": "en"}
 CHAT = {"id": 777, "type": "private", "first_name": "Zhao"}
 
 
-async def until(condition: Callable[[], Any], seconds: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError("the bot did not react in time")
-        await asyncio.sleep(0.02)
+class Bot(FinlitProcess):
+    """`finlit run` polling the fake; ``start`` returns once it is polling."""
 
-
-class Bot:
-    """`finlit run` as a real process, polling the fake over HTTP."""
-
-    def __init__(self, server: FakeTelegramServer, db: Path) -> None:
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(REPO),
-            "TELEGRAM_BOT_TOKEN": "424242:fault-test",
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-            "LOG_LEVEL": "WARNING",
-        }
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, fake: FakeTelegram) -> None:
-        polls = len(fake.calls_of("getUpdates"))
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            cwd=REPO,
-            env=self.env,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE,
+    def __init__(self, server: FakeTelegramServer, db: Path, fake: FakeTelegram) -> None:
+        super().__init__(
+            server, database_url=f"sqlite+aiosqlite:///{db}", token="424242:fault-test"
         )
-        await until(lambda: len(fake.calls_of("getUpdates")) > polls)
+        self.fake = fake
 
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
+    async def start(self) -> None:
+        polls = len(self.fake.calls_of("getUpdates"))
+        await super().start()
+        await until(lambda: len(self.fake.calls_of("getUpdates")) > polls)
 
-    async def stop(self) -> str:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(self.process.communicate(), timeout=30)
-        assert self.process.returncode == 0, err.decode()
-        return err.decode()
+
+until = eventually
 
 
 def has_button(fake: FakeTelegram, label: str) -> bool:
@@ -130,8 +94,8 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
     rng = random.Random(2026)
     fake = FakeTelegram()
     async with FakeTelegramServer(fake) as server:
-        bot = Bot(server, db)
-        await bot.start(fake)
+        bot = Bot(server, db, fake)
+        await bot.start()
         text(fake, "/start")
         await until(lambda: fake.sent_texts(777))
         for label in (ui.btn_agree, ui.btn_profile_skip, ui.btn_checkup_skip):
@@ -160,7 +124,7 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
             await press(fake, question.options[question.correct_index].text.en)
             await asyncio.sleep(rng.uniform(0.0, 0.15))
             await bot.kill()
-            await bot.start(fake)  # a new process on the same database
+            await bot.start()  # a new process on the same database
             await until(lambda q=question: dict(answers(db)).get(q.id) == 1)
             last = position == len(lesson.quiz) - 1
             await until(lambda: ui.answer_right in fake.last_message(777).visible)  # type: ignore[union-attr]
@@ -168,7 +132,8 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
             await until(
                 lambda p=position: f"Question {p + 2} of" in fake.last_message(777).visible  # type: ignore[union-attr]
             )
-        log = await bot.stop()
+        returncode, log = await bot.stop()
+        assert returncode == 0, log
 
     # Exactly one answer per question, for every press Telegram delivered.
     assert answers(db) == sorted((q.id, 1) for q in lesson.quiz[:4])

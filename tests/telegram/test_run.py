@@ -2,54 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import sqlite3
-import sys
 from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
 from bot.store.db import alembic_config
-from tests.fakes import FakeTelegram, FakeTelegramServer
+from tests.fakes import FakeTelegram, FakeTelegramServer, FinlitProcess, eventually
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "424242:run-test-secret-token"
 
 
-async def wait_for(condition: object, seconds: float = 30.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise TimeoutError("the bot did not do what was expected in time")
-        await asyncio.sleep(0.05)
-
-
 async def test_finlit_run_serves_residents_and_stops_cleanly(tmp_path: Path) -> None:
     fake = FakeTelegram()
     async with FakeTelegramServer(fake) as server:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(REPO),
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/data/finlit.db",
-            "LOG_LEVEL": "DEBUG",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
+        bot = FinlitProcess(
+            server,
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/data/finlit.db",
+            token=TOKEN,
+            env={"LOG_LEVEL": "DEBUG"},
             cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
         )
-        try:
-            await wait_for(lambda: fake.calls_of("getUpdates"))
+        async with bot:
+            await eventually(lambda: fake.calls_of("getUpdates"))
             user = {"id": 555, "is_bot": False, "first_name": "Lan", "language_code": "en"}
             fake.push_update(
                 {
@@ -63,15 +39,9 @@ async def test_finlit_run_serves_residents_and_stops_cleanly(tmp_path: Path) -> 
                     }
                 }
             )
-            await wait_for(lambda: fake.sent_texts(555))
-            process.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    log = stderr.decode()
-    assert process.returncode == 0, log
+            await eventually(lambda: fake.sent_texts(555))
+            returncode, log = await bot.stop()
+    assert returncode == 0, log
     assert "Welcome to finlit" in fake.sent_texts(555)[0]
     assert {c.params.get("language_code") for c in fake.calls_of("setMyCommands")} == {
         "zh",
