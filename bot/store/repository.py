@@ -254,7 +254,9 @@ class Store:
                     aggregates.upsert(conn, residents)
                     .values(id=resident_id, language=language, created_at=now, last_seen_at=now)
                     .on_conflict_do_update(
-                        index_elements=[residents.c.id], set_={"last_seen_at": now}
+                        index_elements=[residents.c.id],
+                        # Someone who writes to the bot has not blocked it (any more).
+                        set_={"last_seen_at": now, "blocked_at": None},
                     )
                     .returning(residents)
                 )
@@ -788,16 +790,16 @@ class Store:
 
     async def inbox_finish(self, *, update_id: int) -> bool:
         """Mark an update handled and forget its content; False if it already was."""
+        now = self._now()
         async with self._write() as conn:
-            await conn.execute(
-                self._insert_ignoring_duplicates(conn, inbox).values(
-                    update_id=update_id, payload=None, received_at=self._now()
-                )
-            )
             result = await conn.execute(
-                sa.update(inbox)
-                .where(inbox.c.update_id == update_id, inbox.c.done_at.is_(None))
-                .values(done_at=self._now(), payload=None)
+                aggregates.upsert(conn, inbox)
+                .values(update_id=update_id, payload=None, received_at=now, done_at=now)
+                .on_conflict_do_update(
+                    index_elements=[inbox.c.update_id],
+                    set_={"done_at": now, "payload": None},
+                    where=inbox.c.done_at.is_(None),
+                )
             )
             return result.rowcount == 1
 
@@ -848,9 +850,13 @@ class Store:
             )
             return bool(blocked), [(row.id, json.loads(row.payload)) for row in rows]
 
-    async def outbox_sent(self, *, message_id: int) -> None:
+    async def outbox_sent(self, *, message_id: int | None = None, ids: Sequence[int] = ()) -> None:
+        """Forget messages Telegram accepted (one, or several in one statement)."""
+        chosen = [*ids, *([message_id] if message_id is not None else [])]
+        if not chosen:
+            return
         async with self._write() as conn:
-            await conn.execute(sa.delete(outbox).where(outbox.c.id == message_id))
+            await conn.execute(sa.delete(outbox).where(outbox.c.id.in_(chosen)))
 
     async def outbox_failed(self, *, message_id: int) -> int:
         """Count a failed delivery attempt; returns the attempts so far."""

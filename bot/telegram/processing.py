@@ -139,17 +139,13 @@ class DurableApplication(_Base):
             )
 
     async def _handle_once(self, update: Update, store: Any) -> None:
-        if await store.inbox_done(update_id=update.update_id):
-            log.info("update %s was handled before; ignored", update.update_id)
-            return
         pending = Pending(store=store)
         token = CURRENT.set(pending)
         try:
             async with store.unit_of_work():
-                chat = update.effective_chat
-                if chat is not None and chat.type == chat.PRIVATE and update.my_chat_member is None:
-                    # Someone who writes to the bot has not blocked it (any more).
-                    await store.set_blocked(resident_id=chat.id, blocked=False)
+                if await store.inbox_done(update_id=update.update_id):
+                    log.info("update %s was handled before; ignored", update.update_id)
+                    return
                 await super().process_update(update)
                 if pending.failed is not None:
                     # A handler failed (python-telegram-bot caught it and called the error

@@ -129,32 +129,30 @@ async def deliver_chat(bot: ExtBot[None], store: Store, chat_id: int) -> bool:
         dropped = await store.outbox_drop_chat(chat_id=chat_id)
         log.info("skipped %d message(s) to a chat that blocked the bot", dropped)
         return True
-    for message_id, item in queued:
-        try:
-            await send_payload(bot, chat_id, item)
-        except Forbidden:
-            # Blocked, or removed from the group: stop trying until they come back.
-            await store.set_blocked(resident_id=chat_id, blocked=True)
-            await store.outbox_drop_chat(chat_id=chat_id)
-            log.info("chat unreachable (forbidden); marked blocked")
-            return True
-        except BadRequest as exc:
-            # Telegram will refuse this message however often it is sent: drop it, loudly.
-            log.error("message refused by Telegram and dropped: %s", exc.message)
-            await store.outbox_sent(message_id=message_id)
-            continue
-        except (
-            NetworkError
-        ) as exc:  # timeouts, 5xx, flood waits: the rate limiter's retries ran out
-            attempts = await store.outbox_failed(message_id=message_id)
-            if attempts >= MAX_DELIVERY_ATTEMPTS:
+    done: list[int] = []  # forgotten together at the end: one statement, not one per message
+    try:
+        for message_id, item in queued:
+            try:
+                await send_payload(bot, chat_id, item)
+            except Forbidden:
+                # Blocked, or removed from the group: stop trying until they come back.
+                await store.set_blocked(resident_id=chat_id, blocked=True)
+                await store.outbox_drop_chat(chat_id=chat_id)
+                log.info("chat unreachable (forbidden); marked blocked")
+                return True
+            except BadRequest as exc:
+                # Telegram will refuse this message however often it is sent: drop it, loudly.
+                log.error("message refused by Telegram and dropped: %s", exc.message)
+            except NetworkError as exc:  # timeouts, 5xx, flood waits: the limiter gave up
+                attempts = await store.outbox_failed(message_id=message_id)
+                if attempts < MAX_DELIVERY_ATTEMPTS:
+                    log.warning("delivery failed (%s); will retry", type(exc).__name__)
+                    return False  # later messages wait, so the chat keeps its order
                 log.error("message dropped after %d failed attempts", attempts)
-                await store.outbox_sent(message_id=message_id)
-                continue
-            log.warning("delivery failed (%s); will retry", type(exc).__name__)
-            return False  # later messages wait, so the chat keeps its order
-        await store.outbox_sent(message_id=message_id)
-    return True
+            done.append(message_id)
+        return True
+    finally:
+        await store.outbox_sent(ids=done)
 
 
 async def deliver_all(bot: ExtBot[None], store: Store) -> int:
