@@ -89,17 +89,51 @@ class Limits:
         self.sent: collections.deque[float] = collections.deque()
         self.chats: dict[int, collections.deque[float]] = {}
 
-    def retry_after(self, chat_id: int, now: float) -> int:
-        """0 if a message to ``chat_id`` may go now (and count it), else seconds to wait."""
+    def refuse(self, chat_id: int, now: float) -> str:
+        """'' if a message to ``chat_id`` may go now (and count it), else the limit it breaks."""
         chat = self.chats.setdefault(chat_id, collections.deque())
         for window in (self.sent, chat):
             while window and window[0] <= now - self.period:
                 window.popleft()
-        if len(self.sent) >= self.overall or len(chat) >= self.per_chat:
-            return 1
+        if len(self.sent) >= self.overall:
+            return "overall"
+        if len(chat) >= self.per_chat:
+            return "per chat"
         self.sent.append(now)
         chat.append(now)
-        return 0
+        return ""
+
+
+class LoopLag:
+    """How late this process's event loop wakes up: the fake's timestamps are only as good."""
+
+    TICK = 0.01
+
+    def __init__(self) -> None:
+        self.lags: list[tuple[float, float]] = []  # (when, seconds late), late wake-ups only
+        self.worst = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            now = time.perf_counter()
+            late = now - before - self.TICK
+            self.worst = max(self.worst, late)
+            if late > 0.02:
+                self.lags.append((now, late))
+
+    def before(self, at: float, span: float = 1.0) -> float:
+        """The worst lag in the ``span`` seconds up to ``at``."""
+        return max((late for when, late in self.lags if at - span <= when <= at), default=0.0)
 
 
 class BroadcastTelegram(FakeTelegram):
@@ -117,7 +151,7 @@ class BroadcastTelegram(FakeTelegram):
         self.delivered_at: list[tuple[float, int]] = []  # (when, phase) per resident message
         self.accepted_at: list[float] = []  # every limited message accepted, admin's included
         self.phase = 1
-        self.too_many = 0  # 429s answered
+        self.too_many: list[tuple[float, str, int]] = []  # 429s: (when, limit, phase)
         self.refusals: collections.Counter[str] = collections.Counter()  # other 4xx/5xx
         self.polls = 0
         self.on_delivery: Callable[[int], None] | None = None
@@ -141,10 +175,12 @@ class BroadcastTelegram(FakeTelegram):
         params = request_data.parameters
         chat_id = params.get("chat_id") if isinstance(params.get("chat_id"), int) else None
         if chat_id is not None and api in LIMITED_METHODS:
-            wait = self.limits.retry_after(chat_id, at)
-            if wait:
+            broken = self.limits.refuse(chat_id, at)
+            if broken:
+                wait = 1
                 self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
-                self.too_many += 1
+                who = "administrator" if chat_id == ADMIN_ID else "resident"
+                self.too_many.append((at, f"{broken} limit, to the {who}", self.phase))
                 body: dict[str, Any] = {"ok": False, "error_code": 429}
                 body["description"] = f"Too Many Requests: retry after {wait}"
                 body["parameters"] = {"retry_after": wait}
@@ -360,13 +396,16 @@ class Run:
     stalled: str = ""
 
 
-async def run(args: argparse.Namespace, workdir: Path) -> tuple[Run, BroadcastTelegram]:
+async def run(
+    args: argparse.Namespace, workdir: Path, lag: LoopLag
+) -> tuple[Run, BroadcastTelegram]:
     residents = range(FIRST_RESIDENT_ID, FIRST_RESIDENT_ID + args.recipients)
     db = workdir / "finlit.db"
     limits = Limits(TELEGRAM_RATE, 1, args.window)
     fake = BroadcastTelegram(residents, limits)
     result = Run(recipients=args.recipients, kill_at=max(1, round(args.recipients * args.kill_at)))
     pattern = report_pattern()
+    lag.start()
     async with FakeTelegramServer(fake) as server:
         first = Bot(server, fake, db, workdir / "finlit-1.log")
         await first.start()
@@ -374,7 +413,6 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[Run, BroadcastTe
         killed = asyncio.Event()
 
         def on_delivery(count: int) -> None:
-            nonlocal cpu_before
             if count == result.kill_at and not killed.is_set():
                 cpu = first.cpu_seconds()
                 first.kill_now()
@@ -429,6 +467,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> tuple[Run, BroadcastTe
             for bot in (first, second):
                 if bot is not None and bot.process is not None and bot.process.returncode is None:
                     await bot.kill()
+    lag.stop()
     result.report = final_report(fake, pattern) or ""
     rows = read_db(
         db,
@@ -487,21 +526,24 @@ class Phase:
         return out
 
 
-def busiest(times: Sequence[float], span: float = 1.0) -> int:
-    """The most messages in any ``span``-second window (half-open), by a sliding pair."""
-    ordered, most, j = sorted(times), 0, 0
+def busiest(times: Sequence[float], span: float = 1.0) -> tuple[int, float]:
+    """The most messages in any ``span``-second window (half-open), and when it ended."""
+    ordered, most, end, j = sorted(times), 0, 0.0, 0
     for i, at in enumerate(ordered):
         while ordered[j] <= at - span:
             j += 1
-        most = max(most, i - j + 1)
-    return most
+        if i - j + 1 > most:
+            most, end = i - j + 1, at
+    return most, end
 
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def report(args: argparse.Namespace, r: Run, fake: BroadcastTelegram, began: float) -> bool:
+def report(
+    args: argparse.Namespace, r: Run, fake: BroadcastTelegram, lag: LoopLag, began: float
+) -> bool:
     one = [at for at, phase in fake.delivered_at if phase == 1]
     two = [at for at, phase in fake.delivered_at if phase == 2]
     first, second = Phase(one, one[-1] if one else 0.0), Phase(two, two[-1] if two else 0.0)
@@ -534,11 +576,29 @@ def report(args: argparse.Namespace, r: Run, fake: BroadcastTelegram, began: flo
             f"  delivered/s after the restart: {second.rate:.2f}; whole job, first to last "
             f"delivery, restart included: {total / span:.2f}"
         )
+    most, end = busiest(fake.accepted_at)
+    start = fake.delivered_at[0][0] if fake.delivered_at else end
     print(
-        f"  busiest 1-s window at the fake: {busiest(fake.accepted_at)} messages "
-        f"(the administrator's progress reports included)"
+        f"  busiest 1-s window at the fake: {most} messages, ending {end - start:.1f} s after "
+        "the first delivery (the administrator's progress reports included)"
     )
-    print(f"  429s answered by the fake: {fake.too_many}    goal 0: {verdict(fake.too_many == 0)}")
+    refused = len(fake.too_many)
+    print(f"  429s answered by the fake: {refused}    goal 0: {verdict(refused == 0)}")
+    if refused:
+        first = fake.delivered_at[0][0] if fake.delivered_at else 0.0
+        kinds = collections.Counter(f"{what}, phase {phase}" for _, what, phase in fake.too_many)
+        when = ", ".join(f"{at - first:.1f}" for at, _, _ in fake.too_many[:10])
+        print(f"    at {when} s after the first delivery")
+        worst = max(lag.before(at) for at, _, _ in fake.too_many)
+        print(f"    {'; '.join(f'{n} x {what}' for what, n in kinds.most_common())}")
+        print(
+            f"    this process's event loop was at most {worst * 1000:.0f} ms late in the second "
+            "before them (a late loop stamps messages that arrived apart as closer together)"
+        )
+    print(
+        f"  this process's event loop: worst wake-up {lag.worst * 1000:.0f} ms late, "
+        f"{len(lag.lags)} wake-ups over 20 ms late"
+    )
     if fake.refusals:
         for what, n in fake.refusals.most_common(5):
             print(f"  other refusals by the fake: {n} x {what}")
@@ -547,7 +607,7 @@ def report(args: argparse.Namespace, r: Run, fake: BroadcastTelegram, began: flo
             f"  first delivery {one[0] - r.pressed:.1f} s after Send; the bot process used "
             f"{r.bot_cpu:.0%} of a core while sending"
         )
-    ok = rate_ok and fake.too_many == 0 and not fake.refusals
+    ok = rate_ok and not fake.too_many and not fake.refusals
 
     if r.stalled:
         print(f"\nSTOPPED: {r.stalled}; statuses in the database: {statuses}")
@@ -656,8 +716,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         residents = range(FIRST_RESIDENT_ID, FIRST_RESIDENT_ID + args.recipients)
         populate(workdir / "finlit.db", residents)
         print(f"... {args.recipients:,} residents written", file=sys.stderr, flush=True)
-        result, fake = asyncio.run(run(args, workdir))
-        ok = report(args, result, fake, began)
+        lag = LoopLag()
+        result, fake = asyncio.run(run(args, workdir, lag))
+        ok = report(args, result, fake, lag, began)
         if args.keep or result.problems or result.stalled:
             print(f"work directory kept (logs, database): {workdir}")
             args.keep = True
