@@ -48,7 +48,9 @@ from tests.fakes import (  # noqa: E402
     FakeTelegram,
     FakeTelegramServer,
     FinlitProcess,
+    TelegramLimits,
     eventually,
+    too_many_requests,
 )
 
 TOKEN = "424242:broadcast-bench"
@@ -75,33 +77,6 @@ ABANDONED = re.compile(r"(\d+) broadcast deliveries were interrupted by a crash"
 
 
 # The fake Bot API, enforcing Telegram's limits and timing deliveries.
-
-
-class Limits:
-    """Telegram's message limits, enforced: 30 a second for the bot, 1 a second per chat.
-
-    As in bench/load.py, windows default to 0.9 s rather than 1 s: the bot's clock is another
-    process's, and messages it paced exactly 1 s apart may reach the fake a little closer.
-    """
-
-    def __init__(self, overall: int, per_chat: int, period: float) -> None:
-        self.overall, self.per_chat, self.period = overall, per_chat, period
-        self.sent: collections.deque[float] = collections.deque()
-        self.chats: dict[int, collections.deque[float]] = {}
-
-    def refuse(self, chat_id: int, now: float) -> str:
-        """'' if a message to ``chat_id`` may go now (and count it), else the limit it breaks."""
-        chat = self.chats.setdefault(chat_id, collections.deque())
-        for window in (self.sent, chat):
-            while window and window[0] <= now - self.period:
-                window.popleft()
-        if len(self.sent) >= self.overall:
-            return "overall"
-        if len(chat) >= self.per_chat:
-            return "per chat"
-        self.sent.append(now)
-        chat.append(now)
-        return ""
 
 
 class LoopLag:
@@ -143,7 +118,7 @@ class BroadcastTelegram(FakeTelegram):
     message a resident's chat accepted, with how many have been accepted so far.
     """
 
-    def __init__(self, residents: range, limits: Limits) -> None:
+    def __init__(self, residents: range, limits: TelegramLimits) -> None:
         super().__init__()
         self.residents = residents
         self.limits = limits
@@ -177,14 +152,10 @@ class BroadcastTelegram(FakeTelegram):
         if chat_id is not None and api in LIMITED_METHODS:
             broken = self.limits.refuse(chat_id, at)
             if broken:
-                wait = 1
                 self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
                 who = "administrator" if chat_id == ADMIN_ID else "resident"
                 self.too_many.append((at, f"{broken} limit, to the {who}", self.phase))
-                body: dict[str, Any] = {"ok": False, "error_code": 429}
-                body["description"] = f"Too Many Requests: retry after {wait}"
-                body["parameters"] = {"retry_after": wait}
-                return 429, json.dumps(body).encode()
+                return too_many_requests()
         status, payload = await super().do_request(url, method, request_data)
         if status >= 400:
             description = json.loads(payload).get("description", "")
@@ -401,7 +372,7 @@ async def run(
 ) -> tuple[Run, BroadcastTelegram]:
     residents = range(FIRST_RESIDENT_ID, FIRST_RESIDENT_ID + args.recipients)
     db = workdir / "finlit.db"
-    limits = Limits(TELEGRAM_RATE, 1, args.window)
+    limits = TelegramLimits(TELEGRAM_RATE, 1, args.window)
     fake = BroadcastTelegram(residents, limits)
     result = Run(recipients=args.recipients, kill_at=max(1, round(args.recipients * args.kill_at)))
     pattern = report_pattern()

@@ -51,7 +51,14 @@ if str(ROOT) not in sys.path:
 import telegram  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from tests.fakes import ApiCall, BotMessage, FakeTelegram, FakeTelegramServer  # noqa: E402
+from tests.fakes import (  # noqa: E402
+    ApiCall,
+    BotMessage,
+    FakeTelegram,
+    FakeTelegramServer,
+    TelegramLimits,
+    too_many_requests,
+)
 
 TOKEN = "424242:load-bench"
 TOPIC = "pay"
@@ -97,31 +104,6 @@ class Step:
             self.done.set()
 
 
-class Limits:
-    """Telegram's message limits, enforced: 30 a second for the bot, 1 a second per chat.
-
-    Windows are 0.9 s rather than 1 s: the bot's clock is another process's, and requests
-    paced exactly 1 s apart may arrive a little closer (Telegram itself is not that exact).
-    """
-
-    def __init__(self, overall: int = 30, per_chat: int = 1, period: float = 0.9) -> None:
-        self.overall, self.per_chat, self.period = overall, per_chat, period
-        self.sent: collections.deque[float] = collections.deque()
-        self.chats: dict[int, collections.deque[float]] = {}
-
-    def retry_after(self, chat_id: int, now: float) -> int:
-        """0 if a message to ``chat_id`` may go now (and count it), else seconds to wait."""
-        chat = self.chats.setdefault(chat_id, collections.deque())
-        for window in (self.sent, chat):
-            while window and window[0] <= now - self.period:
-                window.popleft()
-        if len(self.sent) >= self.overall or len(chat) >= self.per_chat:
-            return 1
-        self.sent.append(now)
-        chat.append(now)
-        return 0
-
-
 class WatchedTelegram(FakeTelegram):
     """The fake, plus a hook: each call the bot makes in a chat is handed to that chat's step.
 
@@ -129,7 +111,7 @@ class WatchedTelegram(FakeTelegram):
     the resident issued. Every refusal (4xx/5xx) the fake answers is counted.
     """
 
-    def __init__(self, *, limits: Limits | None = None) -> None:
+    def __init__(self, *, limits: TelegramLimits | None = None) -> None:
         super().__init__()
         self.limits = limits
         self.pending: dict[int, Step] = {}
@@ -156,15 +138,11 @@ class WatchedTelegram(FakeTelegram):
             chat_id = self.query_chat.pop(str(params.get("callback_query_id")), None)
         elif isinstance(params.get("chat_id"), int):
             chat_id = params["chat_id"]
-        if self.limits and chat_id is not None and api in LIMITED_METHODS:
-            wait = self.limits.retry_after(chat_id, at)
-            if wait:
-                self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
-                self.refusals[f"{api} 429 Too Many Requests"] += 1
-                body = {"ok": False, "error_code": 429, "description": "Too Many Requests: "}
-                body["description"] += f"retry after {wait}"
-                body["parameters"] = {"retry_after": wait}
-                return 429, json.dumps(body).encode()
+        limited = self.limits is not None and chat_id is not None and api in LIMITED_METHODS
+        if limited and self.limits.refuse(chat_id, at):  # type: ignore[union-attr, arg-type]
+            self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
+            self.refusals[f"{api} 429 Too Many Requests"] += 1
+            return too_many_requests()
         status, payload = await super().do_request(url, method, request_data)
         if status >= 400:
             description = json.loads(payload).get("description", "")
@@ -615,7 +593,7 @@ async def latency(
 async def run_one(
     kind: str, mode: str, path: Sequence[PathStep], args: argparse.Namespace, workdir: Path
 ) -> Result:
-    fake = WatchedTelegram(limits=Limits() if args.enforce_limits else None)
+    fake = WatchedTelegram(limits=TelegramLimits() if args.enforce_limits else None)
     profile = workdir / f"{kind}-{mode}.prof" if args.profile and kind == "finlit" else None
     async with FakeTelegramServer(fake) as server:
         bot = BotProcess(kind, workdir, args.paced, profile)

@@ -10,6 +10,7 @@ tests assert on what was actually sent. `TelegramUser` feeds real update dicts t
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import copy
 import inspect
@@ -1419,3 +1420,45 @@ class FinlitProcess:
     async def __aexit__(self, *exc: object) -> None:
         if self.process is not None and self.process.returncode is None:
             await self.kill()
+
+
+# --------------------------------------------------------------------------- Telegram's limits
+
+
+class TelegramLimits:
+    """Telegram's message limits, for a fake that enforces them: 30 a second for the bot and
+    one a second per chat, counted over sliding windows.
+
+    The default window is 0.9 s rather than 1 s: the bot's clock is another process's, and
+    messages it paced exactly a second apart can reach the fake a little closer.
+    """
+
+    def __init__(self, overall: int = 30, per_chat: int = 1, period: float = 0.9) -> None:
+        self.overall, self.per_chat, self.period = overall, per_chat, period
+        self.sent: collections.deque[float] = collections.deque()
+        self.chats: dict[int, collections.deque[float]] = {}
+
+    def refuse(self, chat_id: int, now: float) -> str:
+        """'' if a message to ``chat_id`` may go now (and count it), else the limit it breaks."""
+        chat = self.chats.setdefault(chat_id, collections.deque())
+        for window in (self.sent, chat):
+            while window and window[0] <= now - self.period:
+                window.popleft()
+        if len(self.sent) >= self.overall:
+            return "overall"
+        if len(chat) >= self.per_chat:
+            return "per chat"
+        self.sent.append(now)
+        chat.append(now)
+        return ""
+
+
+def too_many_requests(retry_after: int = 1) -> tuple[int, bytes]:
+    """Telegram's flood-control answer."""
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry_after}",
+        "parameters": {"retry_after": retry_after},
+    }
+    return 429, json.dumps(body).encode()
