@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store import statements
+from bot.store.db import Conn
 from bot.store.schema import (
     answers,
     cohort_members,
@@ -158,30 +158,24 @@ def rebuild(connection: Connection) -> None:
         connection.execute(statement)
 
 
-async def rebuild_async(connection: AsyncConnection) -> None:
+async def rebuild_async(connection: Conn) -> None:
     for statement in rebuild_statements():
         await connection.execute(statement)
 
 
-def upsert(conn: AsyncConnection, table: sa.Table) -> Any:
+def upsert(conn: Conn, table: sa.Table) -> Any:
     """The dialect's INSERT that takes ON CONFLICT: the only dialect-specific SQL here."""
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for dialect {conn.dialect.name}")
+    return statements.upsert_for(conn.dialect.name, table)
 
 
-async def scopes_of(conn: AsyncConnection, resident_id: int) -> list[int]:
+async def scopes_of(conn: Conn, resident_id: int) -> list[int]:
     """Everyone, plus each cohort the resident belongs to."""
-    rows = await conn.execute(
-        sa.select(cohort_members.c.cohort_id).where(cohort_members.c.resident_id == resident_id)
-    )
+    rows = await conn.execute(statements.of(conn).scopes, {"resident_id": resident_id})
     return [EVERYONE, *(row.cohort_id for row in rows)]
 
 
 async def add_question_counts(
-    conn: AsyncConnection,
+    conn: Conn,
     scopes: Sequence[int],
     *,
     question_id: str,
@@ -192,59 +186,58 @@ async def add_question_counts(
     latest_correct: int,
 ) -> None:
     """Add deltas to each scope's totals for one question."""
-    t = scope_question_totals
-    for scope in scopes:
-        insert = upsert(conn, t).values(
-            scope_id=scope,
-            question_id=question_id,
-            lesson_id=lesson_id,
-            answers=answers_,
-            residents=residents_,
-            first_try_correct=first_try_correct,
-            latest_correct=latest_correct,
-        )
-        await conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[t.c.scope_id, t.c.question_id],
-                set_={
-                    "answers": t.c.answers + answers_,
-                    "residents": t.c.residents + residents_,
-                    "first_try_correct": t.c.first_try_correct + first_try_correct,
-                    "latest_correct": t.c.latest_correct + latest_correct,
-                },
-            )
-        )
-
-
-async def add_lesson_counts(
-    conn: AsyncConnection, scopes: Sequence[int], *, lesson_id: str, started: int, completed: int
-) -> None:
-    t = scope_lesson_totals
-    for scope in scopes:
-        insert = upsert(conn, t).values(
-            scope_id=scope, lesson_id=lesson_id, started=started, completed=completed
-        )
-        await conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[t.c.scope_id, t.c.lesson_id],
-                set_={"started": t.c.started + started, "completed": t.c.completed + completed},
-            )
-        )
-
-
-async def count_option(conn: AsyncConnection, *, question_id: str, option_index: int) -> None:
-    t = option_totals
-    insert = upsert(conn, t).values(question_id=question_id, option_index=option_index, chosen=1)
+    if not scopes:
+        return
+    deltas = {
+        "answers": answers_,
+        "residents": residents_,
+        "first_try_correct": first_try_correct,
+        "latest_correct": latest_correct,
+    }
     await conn.execute(
-        insert.on_conflict_do_update(
-            index_elements=[t.c.question_id, t.c.option_index], set_={"chosen": t.c.chosen + 1}
-        )
+        statements.of(conn).add_question_counts,
+        [
+            {
+                "scope_id": scope,
+                "question_id": question_id,
+                "lesson_id": lesson_id,
+                **deltas,
+                **{f"b_{name}": value for name, value in deltas.items()},
+            }
+            for scope in scopes
+        ],
     )
 
 
-async def add_resident_to_cohort_totals(
-    conn: AsyncConnection, *, resident_id: int, cohort_id: int
+async def add_lesson_counts(
+    conn: Conn, scopes: Sequence[int], *, lesson_id: str, started: int, completed: int
 ) -> None:
+    if not scopes:
+        return
+    await conn.execute(
+        statements.of(conn).add_lesson_counts,
+        [
+            {
+                "scope_id": scope,
+                "lesson_id": lesson_id,
+                "started": started,
+                "completed": completed,
+                "b_started": started,
+                "b_completed": completed,
+            }
+            for scope in scopes
+        ],
+    )
+
+
+async def count_option(conn: Conn, *, question_id: str, option_index: int) -> None:
+    await conn.execute(
+        statements.of(conn).count_option,
+        {"question_id": question_id, "option_index": option_index, "chosen": 1},
+    )
+
+
+async def add_resident_to_cohort_totals(conn: Conn, *, resident_id: int, cohort_id: int) -> None:
     """A resident joining a cohort brings their learning so far into its totals."""
     rows = await conn.execute(
         sa.select(latest_answers).where(latest_answers.c.resident_id == resident_id)

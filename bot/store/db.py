@@ -1,31 +1,31 @@
-"""Engine creation and schema migration."""
+"""Engine creation, schema migration, and the connection the store's own statements run on."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.engine import Connection, CursorResult, Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql import Executable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 5000
 IMMEDIATE = "finlit_write"  # execution option marking write transactions
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and BEGIN IMMEDIATE for write transactions."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -36,7 +36,7 @@ def create_engine(url: str) -> AsyncEngine:
         # The driver's own implicit BEGIN is switched off so that "begin" below decides it.
         dbapi_connection.isolation_level = None
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _sqlite_begin(connection: Connection) -> None:
         # A write transaction takes SQLite's write lock at BEGIN (waiting up to the busy
         # timeout) instead of failing later when a read turns into a write, which is what
@@ -44,7 +44,110 @@ def create_engine(url: str) -> AsyncEngine:
         immediate = connection.get_execution_options().get(IMMEDIATE, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_async_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+    _configure_sqlite(engine.sync_engine)
     return engine
+
+
+def inline_twin(engine: AsyncEngine) -> Engine | None:
+    """A synchronous engine on the same SQLite file, for statements run on the loop's thread.
+
+    The store's own statements read or write a handful of rows by key and take some ten
+    microseconds in SQLite, while aiosqlite sends each one to a worker thread and back, which
+    costs about fifteen times that and wakes the event loop twice (bench/load.py measured it as
+    most of the database's share of a reply). Run inline, a unit of work also never yields to
+    the loop, so the write lock is held for the shortest possible time. None when there is no
+    file to share (another database, or SQLite in memory).
+    """
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
+    _configure_sqlite(twin)
+    return twin
+
+
+class InlineConnection:
+    """A synchronous connection behind the awaitable methods the store calls on connections."""
+
+    __slots__ = ("_connection",)
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._connection.dialect
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> CursorResult[Any]:
+        return self._connection.execute(statement, parameters)
+
+    async def scalar(self, statement: Executable, parameters: Any = None) -> Any:
+        return self._connection.scalar(statement, parameters)
+
+
+# What the store's statements run on: an asyncio connection, or an inline one for SQLite.
+Conn: TypeAlias = AsyncConnection | InlineConnection
+
+
+class Database:
+    """Where the store's transactions come from, and the order its writers take turns in."""
+
+    def __init__(self, engine: AsyncEngine, *, inline: bool = True) -> None:
+        self.engine = engine
+        self._writer = engine.execution_options(**{IMMEDIATE: True})
+        self.inline = inline_twin(engine) if inline else None
+        self._inline_writer = (
+            self.inline.execution_options(**{IMMEDIATE: True}) if self.inline else None
+        )
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[Conn]:
+        """A write transaction (BEGIN IMMEDIATE on SQLite), this process's writers in turn."""
+        async with write_gate(self.engine):
+            if self._inline_writer is not None:
+                with self._inline_writer.begin() as conn:
+                    yield InlineConnection(conn)
+            else:
+                async with self._writer.begin() as async_conn:
+                    yield async_conn
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[Conn]:
+        if self.inline is not None:
+            with self.inline.connect() as conn:
+                yield InlineConnection(conn)
+        else:
+            async with self.engine.connect() as async_conn:
+                yield async_conn
+
+    async def dispose(self) -> None:
+        if self.inline is not None:
+            self.inline.dispose()
+        await self.engine.dispose()
+
+
+# SQLite has one writer at a time and its busy handler serves waiters in no particular order,
+# so a writer could wait past the busy timeout. Queueing this process's writers to one database
+# here, first come first served, leaves at most one of them waiting inside SQLite. The gate is
+# per database, not per store: an inline writer waiting inside SQLite blocks the loop's thread,
+# so it must never wait for another store of this process that holds the lock across an await.
+_GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def write_gate(engine: AsyncEngine) -> asyncio.Lock:
+    gates = _GATES.setdefault(asyncio.get_running_loop(), {})
+    return gates.setdefault(str(engine.url), asyncio.Lock())
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -6,7 +6,6 @@ afterwards describes data that is already safe on disk.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import contextvars
 import dataclasses
@@ -17,12 +16,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.i18n import Language
 from bot.core.progress import LessonStatus, ResidentState
 from bot.store import aggregates
-from bot.store.db import IMMEDIATE, create_engine, migrate
+from bot.store import statements as sql
+from bot.store.db import Conn, Database, create_engine, migrate
 from bot.store.schema import (
     admin_audit,
     answers,
@@ -167,21 +167,18 @@ DELIVERY_COUNTERS = {
 class Store:
     """Everything finlit remembers about residents."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
-        self.engine = engine
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now, inline: bool = True) -> None:
+        """``inline``: run SQLite statements on the loop's thread (see ``db.inline_twin``)."""
+        self.engine = engine  # for long reads (administrators' figures), off the loop's thread
+        self._db = Database(engine, inline=inline)
         self._now = clock
-        self._writer = engine.execution_options(**{IMMEDIATE: True})
-        # SQLite has one writer at a time and its busy handler serves waiters in no particular
-        # order, so a writer could wait past the busy timeout. Queueing this process's writers
-        # here, first come first served, leaves at most one of them waiting inside SQLite.
-        self._write_gate = asyncio.Lock()
         # The transaction of the unit of work in progress in this task, if any.
-        self._ambient: contextvars.ContextVar[AsyncConnection | None] = contextvars.ContextVar(
+        self._ambient: contextvars.ContextVar[Conn | None] = contextvars.ContextVar(
             f"finlit_store_{id(self)}", default=None
         )
 
     @contextlib.asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[AsyncConnection]:
+    async def unit_of_work(self) -> AsyncIterator[Conn]:
         """One write transaction that every store call inside joins; committed at the end.
 
         Handling an update runs in one: its effects, the replies it queues and the inbox mark
@@ -189,7 +186,7 @@ class Store:
         """
         if self._ambient.get() is not None:
             raise RuntimeError("units of work do not nest")
-        async with self._write_gate, self._writer.begin() as conn:
+        async with self._db.write() as conn:
             token = self._ambient.set(conn)
             try:
                 yield conn
@@ -197,38 +194,38 @@ class Store:
                 self._ambient.reset(token)
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+    async def _write(self) -> AsyncIterator[Conn]:
         ambient = self._ambient.get()
         if ambient is not None:
             yield ambient
             return
-        async with self._write_gate, self._writer.begin() as conn:
+        async with self._db.write() as conn:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def _read(self) -> AsyncIterator[AsyncConnection]:
+    async def _read(self) -> AsyncIterator[Conn]:
         ambient = self._ambient.get()
         if ambient is not None:
             yield ambient  # reads inside a unit of work see its own writes
             return
-        async with self.engine.connect() as conn:
+        async with self._db.read() as conn:
             yield conn
 
     @classmethod
-    async def open(cls, url: str, *, clock: Clock = utc_now) -> Store:
+    async def open(cls, url: str, *, clock: Clock = utc_now, inline: bool = True) -> Store:
         """Connect and bring the schema to the latest migration."""
         engine = create_engine(url)
         await migrate(engine)
-        return cls(engine, clock=clock)
+        return cls(engine, clock=clock, inline=inline)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        await self._db.dispose()
 
     async def ping(self) -> None:
         async with self._read() as conn:
             await conn.execute(sa.select(1))
 
-    def _insert_ignoring_duplicates(self, conn: AsyncConnection, table: sa.Table) -> Any:
+    def _insert_ignoring_duplicates(self, conn: Conn, table: sa.Table) -> Any:
         # The only dialect-specific SQL: SQLAlchemy's own upsert constructs.
         if conn.dialect.name == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing()
@@ -240,9 +237,7 @@ class Store:
 
     async def get_resident(self, *, resident_id: int) -> Resident | None:
         async with self._read() as conn:
-            row = (
-                await conn.execute(sa.select(residents).where(residents.c.id == resident_id))
-            ).first()
+            row = (await conn.execute(sql.of(conn).resident, {"resident_id": resident_id})).first()
         return _resident(row) if row else None
 
     async def ensure_resident(self, *, resident_id: int, language: Language) -> Resident:
@@ -251,14 +246,14 @@ class Store:
         async with self._write() as conn:
             row = (
                 await conn.execute(
-                    aggregates.upsert(conn, residents)
-                    .values(id=resident_id, language=language, created_at=now, last_seen_at=now)
-                    .on_conflict_do_update(
-                        index_elements=[residents.c.id],
-                        # Someone who writes to the bot has not blocked it (any more).
-                        set_={"last_seen_at": now, "blocked_at": None},
-                    )
-                    .returning(residents)
+                    sql.of(conn).ensure_resident,
+                    {
+                        "id": resident_id,
+                        "language": language,
+                        "created_at": now,
+                        "last_seen_at": now,
+                        "b_now": now,
+                    },
                 )
             ).one()
         return _resident(row)
@@ -285,12 +280,13 @@ class Store:
         async with self._write() as conn:
             await self._start_lesson(conn, resident_id, lesson_id, card_index, now)
             await conn.execute(
-                sa.update(lesson_progress)
-                .where(
-                    lesson_progress.c.resident_id == resident_id,
-                    lesson_progress.c.lesson_id == lesson_id,
-                )
-                .values(card_index=card_index, updated_at=now)
+                sql.of(conn).lesson_card,
+                {
+                    "b_resident_id": resident_id,
+                    "b_lesson_id": lesson_id,
+                    "b_card_index": card_index,
+                    "b_now": now,
+                },
             )
 
     async def complete_lesson(self, *, resident_id: int, lesson_id: str) -> None:
@@ -318,18 +314,19 @@ class Store:
                 )
 
     async def _start_lesson(
-        self, conn: AsyncConnection, resident_id: int, lesson_id: str, card: int, now: dt.datetime
+        self, conn: Conn, resident_id: int, lesson_id: str, card: int, now: dt.datetime
     ) -> None:
         """Create the resident's row for a lesson unless it exists, and count it as started."""
         created = await conn.execute(
-            self._insert_ignoring_duplicates(conn, lesson_progress).values(
-                resident_id=resident_id,
-                lesson_id=lesson_id,
-                card_index=card,
-                status=LessonStatus.STARTED.value,
-                started_at=now,
-                updated_at=now,
-            )
+            sql.of(conn).lesson_start,
+            {
+                "resident_id": resident_id,
+                "lesson_id": lesson_id,
+                "card_index": card,
+                "status": LessonStatus.STARTED.value,
+                "started_at": now,
+                "updated_at": now,
+            },
         )
         if created.rowcount == 1:
             scopes = await aggregates.scopes_of(conn, resident_id)
@@ -341,15 +338,7 @@ class Store:
         """The unfinished lesson the resident looked at most recently."""
         async with self._read() as conn:
             row = (
-                await conn.execute(
-                    sa.select(lesson_progress)
-                    .where(
-                        lesson_progress.c.resident_id == resident_id,
-                        lesson_progress.c.status == LessonStatus.STARTED.value,
-                    )
-                    .order_by(lesson_progress.c.updated_at.desc())
-                    .limit(1)
-                )
+                await conn.execute(sql.of(conn).lesson_in_progress, {"resident_id": resident_id})
             ).first()
         if row is None:
             return None
@@ -358,17 +347,10 @@ class Store:
     async def resident_state(self, *, resident_id: int) -> ResidentState:
         """Lesson statuses and whether the latest answer to each question was right."""
         async with self._read() as conn:
-            statuses = await conn.execute(
-                sa.select(lesson_progress.c.lesson_id, lesson_progress.c.status).where(
-                    lesson_progress.c.resident_id == resident_id
-                )
-            )
+            params = {"resident_id": resident_id}
+            statuses = await conn.execute(sql.of(conn).lesson_statuses, params)
             lesson_status = {row.lesson_id: LessonStatus(row.status) for row in statuses}
-            rows = await conn.execute(
-                sa.select(latest_answers.c.question_id, latest_answers.c.latest_correct).where(
-                    latest_answers.c.resident_id == resident_id
-                )
-            )
+            rows = await conn.execute(sql.of(conn).latest_correct, params)
             latest_correct = {row.question_id: bool(row.latest_correct) for row in rows}
         return ResidentState(lesson_status=lesson_status, latest_correct=latest_correct)
 
@@ -380,40 +362,29 @@ class Store:
         now = self._now()
         async with self._write() as conn:
             result = await conn.execute(
-                sa.insert(quiz_attempts)
-                .values(
-                    resident_id=resident_id,
-                    lesson_id=lesson_id,
-                    kind=kind,
-                    question_ids=json.dumps(list(question_ids)),
-                    position=0,
-                    started_at=now,
-                    updated_at=now,
-                )
-                .returning(quiz_attempts)
+                sql.of(conn).start_attempt,
+                {
+                    "resident_id": resident_id,
+                    "lesson_id": lesson_id,
+                    "kind": kind,
+                    "question_ids": json.dumps(list(question_ids)),
+                    "position": 0,
+                    "started_at": now,
+                    "updated_at": now,
+                },
             )
             return _attempt(result.one())
 
     async def get_attempt(self, *, attempt_id: int) -> Attempt | None:
         async with self._read() as conn:
-            row = (
-                await conn.execute(sa.select(quiz_attempts).where(quiz_attempts.c.id == attempt_id))
-            ).first()
+            row = (await conn.execute(sql.of(conn).attempt, {"attempt_id": attempt_id})).first()
         return _attempt(row) if row else None
 
     async def unfinished_attempt(self, *, resident_id: int) -> Attempt | None:
         """The resident's most recently touched quiz sitting that is not finished."""
         async with self._read() as conn:
             row = (
-                await conn.execute(
-                    sa.select(quiz_attempts)
-                    .where(
-                        quiz_attempts.c.resident_id == resident_id,
-                        quiz_attempts.c.finished_at.is_(None),
-                    )
-                    .order_by(quiz_attempts.c.updated_at.desc(), quiz_attempts.c.id.desc())
-                    .limit(1)
-                )
+                await conn.execute(sql.of(conn).unfinished_attempt, {"resident_id": resident_id})
             ).first()
         return _attempt(row) if row else None
 
@@ -428,36 +399,30 @@ class Store:
         now = self._now()
         question_id = attempt.question_ids[position]
         async with self._write() as conn:
+            q = sql.of(conn)
             moved = await conn.execute(
-                sa.update(quiz_attempts)
-                .where(
-                    quiz_attempts.c.id == attempt.id,
-                    quiz_attempts.c.position == position,
-                    quiz_attempts.c.finished_at.is_(None),
-                )
-                .values(position=position + 1, updated_at=now)
+                q.attempt_move, {"b_attempt_id": attempt.id, "b_position": position, "b_now": now}
             )
             if moved.rowcount != 1:
                 return False
             previous = (
                 await conn.execute(
-                    sa.select(latest_answers.c.latest_correct, latest_answers.c.answers).where(
-                        latest_answers.c.resident_id == attempt.resident_id,
-                        latest_answers.c.question_id == question_id,
-                    )
+                    q.previous_answer,
+                    {"resident_id": attempt.resident_id, "question_id": question_id},
                 )
             ).first()
             await conn.execute(
-                sa.insert(answers).values(
-                    attempt_id=attempt.id,
-                    resident_id=attempt.resident_id,
-                    lesson_id=attempt.lesson_id,
-                    question_id=question_id,
-                    option_index=option_index,
-                    correct=correct,
-                    try_number=(previous.answers if previous else 0) + 1,
-                    answered_at=now,
-                )
+                q.answer_insert,
+                {
+                    "attempt_id": attempt.id,
+                    "resident_id": attempt.resident_id,
+                    "lesson_id": attempt.lesson_id,
+                    "question_id": question_id,
+                    "option_index": option_index,
+                    "correct": correct,
+                    "try_number": (previous.answers if previous else 0) + 1,
+                    "answered_at": now,
+                },
             )
             earlier = None if previous is None else bool(previous.latest_correct)
             await self._count_answer(conn, attempt, question_id, option_index, correct, earlier)
@@ -465,7 +430,7 @@ class Store:
 
     async def _count_answer(
         self,
-        conn: AsyncConnection,
+        conn: Conn,
         attempt: Attempt,
         question_id: str,
         option_index: int,
@@ -479,23 +444,24 @@ class Store:
         """
         if previous is None:
             await conn.execute(
-                sa.insert(latest_answers).values(
-                    resident_id=attempt.resident_id,
-                    question_id=question_id,
-                    lesson_id=attempt.lesson_id,
-                    first_correct=correct,
-                    latest_correct=correct,
-                    answers=1,
-                )
+                sql.of(conn).latest_insert,
+                {
+                    "resident_id": attempt.resident_id,
+                    "question_id": question_id,
+                    "lesson_id": attempt.lesson_id,
+                    "first_correct": correct,
+                    "latest_correct": correct,
+                    "answers": 1,
+                },
             )
         else:
             await conn.execute(
-                sa.update(latest_answers)
-                .where(
-                    latest_answers.c.resident_id == attempt.resident_id,
-                    latest_answers.c.question_id == question_id,
-                )
-                .values(latest_correct=correct, answers=latest_answers.c.answers + 1)
+                sql.of(conn).latest_update,
+                {
+                    "b_resident_id": attempt.resident_id,
+                    "b_question_id": question_id,
+                    "b_correct": correct,
+                },
             )
         first = previous is None
         await aggregates.add_question_counts(
@@ -512,11 +478,7 @@ class Store:
 
     async def attempt_answers(self, *, attempt_id: int) -> dict[str, RecordedAnswer]:
         async with self._read() as conn:
-            rows = await conn.execute(
-                sa.select(answers.c.question_id, answers.c.option_index, answers.c.correct).where(
-                    answers.c.attempt_id == attempt_id
-                )
-            )
+            rows = await conn.execute(sql.of(conn).attempt_answers, {"attempt_id": attempt_id})
             return {
                 row.question_id: RecordedAnswer(
                     row.question_id, row.option_index, bool(row.correct)
@@ -754,22 +716,23 @@ class Store:
 
     async def inbox_accept(self, updates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Record updates (idempotently) and return those not handled yet, in order."""
+        if not updates:
+            return []
         now = self._now()
-        fresh = []
+        ids = [int(update["update_id"]) for update in updates]
+        rows = [
+            {"update_id": update_id, "payload": json.dumps(update), "received_at": now}
+            for update_id, update in zip(ids, updates, strict=True)
+        ]
         async with self._write() as conn:
-            for update in updates:
-                update_id = int(update["update_id"])
-                await conn.execute(
-                    self._insert_ignoring_duplicates(conn, inbox).values(
-                        update_id=update_id, payload=json.dumps(update), received_at=now
-                    )
-                )
-                done = await conn.scalar(
-                    sa.select(inbox.c.done_at).where(inbox.c.update_id == update_id)
-                )
-                if done is None:
-                    fresh.append(update)
-        return fresh
+            # Two statements for the whole batch that getUpdates returned, not two per update.
+            await conn.execute(sql.of(conn).inbox_insert_ignore, rows)
+            handled = set((await conn.execute(sql.of(conn).inbox_handled, {"ids": ids})).scalars())
+        return [
+            update
+            for update_id, update in zip(ids, updates, strict=True)
+            if update_id not in handled
+        ]
 
     async def inbox_pending(self) -> list[dict[str, Any]]:
         """Updates accepted but not handled (a crash came in between), oldest first."""
@@ -793,13 +756,14 @@ class Store:
         now = self._now()
         async with self._write() as conn:
             result = await conn.execute(
-                aggregates.upsert(conn, inbox)
-                .values(update_id=update_id, payload=None, received_at=now, done_at=now)
-                .on_conflict_do_update(
-                    index_elements=[inbox.c.update_id],
-                    set_={"done_at": now, "payload": None},
-                    where=inbox.c.done_at.is_(None),
-                )
+                sql.of(conn).inbox_finish,
+                {
+                    "update_id": update_id,
+                    "payload": None,
+                    "received_at": now,
+                    "done_at": now,
+                    "b_now": now,
+                },
             )
             return result.rowcount == 1
 
@@ -816,9 +780,8 @@ class Store:
     async def outbox_add(self, *, chat_id: int, payload: dict[str, Any]) -> int:
         async with self._write() as conn:
             result = await conn.execute(
-                sa.insert(outbox)
-                .values(chat_id=chat_id, payload=json.dumps(payload), created_at=self._now())
-                .returning(outbox.c.id)
+                sql.of(conn).outbox_add,
+                {"chat_id": chat_id, "payload": json.dumps(payload), "created_at": self._now()},
             )
             return int(result.scalar_one())
 
@@ -840,15 +803,10 @@ class Store:
     ) -> tuple[bool, list[tuple[int, dict[str, Any]]]]:
         """Whether the chat blocked the bot, and its queued messages: one read for delivery."""
         async with self._read() as conn:
-            blocked = await conn.scalar(
-                sa.select(residents.c.blocked_at.is_not(None)).where(residents.c.id == chat_id)
-            )
-            rows = await conn.execute(
-                sa.select(outbox.c.id, outbox.c.payload)
-                .where(outbox.c.chat_id == chat_id)
-                .order_by(outbox.c.id)
-            )
-            return bool(blocked), [(row.id, json.loads(row.payload)) for row in rows]
+            rows = (await conn.execute(sql.of(conn).outbox_for_chat, {"chat_id": chat_id})).all()
+        # Nothing queued means nothing to send, whatever the chat's state.
+        blocked = bool(rows) and rows[0].blocked_at is not None
+        return blocked, [(row.id, json.loads(row.payload)) for row in rows]
 
     async def outbox_sent(self, *, message_id: int | None = None, ids: Sequence[int] = ()) -> None:
         """Forget messages Telegram accepted (one, or several in one statement)."""
@@ -856,7 +814,7 @@ class Store:
         if not chosen:
             return
         async with self._write() as conn:
-            await conn.execute(sa.delete(outbox).where(outbox.c.id.in_(chosen)))
+            await conn.execute(sql.of(conn).outbox_sent, {"ids": chosen})
 
     async def outbox_failed(self, *, message_id: int) -> int:
         """Count a failed delivery attempt; returns the attempts so far."""

@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.assessment import DIMENSIONS
 from bot.core.metrics import (
@@ -26,6 +25,7 @@ from bot.core.metrics import (
     SittingPairs,
 )
 from bot.store.aggregates import DONE, EVERYONE
+from bot.store.db import Conn
 from bot.store.schema import (
     answers,
     assessment_sittings,
@@ -48,7 +48,7 @@ def _in_scope(column: sa.ColumnElement[Any], cohort_id: int | None) -> sa.Column
     return column.in_(members)
 
 
-async def _reach(conn: AsyncConnection, cohort_id: int | None, now: dt.datetime) -> ReachCounts:
+async def _reach(conn: Conn, cohort_id: int | None, now: dt.datetime) -> ReachCounts:
     r = residents
     week, month = now - dt.timedelta(days=7), now - dt.timedelta(days=30)
     row = (
@@ -66,7 +66,7 @@ async def _reach(conn: AsyncConnection, cohort_id: int | None, now: dt.datetime)
 
 
 async def _lessons_per_active(
-    conn: AsyncConnection, cohort_id: int | None, now: dt.datetime, *, raw: bool
+    conn: Conn, cohort_id: int | None, now: dt.datetime, *, raw: bool
 ) -> dict[int, int]:
     r = residents
     done: sa.ColumnElement[Any]
@@ -89,9 +89,7 @@ async def _lessons_per_active(
     return {int(n): int(count) for n, count in rows}
 
 
-async def _assessment(
-    conn: AsyncConnection, cohort_id: int | None, knowledge_items: int
-) -> AssessmentCounts:
+async def _assessment(conn: Conn, cohort_id: int | None, knowledge_items: int) -> AssessmentCounts:
     s = assessment_sittings
     finished = s.c.finished_at.is_not(None)
     base = (
@@ -162,9 +160,7 @@ async def _assessment(
     )
 
 
-async def _breakdowns(
-    conn: AsyncConnection, cohort_id: int | None, *, raw: bool
-) -> list[BreakdownCounts]:
+async def _breakdowns(conn: Conn, cohort_id: int | None, *, raw: bool) -> list[BreakdownCounts]:
     r = residents
     if raw:
         done: sa.ColumnElement[Any] = (
@@ -194,7 +190,7 @@ async def _breakdowns(
 
 
 async def scope_counts(
-    conn: AsyncConnection, cohort_id: int | None, *, now: dt.datetime, knowledge_items: int
+    conn: Conn, cohort_id: int | None, *, now: dt.datetime, knowledge_items: int
 ) -> ScopeCounts:
     """The counts for one scope, from the aggregates."""
     scope = EVERYONE if cohort_id is None else cohort_id
@@ -222,7 +218,7 @@ async def scope_counts(
 
 
 async def raw_scope_counts(
-    conn: AsyncConnection, cohort_id: int | None, *, now: dt.datetime, knowledge_items: int
+    conn: Conn, cohort_id: int | None, *, now: dt.datetime, knowledge_items: int
 ) -> ScopeCounts:
     """The same counts by plain GROUP BYs over raw answers and progress (the baseline)."""
     lp, a = lesson_progress, answers

@@ -143,7 +143,9 @@ class DurableApplication(_Base):
         token = CURRENT.set(pending)
         try:
             async with store.unit_of_work():
-                if await store.inbox_done(update_id=update.update_id):
+                # Marked done first: it commits with the effects below or not at all, and a
+                # redelivered update finds the mark and has no second effect.
+                if not await store.inbox_finish(update_id=update.update_id):
                     log.info("update %s was handled before; ignored", update.update_id)
                     return
                 await super().process_update(update)
@@ -151,7 +153,6 @@ class DurableApplication(_Base):
                     # A handler failed (python-telegram-bot caught it and called the error
                     # handler): raising here rolls back whatever it had half done.
                     raise _HandlerFailed
-                await store.inbox_finish(update_id=update.update_id)
         except _HandlerFailed:
             pass
         finally:

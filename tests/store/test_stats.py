@@ -24,9 +24,11 @@ from bot.store.stats import raw_scope_counts, scope_counts
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/stats.db")
+@pytest.fixture(params=["inline", "asyncio"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    # Both ways of running the store's statements keep the same aggregates.
+    url = f"sqlite+aiosqlite:///{tmp_path}/stats.db"
+    store = await Store.open(url, inline=request.param == "inline")
     yield store
     await store.close()
 

@@ -1,4 +1,8 @@
-"""The store's contract. Every backend must pass this suite; add a URL to BACKENDS to run it."""
+"""The store's contract. Every backend must pass this suite; add one to BACKENDS to run it.
+
+SQLite runs twice: with the store's statements inline on the loop's thread (the default), and
+through aiosqlite, the asyncio path that other databases (PostgreSQL) take.
+"""
 
 from __future__ import annotations
 
@@ -15,13 +19,13 @@ from bot.core.progress import LessonStatus
 from bot.store import Store
 from bot.store.schema import metadata
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite-inline", "sqlite-asyncio"]
 
 
 @pytest.fixture(params=BACKENDS)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
-    store = await Store.open(url)
+    store = await Store.open(url, inline=request.param == "sqlite-inline")
     yield store
     await store.close()
 
@@ -41,6 +45,33 @@ async def test_opening_twice_is_a_no_op_migration(tmp_path: Path) -> None:
     await first.close()
     second = await Store.open(url)
     assert (await second.get_resident(resident_id=1)) is not None
+    await second.close()
+
+
+async def test_two_stores_on_one_file_take_turns_across_awaits(tmp_path: Path) -> None:
+    """A unit of work may await something real while it holds SQLite's write lock; another
+    store of the same process on the same file then waits its turn on the loop instead of
+    blocking the loop's thread inside SQLite (where the holder could never finish)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/shared.db"
+    first, second = await Store.open(url), await Store.open(url)
+    holding = asyncio.Event()
+
+    async def hold() -> None:
+        async with first.unit_of_work():
+            await first.ensure_resident(resident_id=1, language="en")
+            holding.set()
+            await asyncio.sleep(0.2)
+
+    holder = asyncio.create_task(hold())
+    await holding.wait()
+    started = asyncio.get_running_loop().time()
+    await second.ensure_resident(resident_id=2, language="zh")
+    waited = asyncio.get_running_loop().time() - started
+    await holder
+    assert await second.get_resident(resident_id=1) is not None
+    assert await first.get_resident(resident_id=2) is not None
+    assert waited < 2  # its turn came when the holder committed, not at the busy timeout
+    await first.close()
     await second.close()
 
 
