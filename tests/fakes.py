@@ -948,6 +948,10 @@ class FakeTelegram(BaseRequest):
         return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
 
     def _set_my_commands(self, params: JSON, uploads: dict[str, Upload]) -> bool:
+        scope = params.get("scope") or {}
+        if "chat_id" in scope and int(scope["chat_id"]) not in self.chats:
+            # Telegram knows a private chat only once the user has written to the bot.
+            raise _ApiError(400, "Bad Request: chat not found")
         commands = params.get("commands") or []
         if len(commands) > 100:
             raise _ApiError(400, "Bad Request: too many commands")

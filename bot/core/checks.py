@@ -204,11 +204,15 @@ def _check_ui(content: Content) -> list[Problem]:
                         f"too wide for a phone button: {width} columns (at most {BUTTON_COLUMNS})",
                     )
                 )
-        for key, value in ui.commands:
-            if not 1 <= len(value) <= 256:  # Telegram's limit for a command description
-                problems.append(
-                    Problem(f"ui/{language}.yaml", f"commands.{key}", "must be 1-256 characters")
-                )
+        menus = (("commands", ui.commands), ("admin.commands", ui.admin.commands))
+        for prefix, menu in menus:
+            for key, value in menu:
+                if not 1 <= len(value) <= 256:  # Telegram's limit for a command description
+                    problems.append(
+                        Problem(
+                            f"ui/{language}.yaml", f"{prefix}.{key}", "must be 1-256 characters"
+                        )
+                    )
     return problems
 
 

@@ -28,10 +28,25 @@ class CommandTexts(BaseModel):
     settings: str
 
 
+class AdminCommandTexts(BaseModel):
+    """Descriptions of the administrators' commands, added to their own command menu only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cohort: str
+    cohorts: str
+    stats: str
+    items: str
+    export: str
+    broadcast: str
+
+
 class AdminTexts(BaseModel):
     """What administrators read: cohort links, statistics, item analysis, exports."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    commands: AdminCommandTexts
 
     cohort_usage: str
     cohort_created: str
@@ -92,6 +107,7 @@ class AdminTexts(BaseModel):
         return {
             key: {name for _, name, _, _ in string.Formatter().parse(value) if name}
             for key, value in self
+            if isinstance(value, str)
         }
 
 

@@ -29,6 +29,8 @@ class BotData:
         # Needed before the store is open (post_init), so kept apart from Services.
         self.settings: Settings | None = None
         self.content: Content | None = None
+        # Administrators whose own command menu this process has set.
+        self.admin_menus: set[int] = set()
 
 
 class FinlitContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

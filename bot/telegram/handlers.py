@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from typing import cast
 
-from telegram import BotCommand, Chat, ChatMemberUpdated, Message, Update
+from telegram import BotCommand, BotCommandScopeChat, Chat, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus
+from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -18,7 +19,7 @@ from bot.core.i18n import LANGUAGES
 from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
-from bot.telegram.show import CURRENT, answer_query, show
+from bot.telegram.show import CURRENT, after_commit, answer_query, show
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,13 @@ def visitor_of(update: Update) -> Visitor:
 async def on_text(update: Update, context: FinlitContext) -> None:
     """Anything typed in private: commands (residents' and administrators') and free text."""
     message = cast(Message, update.effective_message)
-    reply = await context.services.tutor.text(visitor_of(update), message.text or "")
+    visitor = visitor_of(update)
+    reply = await context.services.tutor.text(visitor, message.text or "")
     await show(context.bot, message.chat_id, reply)
+    admins = context.services.settings.admin_ids
+    if visitor.id in admins and visitor.id not in context.bot_data.admin_menus:
+        application = cast(FinlitApplication, context.application)
+        await after_commit(lambda: publish_admin_menu(application, visitor.id))
 
 
 async def on_press(update: Update, context: FinlitContext) -> None:
@@ -137,7 +143,8 @@ def register(application: FinlitApplication) -> None:
 
 
 async def publish_commands(application: FinlitApplication) -> None:
-    """Set Telegram's command menu in every language (and the default one)."""
+    """Set Telegram's command menu in every language (and the default one), and the
+    administrators' own menus, which add their commands to the residents' ones."""
     bot_data = application.bot_data
     if bot_data.content is None or bot_data.settings is None:
         return
@@ -146,3 +153,32 @@ async def publish_commands(application: FinlitApplication) -> None:
         texts = content.ui[language or settings.default_language].commands
         commands = [BotCommand(name, description) for name, description in texts]
         await application.bot.set_my_commands(commands, language_code=language)
+    for admin_id in sorted(settings.admin_ids):
+        await publish_admin_menu(application, admin_id)
+
+
+async def publish_admin_menu(application: FinlitApplication, admin_id: int) -> bool:
+    """Show an administrator their commands, in their chat only; False if Telegram cannot yet.
+
+    Telegram knows an administrator's chat only once they have written to the bot, so a new
+    administrator's menu is set at their first message (see ``on_text``).
+    """
+    bot_data = application.bot_data
+    if bot_data.content is None or bot_data.settings is None:
+        return False
+    content, settings = bot_data.content, bot_data.settings
+    scope = BotCommandScopeChat(admin_id)
+    try:
+        for language in (*LANGUAGES, None):
+            ui = content.ui[language or settings.default_language]
+            commands = [
+                BotCommand(name, description)
+                for menu in (ui.commands, ui.admin.commands)
+                for name, description in menu
+            ]
+            await application.bot.set_my_commands(commands, scope=scope, language_code=language)
+    except TelegramError as exc:
+        log.info("an administrator's command menu is not set yet: %s", type(exc).__name__)
+        return False
+    bot_data.admin_menus.add(admin_id)
+    return True

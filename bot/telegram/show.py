@@ -12,6 +12,7 @@ import base64
 import contextvars
 import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
@@ -42,6 +43,8 @@ class Pending:
     message_ids: list[int] = dataclasses.field(default_factory=list)
     chats: list[int] = dataclasses.field(default_factory=list)
     answers: list[tuple[CallbackQuery, str | None]] = dataclasses.field(default_factory=list)
+    # Other calls to Telegram the handling asked for, made after the replies.
+    later: list[Callable[[], Awaitable[object]]] = dataclasses.field(default_factory=list)
     # Set by the error handler (chat, user, their client's language): the handler's effects
     # are rolled back and only an apology is sent.
     failed: tuple[int, int, str | None] | None = None
@@ -111,8 +114,18 @@ async def _answer(query: CallbackQuery, text: str | None) -> None:
         log.info("callback query expired before it was answered")
 
 
+async def after_commit(call: Callable[[], Awaitable[object]]) -> None:
+    """Call Telegram once the current update's transaction is committed (now, outside one)."""
+    pending = CURRENT.get()
+    if pending is None:
+        await call()
+        return
+    pending.later.append(call)
+
+
 async def deliver(bot: ExtBot[None], store: Store, pending: Pending) -> None:
-    """After the commit: answer the presses, then send each touched chat's queued messages."""
+    """After the commit: answer the presses, send each touched chat's queued messages, then
+    make the other calls the handling asked for."""
     for query, text in pending.answers:
         try:
             await _answer(query, text)
@@ -120,6 +133,8 @@ async def deliver(bot: ExtBot[None], store: Store, pending: Pending) -> None:
             log.warning("could not answer a button press: %s", type(exc).__name__)
     for chat_id in pending.chats:
         await deliver_chat(bot, store, chat_id)
+    for call in pending.later:
+        await call()
 
 
 async def deliver_chat(bot: ExtBot[None], store: Store, chat_id: int) -> bool:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 
 import pytest
 from pydantic import SecretStr
 
+from bot.core.admin import ADMIN_COMMANDS
 from bot.core.content import Content
+from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes import FakeTelegram, TelegramUser, eventually
 
 ADMIN = 900
 
@@ -68,6 +71,50 @@ async def new_cohort(bot: Harness, admin: TelegramUser, name: str) -> str:
     return match.group(1)
 
 
+def test_every_admin_command_has_a_menu_description() -> None:
+    assert tuple(AdminCommandTexts.model_fields) == ADMIN_COMMANDS
+
+
+async def test_administrators_get_their_commands_in_their_own_menu(bot: Harness) -> None:
+    scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
+    # At start Telegram did not know the administrator's chat: nothing set, nothing failed.
+    assert not [key for key in bot.fake.commands if key[0] == scope]
+    admin = bot.resident(user_id=ADMIN, language_code="en", first_name="Admin")
+    await admin.send("/cohorts")
+    await eventually(lambda: len([key for key in bot.fake.commands if key[0] == scope]) == 3)
+    residents_menu = [c["command"] for c in bot.fake.commands[('{"type": "default"}', "en")]]
+    admin_menu = [c["command"] for c in bot.fake.commands[(scope, "en")]]
+    assert admin_menu == [*residents_menu, *ADMIN_COMMANDS]
+    zh_menu = bot.fake.commands[(scope, "zh")]
+    assert zh_menu[-1]["description"] == bot.content.ui["zh"].admin.commands.broadcast
+    assert bot.fake.commands[(scope, "")] == zh_menu  # no language: DEFAULT_LANGUAGE
+    for (key_scope, _), commands in bot.fake.commands.items():
+        if key_scope != scope:  # residents never see administrators' commands
+            assert not {c["command"] for c in commands} & set(ADMIN_COMMANDS)
+    # Set once per process: later messages do not set it again; a restart sets it at start.
+    calls = len(bot.fake.calls_of("setMyCommands"))
+    await admin.send("/cohorts")
+    assert len(bot.fake.calls_of("setMyCommands")) == calls
+    await bot.restart(admin)
+    scoped = [c for c in bot.fake.calls_of("setMyCommands")[calls:] if c.params.get("scope")]
+    assert len(scoped) == 3
+
+
+async def test_an_admin_menu_telegram_refuses_is_tried_again_at_the_next_message(
+    bot: Harness,
+) -> None:
+    scope = json.dumps({"chat_id": ADMIN, "type": "chat"}, sort_keys=True)
+    admin = bot.resident(user_id=ADMIN, language_code="en", first_name="Admin")
+    before = len(bot.fake.calls_of("setMyCommands"))
+    bot.fake.fail_next("setMyCommands", status=400, description="Bad Request: chat not found")
+    exchange = await admin.send("/cohorts")
+    assert exchange.of("sendMessage")  # the administrator is served all the same
+    await eventually(lambda: len(bot.fake.calls_of("setMyCommands")) > before)
+    assert not [key for key in bot.fake.commands if key[0] == scope]
+    await admin.send("/cohorts")
+    await eventually(lambda: len([key for key in bot.fake.commands if key[0] == scope]) == 3)
+
+
 @pytest.mark.parametrize("command", ["/stats", "/cohort new Dawa", "/cohorts", "/items", "/export"])
 async def test_residents_cannot_see_admin_commands(bot: Harness, command: str) -> None:
     user = await resident(bot, 11)
@@ -84,7 +131,8 @@ async def test_residents_cannot_see_admin_commands(bot: Harness, command: str) -
 async def test_cohort_link_qr_and_joining(bot: Harness) -> None:
     admin = bot.resident(user_id=ADMIN, language_code="en")
     exchange = await admin.send("/cohort new Panjin Dawa village lecture 2026-12")
-    assert exchange.methods == ["sendMessage", "sendPhoto"]
+    # After the replies: the administrator's own command menu, at their first message.
+    assert exchange.methods == ["sendMessage", "sendPhoto", *["setMyCommands"] * 3]
     text = exchange.of("sendMessage")[0].params["text"]
     code = re.search(r"\?start=([a-z0-9]{10})\b", text).group(1)  # type: ignore[union-attr]
     photo = admin.last
