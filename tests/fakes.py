@@ -1264,7 +1264,6 @@ _STRING_PARAMS = frozenset(
         "short_description",
         "name",
         "emoji",
-        "scope",
     }
 )
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Bot, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (
@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fakes import FakeTelegram, TelegramUser, parse_html
+from tests.fakes import FakeTelegram, FakeTelegramServer, TelegramUser, parse_html
 
 CHAT = 1001
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -363,6 +363,27 @@ async def test_commands_are_stored_per_language(bot: Bot, fake: FakeTelegram) ->
     assert last_error(fake) == "Bad Request: BOT_COMMAND_INVALID"
     with pytest.raises(BadRequest):
         await bot.send_chat_action(CHAT, "dancing")
+
+
+@pytest.mark.parametrize("over_http", [False, True])
+async def test_commands_for_one_chat_need_a_chat_telegram_knows(
+    fake: FakeTelegram, over_http: bool
+) -> None:
+    async def check(bot: Bot) -> None:
+        scope = BotCommandScopeChat(4242)
+        with pytest.raises(BadRequest, match="Chat not found"):
+            await bot.set_my_commands([("stats", "Figures")], scope=scope)
+        fake.add_chat(4242)
+        await bot.set_my_commands([("stats", "Figures")], scope=scope)
+        assert [c.command for c in await bot.get_my_commands(scope=scope)] == ["stats"]
+        assert await bot.get_my_commands() == ()  # the default menu is another one
+
+    if not over_http:
+        async with Bot("123:ABC", request=fake, get_updates_request=fake) as bot:
+            await check(bot)
+        return
+    async with FakeTelegramServer(fake) as server, Bot("123:ABC", base_url=server.base_url) as bot:
+        await check(bot)
 
 
 async def test_get_updates_offset_and_long_poll(bot: Bot, fake: FakeTelegram) -> None:

@@ -63,14 +63,18 @@ def inline_twin(engine: AsyncEngine) -> Engine | None:
     The store's own statements read or write a handful of rows by key and take some ten
     microseconds in SQLite, while aiosqlite sends each one to a worker thread and back, which
     costs about fifteen times that and wakes the event loop twice (bench/load.py measured it as
-    most of the database's share of a reply). Run inline, a unit of work also never yields to
-    the loop, so the write lock is held for the shortest possible time. None when there is no
-    file to share (another database, or SQLite in memory).
+    most of the database's share of a reply). Run inline, a unit of work that only uses the
+    store never yields to the loop, so the write lock is held for the shortest possible time.
+    Long reads (administrators' figures) stay on the asyncio engine, off the loop's thread.
+    None when there is no file to share (another database, or SQLite in memory).
     """
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"))
+    # A checkout must never wait for a free connection: it would wait on the loop's thread,
+    # where nobody could return one. So the pool may grow (max_overflow=-1); it seldom needs
+    # more than two, since inline statements never yield to the loop.
+    twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"), pool_size=4, max_overflow=-1)
     _configure_sqlite(twin)
     return twin
 

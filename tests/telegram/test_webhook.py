@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,14 @@ from bot.settings import Settings
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
 from bot.telegram.webhook import SECRET_HEADER, ListenError, build_web_app, serve_webhook
-from tests.fakes import JSON, FakeTelegram, FakeTelegramServer, TelegramUser
+from tests.fakes import (
+    JSON,
+    FakeTelegram,
+    FakeTelegramServer,
+    FinlitProcess,
+    TelegramUser,
+    eventually,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cret_-token"
@@ -34,15 +39,6 @@ ALLOWED = ["message", "callback_query", "my_chat_member"]
 METRIC_LINE = re.compile(
     r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_]+=\"[^\"]*\"\})? (-?[0-9.]+(e[+-]?[0-9]+)?|\+Inf|NaN)"
 )
-
-
-async def wait_for(condition: Callable[[], object], seconds: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError("the bot did not do what was expected in time")
-        await asyncio.sleep(0.01)
 
 
 def collect_errors(app: FinlitApplication) -> list[BaseException]:
@@ -82,7 +78,7 @@ class Running:
 
     async def idle(self) -> None:
         """Wait until every queued update has been taken and handled."""
-        await wait_for(lambda: self.app.update_queue.qsize() == 0)
+        await eventually(lambda: self.app.update_queue.qsize() == 0)
         await self.app.update_queue.join()
 
 
@@ -114,7 +110,7 @@ async def test_update_with_the_secret_is_stored_then_handled(web: Running) -> No
     pending = [u["update_id"] for u in await web.store.inbox_pending()]
     done = await web.store.inbox_done(update_id=update["update_id"])
     assert update["update_id"] in pending or done
-    await wait_for(lambda: web.fake.sent_texts(user.chat_id))
+    await eventually(lambda: web.fake.sent_texts(user.chat_id))
     assert "Welcome to finlit" in web.fake.sent_texts(user.chat_id)[0]
 
 
@@ -146,7 +142,7 @@ async def test_a_redelivered_update_is_handled_once(web: Running) -> None:
     user = web.user(language_code="en")
     update = user.text_update("/start")
     assert (await web.post(update)).status_code == 200
-    await wait_for(lambda: web.fake.sent_texts(user.chat_id))
+    await eventually(lambda: web.fake.sent_texts(user.chat_id))
     await web.idle()
     # Telegram did not hear the 200 and sends it again: acknowledged, not handled again.
     assert (await web.post(update)).status_code == 200
@@ -232,7 +228,7 @@ async def test_queue_depth_is_the_update_queue(web: Running) -> None:
         assert "finlit_queue_depth 2\n" in (await web.client.get("/metrics")).text
     finally:
         await web.app.start()
-    await wait_for(lambda: len(web.fake.sent_texts(user.chat_id)) == 2)
+    await eventually(lambda: len(web.fake.sent_texts(user.chat_id)) == 2)
 
 
 # --------------------------------------------------------------------------- settings
@@ -347,7 +343,7 @@ async def serve_once(fake: FakeTelegram, settings: Settings, content: Content, u
     fake.reset_calls()
     serving = asyncio.create_task(serve_webhook(app, settings, stop=stop))
     try:
-        await wait_for(lambda: fake.calls_of("setWebhook") or serving.done())
+        await eventually(lambda: fake.calls_of("setWebhook") or serving.done())
         (call,) = fake.calls_of("setWebhook")
         assert call.params["url"] == "https://bot.example.org/hook"
         assert call.params["allowed_updates"] == ALLOWED
@@ -400,7 +396,7 @@ async def test_serve_webhook_uses_the_configured_secret(
     app = build_application(settings, request=fake, content=content)
     stop = asyncio.Event()
     serving = asyncio.create_task(serve_webhook(app, settings, stop=stop))
-    await wait_for(lambda: fake.calls_of("setWebhook") or serving.done())
+    await eventually(lambda: fake.calls_of("setWebhook") or serving.done())
     stop.set()
     await asyncio.wait_for(serving, timeout=30)
     assert fake.calls_of("setWebhook")[0].params["secret_token"] == SECRET
@@ -410,26 +406,21 @@ async def test_finlit_run_webhook_stops_gracefully_on_sigterm(tmp_path: Path) ->
     fake = FakeTelegram()
     port = free_port()
     async with FakeTelegramServer(fake) as server:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(REPO),
-            "TELEGRAM_BOT_TOKEN": "424242:webhook-test-secret-token",
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/finlit.db",
-            "WEBHOOK_SECRET": SECRET,
-            "PORT": str(port),
-            "LOG_LEVEL": "DEBUG",
-        }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "bot", "run", "--webhook"),
+        bot = FinlitProcess(
+            server,
+            database_url=f"sqlite+aiosqlite:///{tmp_path}/finlit.db",
+            args=("run", "--webhook"),
             cwd=tmp_path,
-            env=env | {"WEBHOOK_URL": "https://bot.example.org"},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            token="424242:webhook-test-secret-token",
+            env={
+                "WEBHOOK_URL": "https://bot.example.org",
+                "WEBHOOK_SECRET": SECRET,
+                "PORT": str(port),
+                "LOG_LEVEL": "DEBUG",
+            },
         )
-        try:
-            await wait_for(lambda: fake.calls_of("setWebhook"), seconds=30)
+        async with bot:
+            await eventually(lambda: fake.calls_of("setWebhook"), seconds=30)
             assert (
                 fake.calls_of("setWebhook")[0].params["url"] == "https://bot.example.org/telegram"
             )
@@ -454,14 +445,8 @@ async def test_finlit_run_webhook_stops_gracefully_on_sigterm(tmp_path: Path) ->
                 assert response.status_code == 200
                 forged = await client.post("/telegram", json=update | {"update_id": 78})
                 assert forged.status_code == 403
-            process.send_signal(signal.SIGTERM)
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-        finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
-    log = stderr.decode()
-    assert process.returncode == 0, log
+            returncode, log = await bot.stop()
+    assert returncode == 0, log
     assert "Welcome to finlit" in fake.sent_texts(555)[0]
     assert "refused: wrong secret token" in log or "refused: missing secret token" in log
     for secret in ("webhook-test-secret-token", SECRET, "Lan"):
