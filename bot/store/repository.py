@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.i18n import Language
@@ -226,12 +225,7 @@ class Store:
             await conn.execute(sa.select(1))
 
     def _insert_ignoring_duplicates(self, conn: Conn, table: sa.Table) -> Any:
-        # The only dialect-specific SQL: SQLAlchemy's own upsert constructs.
-        if conn.dialect.name == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing()
-        if conn.dialect.name == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing()
-        raise NotImplementedError(f"no upsert for dialect {conn.dialect.name}")
+        return aggregates.upsert(conn, table).on_conflict_do_nothing()
 
     # Residents
 
