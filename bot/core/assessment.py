@@ -39,12 +39,31 @@ class AssessmentItem(BaseModel):
     dimension: Dimension
     # The topic that teaches this; a knowledge item missed points the resident to it.
     topic: str | None = None
+    # The lesson in that topic that really teaches the item, and the concept tag both carry
+    # (the lesson lists it under `tags`); `finlit content check` verifies the pair.
+    lesson: str | None = None
+    tag: str | None = None
     prompt: LocalizedText
     options: list[ScoredOption] = Field(min_length=2, max_length=5)
     source: str = Field(min_length=3)
     reviewed: dt.date
 
     _id = field_validator("id")(_check_id)
+
+    @field_validator("lesson", "tag")
+    @classmethod
+    def _mapping_ids(cls, value: str | None) -> str | None:
+        return None if value is None else _check_id(value)
+
+    @model_validator(mode="after")
+    def _lesson_and_tag_together(self) -> AssessmentItem:
+        if (self.lesson is None) != (self.tag is None):
+            raise ValueError(
+                "an item names both the lesson that teaches it and its tag, or neither"
+            )
+        if self.lesson is not None and self.topic is None:
+            raise ValueError("an item that names a lesson needs the lesson's topic too")
+        return self
 
     @model_validator(mode="after")
     def _points_fit_the_dimension(self) -> AssessmentItem:

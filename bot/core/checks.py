@@ -11,7 +11,7 @@ from bot.core import screens
 from bot.core.assessment import Assessment
 from bot.core.callbacks import MAX_BYTES
 from bot.core.content import Content, Problem
-from bot.core.curriculum import Topic
+from bot.core.curriculum import Curriculum, Topic
 from bot.core.html import display_width, html_problems, visible_length
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
 from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progress_report
@@ -46,6 +46,7 @@ def check_content(content: Content) -> list[Problem]:
     for topic in content.curriculum.topics:
         problems += _check_texts(content.topic_files[topic.id], _texts(topic))
     problems += _check_assessment(content)
+    problems += check_checkup_mapping(content.curriculum, content.assessment)
     problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
     problems += _check_texts("profile.yaml", _profile_texts(content))
     problems += _check_ui(content)
@@ -124,6 +125,40 @@ def _check_assessment(content: Content) -> list[Problem]:
         if item.topic is not None and content.curriculum.topic(item.topic) is None:
             problems.append(
                 Problem(ASSESSMENT_FILE, f"{where}.topic", f"no topic with id '{item.topic}'")
+            )
+    return problems
+
+
+def check_checkup_mapping(curriculum: Curriculum, assessment: Assessment) -> list[Problem]:
+    """A check-up item's lesson exists, belongs to the item's topic and carries the item's tag."""
+    problems = []
+    for item in assessment.items:
+        if item.lesson is None or item.tag is None:
+            continue
+        where = f"items[{item.id}]"
+        lesson = curriculum.lesson(item.lesson)
+        topic = curriculum.topic_of(item.lesson)
+        if lesson is None or topic is None:
+            problems.append(
+                Problem(ASSESSMENT_FILE, f"{where}.lesson", f"no lesson with id '{item.lesson}'")
+            )
+            continue
+        if topic.id != item.topic:
+            problems.append(
+                Problem(
+                    ASSESSMENT_FILE,
+                    f"{where}.lesson",
+                    f"lesson '{lesson.id}' is in topic '{topic.id}', not in '{item.topic}'",
+                )
+            )
+        if item.tag not in lesson.tags:
+            problems.append(
+                Problem(
+                    ASSESSMENT_FILE,
+                    f"{where}.tag",
+                    f"lesson '{lesson.id}' does not carry the tag '{item.tag}' "
+                    "(add it to its tags)",
+                )
             )
     return problems
 

@@ -72,8 +72,20 @@ class Lesson(_Strict):
     minutes: int = Field(ge=1, le=30)
     cards: list[LocalizedText] = Field(min_length=1, max_length=12)
     quiz: list[Question] = Field(min_length=1, max_length=12)
+    # Concepts the lesson teaches (ids such as "compound-interest"); a check-up item names the
+    # lesson that teaches it and one of these tags, so the mapping can be checked.
+    tags: tuple[str, ...] = ()
 
     _id = field_validator("id")(_check_id)
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_are_ids(cls, tags: tuple[str, ...]) -> tuple[str, ...]:
+        for tag in tags:
+            _check_id(tag)
+        if len(set(tags)) != len(tags):
+            raise ValueError("a tag is listed twice")
+        return tags
 
 
 class Topic(_Strict):

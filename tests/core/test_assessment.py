@@ -99,6 +99,15 @@ def test_topic_must_exist(content_dir: Path) -> None:
     ]
 
 
+def test_an_item_naming_its_lesson_needs_the_topic_too(content_dir: Path) -> None:
+    """Topics to study next are read from the item's topic, so a mapped item must name it."""
+    assert edit_assessment(
+        content_dir, lambda d: d["items"][1].update(lesson="mini-a", tag="pay-limit")
+    ) == [
+        "assessment.yaml: items[mb-limit]: an item that names a lesson needs the lesson's topic too"
+    ]
+
+
 def test_every_dimension_needs_items(content_dir: Path) -> None:
     assert edit_assessment(content_dir, lambda d: d["items"][2].update(dimension="behaviour")) == [
         "assessment.yaml: items: no items for: attitude"
