@@ -10,8 +10,6 @@ import asyncio
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
 import io
 import json
 import re
@@ -28,15 +26,22 @@ from bot.core.content import Content, load_content
 from bot.core.curriculum import Question
 from bot.core.html import visible_length, visible_text
 from bot.core.i18n import Language
-from bot.core.metrics import Cell, StatsReport, build_report, cell
+from bot.core.metrics import Cell, StatsReport, build_report, cell, suppress_partition
 from bot.core.profile import DECLINED
 from bot.core.replies import Button, Document, Reply, Screen
 from bot.core.ui import AdminTexts
+from bot.pseudonyms import export_pseudonym
 from bot.settings import Settings
 from bot.store import Cohort, Store
 from bot.store.repository import Broadcast
-from bot.store.schema import answers, cohort_members, option_totals, scope_question_totals
-from bot.store.stats import NOT_GIVEN, scope_counts
+from bot.store.schema import answers, cohort_members, scope_question_totals
+from bot.store.stats import (
+    NOT_GIVEN,
+    answering_residents,
+    cohort_overlap,
+    first_try_options,
+    scope_counts,
+)
 
 ADMIN_COMMANDS = ("cohort", "cohorts", "stats", "items", "export", "broadcast")
 # Telegram's limit for a message, in UTF-16 code units of the visible text.
@@ -48,15 +53,23 @@ _WORD = re.compile(r"\S+")
 # 50 random bits, short enough to read aloud and far too many to guess.
 _CODE_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"
 CODE_LENGTH = 10
+# What a spreadsheet takes for the start of a formula (OWASP's list for CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def new_cohort_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def pseudonym(key: bytes, resident_id: int) -> str:
-    """A keyed hash: stable for researchers with the same key, meaningless without it."""
-    return hmac.new(key, str(resident_id).encode(), hashlib.sha256).hexdigest()[:16]
+def safe_csv_text(value: str) -> str:
+    """A text cell a spreadsheet shows as text: one starting like a formula gets a ' in front."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def iso_week(day: dt.date) -> str:
+    """The ISO week of a day, e.g. 2026-W48: what answer-level exports say about when."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def qr_png(link: str) -> bytes:
@@ -108,6 +121,10 @@ class AdminDesk:
         if value.hidden:
             return self._hidden(texts)
         return texts.none if value.value is None else f"{value.value:,}"
+
+    def _size(self, texts: AdminTexts, count: int) -> str:
+        """A count of residents: "<k" when it is about fewer than k of them (0 is shown)."""
+        return self._count(texts, cell(count, count, self.min_group))
 
     def _share(self, texts: AdminTexts, value: Cell) -> str:
         if value.hidden:
@@ -174,7 +191,7 @@ class AdminDesk:
                 Button.of(texts.btn_broadcast_cancel, cb.BroadcastCancel(draft.id)),
             ),
         )
-        preview = texts.broadcast_preview.format(scope=scope, count=f"{count:,}")
+        preview = texts.broadcast_preview.format(scope=scope, count=self._size(texts, count))
         return Reply(
             (
                 screens.plain_notice(self.content, language, preview),
@@ -207,7 +224,7 @@ class AdminDesk:
                 )
                 text = texts.broadcast_started.format(
                     id=started.id,
-                    count=f"{started.recipients:,}",
+                    count=self._size(texts, started.recipients),
                     every=self.broadcast_report_every,
                 )
                 started_notice = screens.plain_notice(self.content, language, text)
@@ -221,14 +238,22 @@ class AdminDesk:
         """Progress (sent / failed / blocked / remaining), or the final figures."""
         texts = self.content.ui[language].admin
         template = texts.broadcast_done if final else texts.broadcast_progress
+        # The parts add up to the recipients: one part withheld alone could be worked out by
+        # subtraction, so a second one is withheld with it (as for /stats breakdowns).
+        parts = suppress_partition(
+            {
+                "sent": broadcast.sent,
+                "failed": broadcast.failed,
+                "blocked": broadcast.blocked,
+                "skipped": broadcast.skipped,
+                "remaining": broadcast.remaining,
+            },
+            self.min_group,
+        )
         text = template.format(
             id=broadcast.id,
-            recipients=f"{broadcast.recipients:,}",
-            sent=f"{broadcast.sent:,}",
-            failed=f"{broadcast.failed:,}",
-            blocked=f"{broadcast.blocked:,}",
-            skipped=f"{broadcast.skipped:,}",
-            remaining=f"{broadcast.remaining:,}",
+            recipients=self._size(texts, broadcast.recipients),
+            **{name: self._count(texts, value) for name, value in parts.items()},
         )
         return self._say(language, text)
 
@@ -279,6 +304,39 @@ class AdminDesk:
         cohort = await self.store.cohort(name=name) or await self.store.cohort(code=name)
         return None if cohort is None else (cohort, cohort.name)
 
+    async def view_scope(self, texts: AdminTexts, args: str) -> tuple[Cohort | None, str] | str:
+        """The scope of a statistics view, or why it is refused (unknown, too small, too close)."""
+        scope = await self._scope(texts, args)
+        if scope is None:
+            return texts.unknown_cohort.format(name=" ".join(args.split()))
+        cohort, _ = scope
+        if cohort is not None:
+            refusal = await self._cohort_refusal(texts, cohort)
+            if refusal is not None:
+                return refusal
+        return scope
+
+    async def _cohort_refusal(self, texts: AdminTexts, cohort: Cohort) -> str | None:
+        """Why figures about this cohort would single residents out, if they would.
+
+        A cohort of fewer than k members is a handful of people. A cohort that differs from the
+        whole population, or from another cohort, by fewer than k residents is as bad: subtract
+        one view from the other and what remains describes those few (differencing).
+        """
+        k = self.min_group
+        async with self.store.engine.connect() as conn:
+            overlap = await cohort_overlap(conn, cohort.id)
+        if overlap.members < k:
+            return texts.cohort_too_small.format(name=cohort.name, k=k)
+        if 0 < overlap.population - overlap.members < k:
+            return texts.cohort_too_close.format(name=cohort.name, other=texts.scope_all, k=k)
+        close = sorted(other for other, apart in overlap.differences.items() if 0 < apart < k)
+        if close:
+            names = {one.id: one.name for one in await self.store.cohorts()}
+            other = names.get(close[0], "?")
+            return texts.cohort_too_close.format(name=cohort.name, other=other, k=k)
+        return None
+
     async def report(self, cohort: Cohort | None, scope_name: str) -> StatsReport:
         knowledge = sum(i.dimension == "knowledge" for i in self.content.assessment.items)
         async with self.store.engine.connect() as conn:
@@ -291,9 +349,9 @@ class AdminDesk:
         return build_report(scope_name, counts, topic_lessons, min_group=self.min_group)
 
     async def _stats(self, language: Language, texts: AdminTexts, args: str) -> Reply:
-        scope = await self._scope(texts, args)
-        if scope is None:
-            return self._say(language, texts.unknown_cohort.format(name=" ".join(args.split())))
+        scope = await self.view_scope(texts, args)
+        if isinstance(scope, str):
+            return self._say(language, scope)
         report = await self.report(*scope)
         text = "\n".join(self.report_lines(language, report))
         chart = await asyncio.to_thread(self._chart, language, report)
@@ -455,7 +513,8 @@ class AdminDesk:
     async def item_rows(
         self, language: Language, questions: Sequence[Question]
     ) -> list[dict[str, str]]:
-        """Per question: residents who answered, first-try share right, most chosen wrong option."""
+        """Per question: residents who answered, first-try share right, the wrong option most
+        chosen on a first try, and how many answers were retries (counted apart)."""
         texts = self.content.ui[language].admin
         ids = [q.id for q in questions]
         qt = scope_question_totals
@@ -466,11 +525,9 @@ class AdminDesk:
                     sa.select(qt).where(qt.c.scope_id == 0, qt.c.question_id.in_(ids))
                 )
             }
-            chosen: dict[str, dict[int, int]] = {}
-            for row in await conn.execute(
-                sa.select(option_totals).where(option_totals.c.question_id.in_(ids))
-            ):
-                chosen.setdefault(row.question_id, {})[row.option_index] = row.chosen
+            # First tries only: a resident retrying a question many times must not make their
+            # wrong choices look like everyone's.
+            chosen = await first_try_options(conn, ids)
         rows = []
         for question in questions:
             total = totals.get(question.id)
@@ -495,14 +552,17 @@ class AdminDesk:
                     if hidden
                     else f"{total.first_try_correct / total.residents:.0%}",
                     "wrong": wrong_text if not hidden else self._hidden(texts),
+                    "retries": self._hidden(texts)
+                    if hidden
+                    else f"{max(total.answers - total.residents, 0):,}",
                 }
             )
         return rows
 
     async def _export(self, language: Language, texts: AdminTexts, args: str) -> Reply:
-        scope = await self._scope(texts, args)
-        if scope is None:
-            return self._say(language, texts.unknown_cohort.format(name=" ".join(args.split())))
+        scope = await self.view_scope(texts, args)
+        if isinstance(scope, str):
+            return self._say(language, scope)
         cohort, scope_name = scope
         report = await self.report(cohort, scope_name)
         stamp = self.clock().strftime("%Y%m%d")
@@ -515,6 +575,16 @@ class AdminDesk:
         if self.pseudonym_key is None:
             return Reply(
                 (screens.plain_notice(self.content, language, texts.export_needs_key),),
+                documents=(aggregates,),
+            )
+        async with self.store.engine.connect() as conn:
+            answering = await answering_residents(conn, cohort.id if cohort else None)
+        if answering < self.min_group:
+            # Answer-level rows about a handful of residents describe those residents, however
+            # pseudonymous: the aggregate tables (suppressed) are all such a scope gets.
+            refusal = texts.export_too_few.format(scope=scope_name, k=self.min_group)
+            return Reply(
+                (screens.plain_notice(self.content, language, refusal),),
                 documents=(aggregates,),
             )
         answers_csv = Document(
@@ -543,8 +613,12 @@ class AdminDesk:
                     else value.value
                 )
             )
-            residents = hidden if 0 < value.n < report.min_group else value.n
-            writer.writerow([section, item, measure, shown, residents])
+            # A withheld figure carries no number at all: with its n, a cell withheld only to
+            # protect another (complementary suppression) could be worked out again.
+            residents = hidden if value.hidden or 0 < value.n < report.min_group else value.n
+            writer.writerow(
+                [safe_csv_text(section), safe_csv_text(item), measure, shown, residents]
+            )
 
         for measure in ("residents", "consented", "active_7d", "active_30d", "new_7d"):
             put("reach", report.scope, measure, getattr(report, measure))
@@ -586,7 +660,7 @@ class AdminDesk:
                 "option_index",
                 "correct",
                 "try_number",
-                "answered_on",
+                "answered_week",
             ]
         )
         query = sa.select(
@@ -608,13 +682,14 @@ class AdminDesk:
             async for row in result:
                 writer.writerow(
                     [
-                        pseudonym(key, row.resident_id),
-                        row.lesson_id,
-                        row.question_id,
+                        export_pseudonym(key, row.resident_id),
+                        safe_csv_text(row.lesson_id),
+                        safe_csv_text(row.question_id),
                         row.option_index,
                         int(row.correct),
                         row.try_number,
-                        row.answered_at.date().isoformat(),  # a day is enough for research
+                        # The week, not the day: a day and a lecture's date single people out.
+                        iso_week(row.answered_at.date()),
                     ]
                 )
         return out.getvalue().encode("utf-8-sig")
@@ -653,9 +728,9 @@ async def print_stats(
     try:
         desk = admin_desk(settings, content, store, username=settings.bot_username)
         texts = content.ui[language].admin
-        scope = await desk._scope(texts, cohort or "")
-        if scope is None:
-            print(texts.unknown_cohort.format(name=cohort), file=sys.stderr)
+        scope = await desk.view_scope(texts, cohort or "")
+        if isinstance(scope, str):
+            print(scope, file=sys.stderr)
             return 1
         report = await desk.report(*scope)
         if output == "json":

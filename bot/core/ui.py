@@ -55,6 +55,8 @@ class AdminTexts(BaseModel):
     cohorts_line: str
     cohorts_empty: str
     unknown_cohort: str
+    cohort_too_small: str
+    cohort_too_close: str
     scope_all: str
     stats_title: str
     reach_heading: str
@@ -90,6 +92,7 @@ class AdminTexts(BaseModel):
     export_aggregates_caption: str
     export_answers_caption: str
     export_needs_key: str
+    export_too_few: str
     # Broadcasts (/broadcast)
     broadcast_usage: str
     broadcast_too_long: str

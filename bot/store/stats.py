@@ -8,7 +8,9 @@ benchmark's baseline and the tests' proof that both agree.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +32,7 @@ from bot.store.schema import (
     answers,
     assessment_sittings,
     cohort_members,
+    latest_answers,
     lesson_progress,
     residents,
     scope_lesson_totals,
@@ -260,3 +263,85 @@ async def raw_scope_counts(
         assessment=await _assessment(conn, cohort_id, knowledge_items),
         breakdowns=await _breakdowns(conn, cohort_id, raw=True),
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class CohortOverlap:
+    """How far a cohort is from the other scopes a figure about it could be subtracted from."""
+
+    members: int
+    population: int  # residents who consented
+    # Per other cohort (by id): residents in exactly one of the two (the symmetric difference).
+    differences: dict[int, int]
+
+
+async def cohort_overlap(conn: Conn, cohort_id: int) -> CohortOverlap:
+    """The cohort's size, the population's, and its distance to every other cohort."""
+    cm, other = cohort_members, cohort_members.alias("other")
+    members = int(
+        await conn.scalar(
+            sa.select(sa.func.count()).select_from(cm).where(cm.c.cohort_id == cohort_id)
+        )
+        or 0
+    )
+    # Members join only once they consent, so the consented residents are what a cohort is
+    # compared with (comparing with everyone would hide a small gap behind unconsented rows).
+    population = int(
+        await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(residents)
+            .where(residents.c.consent_at.is_not(None))
+        )
+        or 0
+    )
+    sizes = {
+        int(cohort): int(size)
+        for cohort, size in await conn.execute(
+            sa.select(cm.c.cohort_id, sa.func.count())
+            .where(cm.c.cohort_id != cohort_id)
+            .group_by(cm.c.cohort_id)
+        )
+    }
+    shared = {
+        int(cohort): int(count)
+        for cohort, count in await conn.execute(
+            sa.select(other.c.cohort_id, sa.func.count())
+            .select_from(cm.join(other, other.c.resident_id == cm.c.resident_id))
+            .where(cm.c.cohort_id == cohort_id, other.c.cohort_id != cohort_id)
+            .group_by(other.c.cohort_id)
+        )
+    }
+    return CohortOverlap(
+        members=members,
+        population=population,
+        differences={
+            cohort: members + size - 2 * shared.get(cohort, 0) for cohort, size in sizes.items()
+        },
+    )
+
+
+async def answering_residents(conn: Conn, cohort_id: int | None) -> int:
+    """How many residents in the scope have answered at least one question."""
+    la = latest_answers
+    return int(
+        await conn.scalar(
+            sa.select(sa.func.count(sa.distinct(la.c.resident_id))).where(
+                _in_scope(la.c.resident_id, cohort_id)
+            )
+        )
+        or 0
+    )
+
+
+async def first_try_options(conn: Conn, question_ids: Sequence[str]) -> dict[str, dict[int, int]]:
+    """Per question, how often each option was chosen on a resident's first try (no retries)."""
+    a = answers
+    rows = await conn.execute(
+        sa.select(a.c.question_id, a.c.option_index, sa.func.count())
+        .where(a.c.question_id.in_(list(question_ids)), a.c.try_number == 1)
+        .group_by(a.c.question_id, a.c.option_index)
+    )
+    out: dict[str, dict[int, int]] = {}
+    for question_id, option_index, count in rows:
+        out.setdefault(str(question_id), {})[int(option_index)] = int(count)
+    return out
