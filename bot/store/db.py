@@ -46,13 +46,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
 
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
+    """An async engine; SQLite gets WAL, foreign keys and a busy timeout on every connection.
+
+    ``hide_parameters``: an error's message (and so any log line or traceback quoting it) never
+    includes the statement's parameters, which hold residents' data (updates, answers).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(url, pool_pre_ping=True)
+        return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     _configure_sqlite(engine.sync_engine)
     return engine
 
@@ -74,7 +78,9 @@ def inline_twin(engine: AsyncEngine) -> Engine | None:
     # A checkout must never wait for a free connection: it would wait on the loop's thread,
     # where nobody could return one. So the pool may grow (max_overflow=-1); it seldom needs
     # more than two, since inline statements never yield to the loop.
-    twin = create_sync_engine(url.set(drivername="sqlite+pysqlite"), pool_size=4, max_overflow=-1)
+    twin = create_sync_engine(
+        url.set(drivername="sqlite+pysqlite"), pool_size=4, max_overflow=-1, hide_parameters=True
+    )
     _configure_sqlite(twin)
     return twin
 

@@ -24,7 +24,6 @@ from bot.store import statements as sql
 from bot.store.db import Conn, Database, create_engine, migrate
 from bot.store.schema import (
     admin_audit,
-    answers,
     app_state,
     assessment_answers,
     assessment_sittings,
@@ -33,7 +32,6 @@ from bot.store.schema import (
     cohort_members,
     cohorts,
     inbox,
-    latest_answers,
     lesson_progress,
     outbox,
     quiz_attempts,
@@ -1124,57 +1122,191 @@ class Store:
             )
             return {row.resident_id: row.status for row in rows}
 
-    # Privacy
+    # Privacy: /mydata and /forget cover every table with a resident's id, found in the schema
+
+    # Tables naming a person that /mydata and /forget leave alone, and why. Every other table
+    # with a resident's id is covered automatically (``resident_columns``), and
+    # tests/test_privacy_store.py fails when a table names someone in neither way.
+    PRIVACY_EXEMPT: tuple[tuple[str, str], ...] = (
+        (
+            "inbox",
+            "update ids only: the payload (which may quote the resident) is erased once the "
+            "update is handled, and a handled id is purged after three days",
+        ),
+        (
+            "admin_audit",
+            "what administrators did (their ids, not residents'), kept for accountability and "
+            "purged after AUDIT_RETENTION_DAYS",
+        ),
+        (
+            "broadcasts",
+            "administrators' announcements (the administrator's id and text), purged after "
+            "BROADCAST_RETENTION_DAYS; who received one is in broadcast_deliveries",
+        ),
+        (
+            "cohorts",
+            "the cohort and the administrator who created it; membership is in cohort_members",
+        ),
+    )
+    # Columns that name a person without a foreign key to residents. In a private chat, the
+    # chat's id is the resident's Telegram id.
+    PERSON_COLUMNS = ("resident_id", "chat_id", "admin_id", "created_by", "user_id")
+
+    @staticmethod
+    def resident_columns(metadata: sa.MetaData | None = None) -> list[sa.Column[Any]]:
+        """The column holding a resident's id in each table that has one, parents first."""
+        found: list[sa.Column[Any]] = []
+        for table in (metadata or residents.metadata).sorted_tables:
+            if table.name == residents.name:
+                found.append(table.c.id)
+                continue
+            for column in table.columns:
+                refers = any(fk.column.table.name == residents.name for fk in column.foreign_keys)
+                if refers or column.name in ("resident_id", "chat_id"):
+                    found.append(column)
+                    break
+        return found
 
     async def export_resident(self, *, resident_id: int) -> dict[str, Any]:
         """Every row stored about a resident, as plain JSON-ready data."""
         out: dict[str, Any] = {}
         async with self._read() as conn:
-            for table, column in (
-                (residents, residents.c.id),
-                (lesson_progress, lesson_progress.c.resident_id),
-                (quiz_attempts, quiz_attempts.c.resident_id),
-                (answers, answers.c.resident_id),
-                (assessment_sittings, assessment_sittings.c.resident_id),
-                (assessment_answers, assessment_answers.c.resident_id),
-                (cohort_members, cohort_members.c.resident_id),
-                (broadcast_deliveries, broadcast_deliveries.c.resident_id),
-            ):
+            for column in self.resident_columns():
+                table = column.table
                 rows = await conn.execute(sa.select(table).where(column == resident_id))
                 out[table.name] = [_jsonable(dict(row._mapping)) for row in rows]
+        # Messages waiting to be sent are JSON in the database: shown as what they are.
+        for message in out.get("outbox", []):
+            if isinstance(message.get("payload"), str):
+                message["payload"] = json.loads(message["payload"])
         return out
 
     async def forget_resident(self, *, resident_id: int) -> None:
-        """Delete every row about a resident (children first, so no backend needs cascades)."""
+        """Delete every row about a resident, queued messages included (children first)."""
         async with self._write() as conn:
             # Aggregate counters keep their totals: they cannot be traced back to anyone.
-            await conn.execute(
-                sa.delete(latest_answers).where(latest_answers.c.resident_id == resident_id)
-            )
-            await conn.execute(
-                sa.delete(cohort_members).where(cohort_members.c.resident_id == resident_id)
-            )
-            await conn.execute(
-                sa.delete(broadcast_deliveries).where(
-                    broadcast_deliveries.c.resident_id == resident_id
+            await self._delete_residents(conn, [resident_id])
+
+    async def _delete_residents(self, conn: Conn, resident_ids: Sequence[int]) -> None:
+        # Children before parents, so no backend needs ON DELETE CASCADE.
+        for column in reversed(self.resident_columns()):
+            await conn.execute(sa.delete(column.table).where(column.in_(list(resident_ids))))
+
+    # Retention: rows kept only for a while. A periodic task calls these; each deletes at most
+    # ``limit`` rows per call (one short write transaction), so call again while it returns
+    # ``limit``.
+
+    async def purge_unconsented(self, *, older_than: dt.timedelta, limit: int = 500) -> int:
+        """Forget residents who never accepted the privacy notice, unseen for ``older_than``.
+
+        Everything about them goes, as with /forget, and so do updates of theirs still waiting
+        in the inbox. Returns how many residents were forgotten.
+        """
+        cutoff = self._now() - older_than
+        async with self._write() as conn:
+            ids = [
+                int(resident_id)
+                for resident_id in (
+                    await conn.execute(
+                        sa.select(residents.c.id)
+                        .where(residents.c.consent_at.is_(None), residents.c.last_seen_at < cutoff)
+                        .limit(limit)
+                    )
+                ).scalars()
+            ]
+            if ids:
+                await self._delete_residents(conn, ids)
+                await self._delete_inbox_of(conn, set(ids))
+        return len(ids)
+
+    async def _delete_inbox_of(self, conn: Conn, resident_ids: set[int]) -> None:
+        # Only updates not yet handled keep a payload; they are few, so they are read here.
+        rows = await conn.execute(
+            sa.select(inbox.c.update_id, inbox.c.payload).where(inbox.c.payload.is_not(None))
+        )
+        doomed = [
+            row.update_id
+            for row in rows.all()
+            if self._update_people(json.loads(row.payload)) & resident_ids
+        ]
+        if doomed:
+            await conn.execute(sa.delete(inbox).where(inbox.c.update_id.in_(doomed)))
+
+    async def purge_audit_log(self, *, older_than: dt.timedelta, limit: int = 5000) -> int:
+        """Drop administrators' audit rows older than ``older_than``."""
+        cutoff = self._now() - older_than
+        async with self._write() as conn:
+            old = sa.select(admin_audit.c.id).where(admin_audit.c.at < cutoff).limit(limit)
+            result = await conn.execute(sa.delete(admin_audit).where(admin_audit.c.id.in_(old)))
+            return int(result.rowcount)
+
+    async def purge_deliveries(self, *, older_than: dt.timedelta, limit: int = 5000) -> int:
+        """Drop who-received-what rows of broadcasts finished before ``older_than`` ago.
+
+        The broadcast keeps its counters (sent, failed, blocked, skipped).
+        """
+        cutoff = self._now() - older_than
+        d, b = broadcast_deliveries, broadcasts
+        finished = sa.select(b.c.id).where(
+            b.c.status.in_(("done", "cancelled")),
+            sa.func.coalesce(b.c.finished_at, b.c.created_at) < cutoff,
+        )
+        async with self._write() as conn:
+            keys = (
+                await conn.execute(
+                    sa.select(d.c.broadcast_id, d.c.resident_id)
+                    .where(d.c.broadcast_id.in_(finished))
+                    .limit(limit)
                 )
-            )
-            await conn.execute(
-                sa.delete(assessment_answers).where(assessment_answers.c.resident_id == resident_id)
-            )
-            await conn.execute(
-                sa.delete(assessment_sittings).where(
-                    assessment_sittings.c.resident_id == resident_id
+            ).all()
+            for broadcast_id in {key.broadcast_id for key in keys}:
+                residents_ = [key.resident_id for key in keys if key.broadcast_id == broadcast_id]
+                await conn.execute(
+                    sa.delete(d).where(
+                        d.c.broadcast_id == broadcast_id, d.c.resident_id.in_(residents_)
+                    )
                 )
-            )
-            await conn.execute(sa.delete(answers).where(answers.c.resident_id == resident_id))
-            await conn.execute(
-                sa.delete(quiz_attempts).where(quiz_attempts.c.resident_id == resident_id)
-            )
-            await conn.execute(
-                sa.delete(lesson_progress).where(lesson_progress.c.resident_id == resident_id)
-            )
-            await conn.execute(sa.delete(residents).where(residents.c.id == resident_id))
+        return len(keys)
+
+    async def purge_broadcasts(self, *, older_than: dt.timedelta, limit: int = 500) -> int:
+        """Drop broadcasts (their text and counters) finished, cancelled or left as drafts
+        before ``older_than`` ago, with any delivery rows they still have."""
+        cutoff = self._now() - older_than
+        d, b = broadcast_deliveries, broadcasts
+        async with self._write() as conn:
+            ids = [
+                int(broadcast_id)
+                for broadcast_id in (
+                    await conn.execute(
+                        sa.select(b.c.id)
+                        .where(
+                            b.c.status.in_(("done", "cancelled", "draft")),
+                            sa.func.coalesce(b.c.finished_at, b.c.created_at) < cutoff,
+                        )
+                        .limit(limit)
+                    )
+                ).scalars()
+            ]
+            if ids:
+                await conn.execute(sa.delete(d).where(d.c.broadcast_id.in_(ids)))
+                await conn.execute(sa.delete(b).where(b.c.id.in_(ids)))
+        return len(ids)
+
+    @staticmethod
+    def _update_people(update: dict[str, Any]) -> set[int]:
+        """The user and chat ids an update (a Telegram JSON object) is from or about."""
+        found: set[int] = set()
+        for part in update.values():
+            if not isinstance(part, dict):
+                continue
+            for holder in (part, part.get("message")):
+                if not isinstance(holder, dict):
+                    continue
+                for key in ("from", "chat"):
+                    who = holder.get(key)
+                    if isinstance(who, dict) and isinstance(who.get("id"), int):
+                        found.add(who["id"])
+        return found
 
 
 def _resident(row: sa.Row[Any]) -> Resident:
