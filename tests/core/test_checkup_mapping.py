@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 import yaml
 
+from bot.core.assessment import Assessment, score_sitting
+from bot.core.checks import check_checkup_mapping
 from bot.core.content import ContentError, load_content
+from bot.core.curriculum import Curriculum, Topic
 
+REPO = Path(__file__).resolve().parents[2]
 Edit = Callable[[dict[str, Any]], None]
 
 
@@ -116,3 +120,53 @@ def test_tags_are_plain_ids_listed_once(
     [found] = problems(content_dir)
     assert found.startswith("topics/mini.yaml: lessons[mini-a].tags: ")
     assert message in found
+
+
+# ---- The real curriculum and instrument, parsed without the other content checks, so this
+# mapping is tested on its own.
+
+
+def real_curriculum() -> Curriculum:
+    topics = [
+        Topic.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        for path in sorted((REPO / "content" / "topics").glob("*.yaml"))
+    ]
+    return Curriculum(topics=tuple(sorted(topics, key=lambda t: (t.order, t.id))))
+
+
+def real_instrument() -> Assessment:
+    raw = yaml.safe_load((REPO / "content" / "assessment.yaml").read_text(encoding="utf-8"))
+    return Assessment.model_validate(raw)
+
+
+def test_every_real_item_is_mapped_to_a_lesson_that_carries_its_tag() -> None:
+    curriculum, instrument = real_curriculum(), real_instrument()
+    assert check_checkup_mapping(curriculum, instrument) == []
+    unmapped = [item.id for item in instrument.items if item.lesson is None]
+    assert unmapped == []
+
+
+def test_the_standard_questions_point_to_the_lessons_that_teach_them() -> None:
+    curriculum, instrument = real_curriculum(), real_instrument()
+    mapping = {
+        item.id: (curriculum.topic_of(item.lesson).id, item.lesson, item.tag)  # type: ignore[union-attr]
+        for item in instrument.items
+        if item.lesson is not None
+    }
+    assert mapping["std-interest"] == ("basics", "basics-interest", "compound-interest")
+    assert mapping["std-inflation"] == ("basics", "basics-inflation", "inflation")
+    assert mapping["std-diversify"] == ("basics", "basics-diversify", "diversification")
+
+
+def test_missing_the_standard_questions_suggests_money_basics_first() -> None:
+    """What the resident sees after a check-up: topics to study next, from the mapping."""
+    instrument = real_instrument()
+    ids = [item.id for item in instrument.items]
+    wrong_on_standard = {"std-interest": 1, "std-inflation": 0, "std-diversify": 0}
+    right_elsewhere = {
+        item.id: max(range(len(item.options)), key=lambda i: item.options[i].points)
+        for item in instrument.items
+        if item.id not in wrong_on_standard
+    }
+    score = score_sitting(instrument, ids, {**wrong_on_standard, **right_elsewhere})
+    assert score.study_next == ("basics",)
