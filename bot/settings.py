@@ -9,14 +9,21 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 from bot.core.i18n import Language
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Where Telegram POSTs updates when WEBHOOK_URL names no path of its own.
 DEFAULT_WEBHOOK_PATH = "/telegram"
-# Telegram's rule for a webhook's secret_token.
-_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram's alphabet for a webhook's secret_token (at most 256 characters), and finlit's floor:
+# 32 characters of 64 kinds are 192 bits, far beyond guessing.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+
+
+def valid_webhook_secret(value: str) -> bool:
+    """Whether ``value`` may serve as WEBHOOK_SECRET."""
+    return _WEBHOOK_SECRET.fullmatch(value) is not None
 
 
 class Settings(BaseSettings):
@@ -39,8 +46,27 @@ class Settings(BaseSettings):
     # POSTs to, the secret it sends back (generated and stored when unset), where to listen.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Without WEBHOOK_SECRET, a single process generates one and keeps it in this file (mode
+    # 600), never in the database; unset: "webhook-secret" next to the SQLite database.
+    webhook_secret_file: Path | None = None
     listen_host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Retention, in days (deploy/README.md): residents who never accepted the privacy notice,
+    # administrators' audit log, broadcasts (text and counters), who received each broadcast.
+    unconsented_retention_days: int = Field(default=30, ge=1, le=3650)
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
+    broadcast_retention_days: int = Field(default=365, ge=1, le=3650)
+    delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+
+    @property
+    def secret_file(self) -> Path:
+        """Where a generated webhook secret is kept: WEBHOOK_SECRET_FILE or the data directory."""
+        if self.webhook_secret_file is not None:
+            return self.webhook_secret_file
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(str(url.database)).expanduser().parent / "webhook-secret"
+        return Path("data") / "webhook-secret"
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -92,6 +118,6 @@ class Settings(BaseSettings):
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value():
             return None
-        if not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
-            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        if not valid_webhook_secret(value.get_secret_value()):
+            raise ValueError("must be 32-256 characters of A-Z, a-z, 0-9, _ and -")
         return value

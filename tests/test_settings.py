@@ -23,6 +23,27 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.default_language == "zh"
 
 
+def test_retention_and_secret_file_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DATABASE_URL", "WEBHOOK_SECRET_FILE", "UNCONSENTED_RETENTION_DAYS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (
+        settings.unconsented_retention_days,
+        settings.audit_retention_days,
+        settings.broadcast_retention_days,
+        settings.delivery_retention_days,
+    ) == (30, 365, 365, 30)
+    # A generated webhook secret lives next to the database, never in it.
+    assert settings.secret_file == Path("data/webhook-secret")
+    monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:////var/lib/finlit/finlit.db")
+    monkeypatch.setenv("UNCONSENTED_RETENTION_DAYS", "7")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.secret_file == Path("/var/lib/finlit/webhook-secret")
+    assert settings.unconsented_retention_days == 7
+    monkeypatch.setenv("WEBHOOK_SECRET_FILE", "/run/secrets/finlit-webhook")
+    assert Settings(_env_file=None).secret_file == Path("/run/secrets/finlit-webhook")  # type: ignore[call-arg]
+
+
 def test_admin_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMIN_IDS", " 12, 345 ,")
     assert Settings(_env_file=None).admin_ids == frozenset({12, 345})  # type: ignore[call-arg]

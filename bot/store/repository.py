@@ -1292,6 +1292,12 @@ class Store:
                 await conn.execute(sa.delete(b).where(b.c.id.in_(ids)))
         return len(ids)
 
+    async def purge_state(self, *, key: str) -> bool:
+        """Forget one piece of application state (e.g. a secret an older finlit kept)."""
+        async with self._write() as conn:
+            result = await conn.execute(sa.delete(app_state).where(app_state.c.key == key))
+            return int(result.rowcount) > 0
+
     @staticmethod
     def _update_people(update: dict[str, Any]) -> set[int]:
         """The user and chat ids an update (a Telegram JSON object) is from or about."""

@@ -7,6 +7,7 @@ import json
 import re
 import socket
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from telegram.error import BadRequest
 
 from bot.app import build_application
@@ -23,7 +24,16 @@ from bot.core.content import Content
 from bot.settings import Settings
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
-from bot.telegram.webhook import SECRET_HEADER, ListenError, build_web_app, serve_webhook
+from bot.telegram.webhook import (
+    SECRET_HEADER,
+    ListenError,
+    RefusalLog,
+    SecretFileError,
+    build_web_app,
+    resolve_secret,
+    secret_from_file,
+    serve_webhook,
+)
 from tests.fakes import (
     JSON,
     FakeTelegram,
@@ -34,7 +44,7 @@ from tests.fakes import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-SECRET = "s3cret_-token"
+SECRET = "s3cret_-token-of-32-characters-or-more"
 ALLOWED = ["message", "callback_query", "my_chat_member"]
 METRIC_LINE = re.compile(
     r"[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_]+=\"[^\"]*\"\})? (-?[0-9.]+(e[+-]?[0-9]+)?|\+Inf|NaN)"
@@ -114,7 +124,7 @@ async def test_update_with_the_secret_is_stored_then_handled(web: Running) -> No
     assert "Welcome to finlit" in web.fake.sent_texts(user.chat_id)[0]
 
 
-@pytest.mark.parametrize("secret", [None, "", "forged-9f2c", SECRET + "x", "s3cret_-toke"])
+@pytest.mark.parametrize("secret", [None, "", "forged-9f2c", SECRET + "x", SECRET[:-1]])
 async def test_wrong_or_missing_secret_is_refused_and_changes_nothing(
     web: Running, secret: str | None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -136,6 +146,85 @@ async def test_wrong_or_missing_secret_is_refused_and_changes_nothing(
     assert "/start" not in refusals[0]
     if secret:
         assert secret not in refusals[0]
+
+
+async def test_refused_requests_are_logged_at_most_once_a_period(
+    fake: FakeTelegram, settings: Settings, content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flood of forged posts is counted one by one but fills no log: one line a period."""
+    now = [1000.0]
+    app = build_application(settings, request=fake, content=content)
+    refusals = RefusalLog(period=60, clock=lambda: now[0])
+    web_app = build_web_app(app, secret=SECRET, refusals=refusals)
+    before = METRICS.counters["finlit_webhook_rejected_total"]
+    transport = httpx.ASGITransport(app=web_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for _ in range(100):
+            assert (await client.post("/telegram", json={"update_id": 1})).status_code == 403
+        now[0] += 60
+        await client.post("/telegram", json={"update_id": 1}, headers={SECRET_HEADER: "x"})
+    lines = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(lines) == 2
+    assert "missing secret token (0 more refused" in lines[0]
+    assert "wrong secret token (99 more refused" in lines[1]
+    assert METRICS.counters["finlit_webhook_rejected_total"] == before + 101
+
+
+async def test_an_update_whose_private_chat_is_not_its_sender_is_dropped(web: Running) -> None:
+    """With the secret, a forger could have one resident's /mydata sent to another chat."""
+    victim = web.user(user_id=301, language_code="en")
+    forger = web.user(user_id=302, language_code="en")
+    update = victim.text_update("/mydata")
+    update["message"]["chat"]["id"] = forger.chat_id
+    before = METRICS.counters.get("finlit_webhook_forged_total", 0)
+    response = await web.post(update)
+    assert response.status_code == 200  # acknowledged, so nothing retries it
+    await web.idle()
+    assert METRICS.counters["finlit_webhook_forged_total"] == before + 1
+    assert not await web.store.inbox_done(update_id=update["update_id"])
+    assert await web.store.inbox_pending() == []
+    assert web.fake.sent_texts(forger.chat_id) == web.fake.sent_texts(victim.chat_id) == []
+
+
+def test_a_generated_secret_is_written_once_readable_only_by_us_and_printed_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "data" / "webhook-secret"
+    secret = secret_from_file(path)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32,256}", secret)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert capsys.readouterr().out.count(secret) == 1
+    assert secret_from_file(path) == secret
+    assert capsys.readouterr().out == ""  # printed once, at generation only
+
+
+def test_a_secret_file_others_can_read_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "webhook-secret"
+    path.write_text(SECRET + "\n", encoding="ascii")
+    path.chmod(0o644)
+    assert secret_from_file(path) == SECRET
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("content", ["", "short", "has space" * 8])
+def test_a_secret_file_without_a_valid_secret_stops_the_start(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "webhook-secret"
+    path.write_text(content, encoding="ascii")
+    path.chmod(0o600)
+    with pytest.raises(SecretFileError, match="not a webhook secret"):
+        secret_from_file(path)
+
+
+async def test_a_secret_an_older_finlit_kept_in_the_database_is_deleted(
+    web: Running, settings: Settings, tmp_path: Path
+) -> None:
+    await web.store.set_state_once("webhook_secret", "legacy-secret-in-plain-text-0123456789")
+    configured = settings.model_copy(update={"webhook_secret_file": tmp_path / "secret"})
+    secret = await resolve_secret(web.app, configured)
+    assert secret == (tmp_path / "secret").read_text(encoding="ascii").strip()
+    assert await web.store.get_state("webhook_secret") is None
+    with_env = configured.model_copy(update={"webhook_secret": SecretStr(SECRET)})
+    assert await resolve_secret(web.app, with_env) == SECRET
 
 
 async def test_a_redelivered_update_is_handled_once(web: Running) -> None:
@@ -263,6 +352,8 @@ def test_webhook_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("webhook_secret", "has space"),
         ("webhook_secret", "ünï"),
         ("webhook_secret", "x" * 257),
+        ("webhook_secret", "x" * 31),  # Telegram would take it; too easy to guess
+        ("unconsented_retention_days", 0),
         ("port", 0),
         ("port", 65536),
     ],
@@ -299,7 +390,7 @@ def finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
         (
             [],
             {"WEBHOOK_URL": "https://bot.example.org", "WEBHOOK_SECRET": "no spaces"},
-            "finlit: configuration error: WEBHOOK_SECRET: must be 1-256 characters of A-Z, a-z, 0-9, _ and -",
+            "finlit: configuration error: WEBHOOK_SECRET: must be 32-256 characters of A-Z, a-z, 0-9, _ and -",
         ),
         (
             [],
@@ -325,6 +416,7 @@ def free_port() -> int:
 
 
 def webhook_settings(settings: Settings, port: int, **extra: Any) -> Settings:
+    """Webhook mode; a generated secret goes next to the test's database (the default)."""
     values = settings.model_dump() | {
         "webhook_url": "https://bot.example.org/hook",
         "listen_host": "127.0.0.1",
@@ -349,7 +441,10 @@ async def serve_once(fake: FakeTelegram, settings: Settings, content: Content, u
         assert call.params["allowed_updates"] == ALLOWED
         secret = str(call.params["secret_token"])
         assert app.bot_data.services is not None
-        assert await app.bot_data.services.store.get_state("webhook_secret") == secret
+        # Kept in a file only the service user can read, never in the database.
+        assert await app.bot_data.services.store.get_state("webhook_secret") is None
+        assert settings.secret_file.read_text(encoding="ascii").strip() == secret
+        assert stat.S_IMODE(settings.secret_file.stat().st_mode) == 0o600
         user = TelegramUser(fake, app, user_id=user_id, language_code="en")
         update = user.text_update("/start")
         async with httpx.AsyncClient(base_url=base, trust_env=False) as client:
@@ -382,10 +477,10 @@ async def test_serve_webhook_end_to_end(
 ) -> None:
     settings = webhook_settings(settings, free_port())
     first = await serve_once(fake, settings, content, user_id=2000)
-    # A restart (or a second process) uses the secret the first one generated and stored.
+    # A restart uses the secret the first process generated and kept in its file.
     second = await serve_once(fake, settings, content, user_id=2001)
     assert first == second
-    assert re.fullmatch(r"[A-Za-z0-9_-]{20,256}", first)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32,256}", first)
     assert fake.unknown_methods == []
 
 
