@@ -205,6 +205,7 @@ def build_figure(
                     ha="left",
                     color=HIDDEN_COLOUR,
                     fontproperties=props(VALUE_PT),
+                    parse_math=False,
                 )
             elif value >= INSIDE_FROM:
                 ax.text(
@@ -230,17 +231,26 @@ def build_figure(
     ax.set_ylim(max(len(categories), 1) - 0.5, -0.5)  # First category on top.
     ticks = list(range(0, 101, 25))
     ax.set_xticks(ticks, [f"{tick}%" for tick in ticks], fontproperties=props(LABEL_PT))
-    ax.set_yticks(range(len(categories)), labels, fontproperties=props(LABEL_PT))
+    ax.set_yticks(range(len(categories)), labels, fontproperties=props(LABEL_PT), parse_math=False)
     ax.tick_params(axis="y", length=0)
     ax.xaxis.grid(True, color="#dddddd")
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel(axis_label, fontproperties=props(LABEL_PT))
-    ax.set_title(wrap_label(title, TITLE_WRAP_UNITS), fontproperties=props(TITLE_PT), loc="left")
-    figure.legend(
+    ax.set_xlabel(axis_label, fontproperties=props(LABEL_PT), parse_math=False)
+    # Texts are literal: a cohort name such as "$5 $10" in the title must not be read as
+    # mathtext (which shows something else, or fails to render at all).
+    ax.set_title(
+        wrap_label(title, TITLE_WRAP_UNITS),
+        fontproperties=props(TITLE_PT),
+        loc="left",
+        parse_math=False,
+    )
+    legend = figure.legend(
         loc="outside lower center", ncols=len(series), frameon=False, prop=props(LABEL_PT)
     )
+    for text in legend.get_texts():
+        text.set_parse_math(False)
     return figure
 
 

@@ -235,3 +235,29 @@ async def test_renders_in_a_worker_thread() -> None:
     )
 
     assert len({png_size(png) for png in pngs}) == 1
+
+
+@pytest.mark.parametrize("title", ["Cohort $5 to $10", r"Bad $\frac{ name", "$x^2$"])
+def test_dollar_signs_are_literal_text_not_mathtext(title: str) -> None:
+    """A cohort name goes into the title: "$...$" must be shown as typed, never as math."""
+    fig = build_figure(
+        title=title,
+        categories=["$1 loans"],
+        series=[BarSeries("$ first try", [0.5])],
+        hidden_label="<5",
+        axis_label="% $",
+        font=None,
+    )
+    with_dollars = [t for t in fig.findobj(Text) if "$" in t.get_text()]
+    assert {t.get_text() for t in with_dollars} == {title, "$1 loans", "$ first try", "% $"}
+    assert all(not text.get_parse_math() for text in with_dollars)
+    assert only_axes(fig).get_title(loc="left") == title
+    # Drawn without error (malformed mathtext raises while rendering) and as plain text.
+    png = topic_chart(
+        title=title,
+        categories=["$1 loans"],
+        series=[BarSeries("$ first try", [0.5])],
+        hidden_label="<5",
+        axis_label="% $",
+    )
+    assert png.startswith(b"\x89PNG")
