@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 
@@ -12,7 +13,7 @@ from bot.core.assessment import Assessment
 from bot.core.callbacks import MAX_BYTES
 from bot.core.content import Content, Problem
 from bot.core.curriculum import Curriculum, Topic
-from bot.core.html import display_width, html_problems, visible_length
+from bot.core.html import display_width, html_problems, visible_length, visible_text
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
 from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progress_report
 from bot.core.replies import Screen
@@ -31,6 +32,11 @@ LIMITS = {
     "title": 30,
 }
 ZH_TITLE_LIMIT = 15
+# One screen an older reader takes in without scrolling (visible characters, see reading_length).
+CARD_READING_LIMITS: dict[Language, int] = {"zh": 160, "en": 500}
+# A guesser who picks the longest (or shortest) option must not beat chance by much.
+LENGTH_CUE_LIMIT = 0.40
+LENGTH_CUE_MIN_QUESTIONS = 20  # below this a share says nothing (test fixtures, a new course)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 # Words authors leave behind while drafting; none belongs in a lesson.
@@ -45,6 +51,8 @@ def check_content(content: Content) -> list[Problem]:
     problems: list[Problem] = []
     for topic in content.curriculum.topics:
         problems += _check_texts(content.topic_files[topic.id], _texts(topic))
+        problems += _check_card_reading(content.topic_files[topic.id], topic)
+    problems += _check_length_cues(content.curriculum)
     problems += _check_assessment(content)
     problems += check_checkup_mapping(content.curriculum, content.assessment)
     problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
@@ -110,6 +118,93 @@ def _profile_texts(content: Content) -> Iterator[tuple[str, str, LocalizedText, 
         for option in question.options:
             where = f"questions[{question.id}].options[{option.id}].text"
             yield where, "option", option.text, False
+
+
+def reading_length(text: str) -> int:
+    """Visible characters of a text: what a reader sees, counted one per character.
+
+    Markup is excluded (tags removed, entities such as ``&amp;`` count as the one character they
+    show); line breaks and the spaces around them are not counted, and a run of spaces counts as
+    one. Every other character counts one: a Chinese character, a letter, a digit, a punctuation
+    mark, an emoji.
+    """
+    visible = re.sub(r"\s*\n\s*", "", visible_text(text))
+    return len(re.sub(r"[ \t\u3000]+", " ", visible).strip())
+
+
+def _check_card_reading(file: str, topic: Topic) -> list[Problem]:
+    problems = []
+    for lesson in topic.lessons:
+        for i, card in enumerate(lesson.cards, 1):
+            for language in LANGUAGES:
+                length = reading_length(card.get(language))
+                limit = CARD_READING_LIMITS[language]
+                if length > limit:
+                    problems.append(
+                        Problem(
+                            file,
+                            f"lessons[{lesson.id}].cards[{i}].{language}",
+                            f"too long to read on one screen: {length} visible characters "
+                            f"(at most {limit}); split the card within its lesson",
+                        )
+                    )
+    return problems
+
+
+@dataclasses.dataclass(frozen=True)
+class LengthCues:
+    """How often the correct option stands out by its length, in one language."""
+
+    questions: int
+    longest: int  # the correct option is the unique longest
+    shortest: int  # the correct option is the unique shortest
+
+    @property
+    def longest_share(self) -> float:
+        return self.longest / self.questions if self.questions else 0.0
+
+    @property
+    def shortest_share(self) -> float:
+        return self.shortest / self.questions if self.questions else 0.0
+
+
+def length_cues(curriculum: Curriculum) -> dict[Language, LengthCues]:
+    """Per language, how many questions give the answer away by the correct option's length."""
+    cues = {}
+    for language in LANGUAGES:
+        longest = shortest = total = 0
+        for _, lesson in curriculum.lessons():
+            for question in lesson.quiz:
+                lengths = [reading_length(o.text.get(language)) for o in question.options]
+                mine = lengths[question.correct_index]
+                others = lengths[: question.correct_index] + lengths[question.correct_index + 1 :]
+                total += 1
+                longest += mine > max(others)
+                shortest += mine < min(others)
+        cues[language] = LengthCues(questions=total, longest=longest, shortest=shortest)
+    return cues
+
+
+def _check_length_cues(curriculum: Curriculum) -> list[Problem]:
+    problems = []
+    for language, cues in length_cues(curriculum).items():
+        if cues.questions < LENGTH_CUE_MIN_QUESTIONS:
+            continue
+        for name, count, share in (
+            ("longest", cues.longest, cues.longest_share),
+            ("shortest", cues.shortest, cues.shortest_share),
+        ):
+            if share > LENGTH_CUE_LIMIT:
+                problems.append(
+                    Problem(
+                        "topics/",
+                        f"answer keys ({language})",
+                        f"the correct option is the unique {name} in {count} of "
+                        f"{cues.questions} questions ({share:.0%}, at most "
+                        f"{LENGTH_CUE_LIMIT:.0%}): rewrite options so length gives nothing away",
+                    )
+                )
+    return problems
 
 
 def _check_assessment(content: Content) -> list[Problem]:

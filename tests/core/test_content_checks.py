@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.cli import main
+from bot.core.checks import length_cues, reading_length
 from bot.core.content import ContentError, load_content
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,8 +156,10 @@ def test_option_too_wide_for_a_button(content_dir: Path) -> None:
 def test_card_too_long(content_dir: Path) -> None:
     edit_topic(content_dir, lambda d: d["lessons"][0]["cards"][0].update(en="word " * 200))
     assert problems(content_dir) == [
+        "topics/mini.yaml: lessons[mini-a].cards[1].en: too long to read on one screen: 999 "
+        "visible characters (at most 500); split the card within its lesson",
         "topics/mini.yaml: lessons[mini-a].cards[1].en: too long: 999 characters (at most 600 "
-        "for a card)"
+        "for a card)",
     ]
 
 
@@ -299,3 +302,97 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
 
 def test_real_content_is_valid() -> None:
     load_content(REPO / "content")
+
+
+def test_reading_length_counts_what_a_reader_sees() -> None:
+    assert reading_length("<b>付款码</b>&amp;收款码") == 7
+    assert reading_length("First line.\n\n  Second   line.") == len("First line.Second line.")
+    assert reading_length("  🌽 付钱 ") == 4
+
+
+@pytest.mark.parametrize(("language", "limit", "char"), [("zh", 160, "付"), ("en", 500, "w")])
+def test_card_too_long_to_read_on_one_screen(
+    content_dir: Path, language: str, limit: int, char: str
+) -> None:
+    def card(length: int) -> Callable[[dict], None]:
+        # Markup does not count: only the characters a reader sees.
+        return lambda d: d["lessons"][0]["cards"][0].update({language: f"<b>{char * length}</b>"})
+
+    edit_topic(content_dir, card(limit))
+    load_content(content_dir)
+    edit_topic(content_dir, card(limit + 1))
+    assert problems(content_dir) == [
+        f"topics/mini.yaml: lessons[mini-a].cards[1].{language}: too long to read on one screen: "
+        f"{limit + 1} visible characters (at most {limit}); split the card within its lesson"
+    ]
+
+
+def _many_questions(
+    correct: dict[str, str], wrong: list[dict[str, str]], count: int
+) -> Callable[[dict], None]:
+    """A change adding ``count`` questions whose correct option is ``correct``."""
+
+    def change(d: dict) -> None:
+        for n in range(count):
+            if n % 10 == 0:  # a lesson holds at most 12 questions
+                lesson = {**d["lessons"][1], "id": f"mini-many{n}", "quiz": []}
+                d["lessons"].append(lesson)
+            lesson["quiz"].append(
+                {
+                    "id": f"mini-b-many{n}",
+                    "prompt": {"zh": "哪个对？", "en": "Which is right?"},
+                    "options": [{"text": correct, "correct": True}]
+                    + [{"text": w, "feedback": {"zh": "不对。", "en": "No."}} for w in wrong],
+                    "explanation": {"zh": "就是这样。", "en": "That is so."},
+                    "source": "facts sheet §1.1",
+                    "reviewed": "2026-11-22",
+                }
+            )
+
+    return change
+
+
+def test_correct_option_longest_too_often(content_dir: Path) -> None:
+    # 20 new questions whose answer is the longest in both languages, with the fixture's 3.
+    long_answer = {"zh": "先挂断再打110", "en": "Hang up, then call 110"}
+    edit_topic(content_dir, _many_questions(long_answer, [{"zh": "转账", "en": "Pay"}] * 2, 20))
+    assert problems(content_dir) == [
+        "topics/: answer keys (en): the correct option is the unique longest in 21 of 23 "
+        "questions (91%, at most 40%): rewrite options so length gives nothing away",
+        "topics/: answer keys (zh): the correct option is the unique longest in 20 of 23 "
+        "questions (87%, at most 40%): rewrite options so length gives nothing away",
+    ]
+
+
+def test_correct_option_shortest_too_often(content_dir: Path) -> None:
+    short_answer = {"zh": "不给", "en": "No"}
+    wrong = [{"zh": "给他看看", "en": "Show it"}, {"zh": "念给他听", "en": "Read it out"}]
+    edit_topic(content_dir, _many_questions(short_answer, wrong, 20))
+    found = problems(content_dir)
+    assert found == [
+        "topics/: answer keys (en): the correct option is the unique shortest in 22 of 23 "
+        "questions (96%, at most 40%): rewrite options so length gives nothing away",
+        "topics/: answer keys (zh): the correct option is the unique shortest in 20 of 23 "
+        "questions (87%, at most 40%): rewrite options so length gives nothing away",
+    ]
+
+
+def test_balanced_answer_keys_pass(content_dir: Path) -> None:
+    # Options of equal length give nothing away; the fixture's own 3 questions stay under 40 %.
+    same = {"zh": "先问家人", "en": "Ask family"}
+    wrong = [{"zh": "先转过去", "en": "Pay at once"}, {"zh": "先点链接", "en": "Tap a link"}]
+    edit_topic(content_dir, _many_questions(same, wrong, 20))
+    load_content(content_dir)
+
+
+def test_few_questions_are_not_judged(content_dir: Path) -> None:
+    # The fixture's 3 questions give the English answer away by length; 3 say nothing yet.
+    cues = length_cues(load_content(content_dir).curriculum)
+    assert (cues["en"].questions, cues["en"].longest, cues["en"].shortest) == (3, 1, 2)
+
+
+def test_real_content_gives_nothing_away_by_length() -> None:
+    cues = length_cues(load_content(REPO / "content").curriculum)
+    for language, cue in cues.items():
+        assert cue.longest_share <= 0.35, (language, cue)
+        assert cue.shortest_share <= 0.35, (language, cue)
