@@ -449,8 +449,14 @@ class Figures:
     late: int
     taps_planned: int
     lecture_s: float
+    timeout: float = 20.0
     broadcast_sent: int = 0
     first_problem: str = ""
+
+    @property
+    def no_visible(self) -> int:
+        """Presses without a visible reply within the timeout (a resident taps again then)."""
+        return sum(1 for seconds in self.visible_s if seconds > self.timeout)
 
     def value(self, name: str) -> float:
         """The figures compared across runs, in milliseconds or as numbers."""
@@ -607,6 +613,7 @@ async def lecture(
         late=sum(o.late for o in outcomes),
         taps_planned=scenario.residents * scenario.taps,
         lecture_s=finished - start,
+        timeout=args.timeout,
     )
 
 
@@ -667,6 +674,7 @@ def rows(scenario: Scenario) -> list[Row]:
             )
         )
     millis.append(Row("visible reply max ms", lambda f: f.value("visible max"), ms))
+    millis.append(Row("no visible reply in time", lambda f: f.no_visible, lambda v: f"{v:.0f}"))
     fair = Row("worst/median resident", lambda f: f.fairness, lambda v: f"{v:.2f}x")
     rate = Row("send rate / 30 per s", lambda f: f.rate / CEILING, lambda v: f"{v:.0%}")
     if scenario.over_capacity:

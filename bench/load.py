@@ -15,8 +15,12 @@ python-telegram-bot echo bot (one reply per update, no database), the framework'
 
     python bench/load.py [--residents 500] [--saturation-seconds 30] [--rate 50]
                          [--latency-seconds 60] [--only saturation|latency] [--quick]
-                         [--paced] [--enforce-limits] [--timeout 10] [--seed 2026]
-                         [--profile] [--keep]
+                         [--limits off|on|both] [--limited-rate 20] [--timeout 10]
+                         [--seed 2026] [--profile] [--keep]
+
+Each measurement runs with Telegram's limits off (no pacing, no 429s: what the code costs) and
+on (the fake enforces Telegram's limits, not shortened, and the bots pace as in production:
+what residents get), side by side.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ import telegram  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
 from tests.fakes import (  # noqa: E402
+    LIMITED_METHODS,
     ApiCall,
     BotMessage,
     FakeTelegram,
@@ -72,8 +77,6 @@ GOAL_P95_MS = 100.0
 SCREEN_METHODS = frozenset(
     {"sendMessage", "editMessageText", "editMessageReplyMarkup", "sendPhoto", "sendDocument"}
 )
-# What Telegram's message limits count (as bot/telegram/ratelimit.py paces them).
-LIMITED_METHODS = SCREEN_METHODS | {"deleteMessage"}
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # bot/logs.py's
 EXCEPTION_LINE = re.compile(r"([a-z_]\w*\.)+[A-Z]\w*: |[A-Z]\w*(Error|Exception): ")
 LOG_PROBLEMS = (" ERROR ", " CRITICAL ")
@@ -117,6 +120,7 @@ class WatchedTelegram(FakeTelegram):
         self.pending: dict[int, Step] = {}
         self.query_chat: dict[str, int] = {}
         self.refusals: collections.Counter[str] = collections.Counter()
+        self.too_many = 0
 
     async def do_request(
         self,
@@ -138,11 +142,14 @@ class WatchedTelegram(FakeTelegram):
             chat_id = self.query_chat.pop(str(params.get("callback_query_id")), None)
         elif isinstance(params.get("chat_id"), int):
             chat_id = params["chat_id"]
-        limited = self.limits is not None and chat_id is not None and api in LIMITED_METHODS
-        if limited and self.limits.refuse(chat_id, at):  # type: ignore[union-attr, arg-type]
+        refusal = None
+        if self.limits is not None and chat_id is not None and api in LIMITED_METHODS:
+            refusal = self.limits.check(chat_id, at)
+        if refusal is not None:
             self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
-            self.refusals[f"{api} 429 Too Many Requests"] += 1
-            return too_many_requests()
+            self.too_many += 1
+            self.refusals[f"{api} 429 Too Many Requests ({refusal.limit})"] += 1
+            return too_many_requests(refusal.retry_after)
         status, payload = await super().do_request(url, method, request_data)
         if status >= 400:
             description = json.loads(payload).get("description", "")
@@ -354,6 +361,9 @@ class BotProcess:
         command = [sys.executable, str(Path(__file__).resolve()), "--serve-bot", self.kind]
         if self.paced:
             command.append("--paced")
+        if self.paced and self.kind == "finlit":
+            # Telegram's limits on: finlit exactly as shipped, whatever its delivery does.
+            command = [sys.executable, "-m", "bot", "run"]
         if self.profile is not None:
             command += ["--profile-to", str(self.profile)]
         with self.log_path.open("wb") as log:
@@ -591,20 +601,31 @@ async def latency(
 
 
 async def run_one(
-    kind: str, mode: str, path: Sequence[PathStep], args: argparse.Namespace, workdir: Path
+    kind: str,
+    mode: str,
+    path: Sequence[PathStep],
+    args: argparse.Namespace,
+    workdir: Path,
+    limits: bool,
 ) -> Result:
-    fake = WatchedTelegram(limits=TelegramLimits() if args.enforce_limits else None)
-    profile = workdir / f"{kind}-{mode}.prof" if args.profile and kind == "finlit" else None
+    """One measurement of one bot, with Telegram's limits on (enforced and paced) or off."""
+    fake = WatchedTelegram(limits=TelegramLimits.telegram() if limits else None)
+    profiled = args.profile and kind == "finlit" and not limits
+    profile = workdir / f"{kind}-{mode}.prof" if profiled else None
+    run_args = argparse.Namespace(**vars(args))
+    if limits:
+        run_args.timeout = max(args.timeout, args.limited_timeout)
+        run_args.rate = args.limited_rate
     async with FakeTelegramServer(fake) as server:
-        bot = BotProcess(kind, workdir, args.paced, profile)
+        bot = BotProcess(kind, workdir, limits, profile)
         await bot.start(server, fake)
         extra: dict[str, float] = {}
         try:
             if mode == "saturation":
-                tally, bot_cpu, own_cpu = await saturation(fake, bot, path, args)
+                tally, bot_cpu, own_cpu = await saturation(fake, bot, path, run_args)
                 seconds = args.saturation_seconds
             else:
-                tally, bot_cpu, own_cpu, primed = await latency(fake, bot, path, args)
+                tally, bot_cpu, own_cpu, primed = await latency(fake, bot, path, run_args)
                 seconds = args.latency_seconds
                 extra["primed_s"] = primed
             peak = bot.usage()[1]
@@ -615,7 +636,10 @@ async def run_one(
         refusals = collections.Counter(
             {k: v for k, v in fake.refusals.items() if not k.startswith(("setMyCommands",))}
         )
+        extra["too_many"] = fake.too_many
+        extra["repeats"] = fake.limits.repeated if fake.limits is not None else 0
         problems = bot.log_problems()
+        suffix = "limits" if limits else "free"
         return Result(
             kind=kind,
             tally=tally,
@@ -623,7 +647,7 @@ async def run_one(
             refusals=refusals,
             log_problems=problems,
             exceptions=bot.exceptions(),
-            kept_log=bot.keep_log(f"{kind}-{mode}") if problems else None,
+            kept_log=bot.keep_log(f"{kind}-{mode}-{suffix}") if problems else None,
             exit_status=status,
             peak_rss_kib=peak,
             bot_cpu=bot_cpu,
@@ -634,6 +658,10 @@ async def run_one(
 
 # Output.
 
+# Results of one measurement: {"off" | "on": (finlit, echo)}, in the order run.
+Pairs = dict[str, tuple[Result, Result]]
+SETTING_NAMES = {"off": "limits off", "on": "Telegram's limits on"}
+
 
 def mib(kib: float) -> str:
     return f"{kib / 1024:.0f} MiB"
@@ -643,74 +671,141 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
-def row(label: str, finlit: str, echo: str, ratio: str = "", goal: str = "") -> str:
-    return f"  {label:<22}{finlit:>10}{echo:>10}{ratio:>13}   {goal}".rstrip()
+def row(label: str, cells: Sequence[str], goal: str = "") -> str:
+    return (f"  {label:<22}" + "".join(f"{c:>10}" for c in cells) + f"   {goal}").rstrip()
 
 
-def print_common(rows: list[tuple[str, Result, Result]]) -> None:
-    for label, f, e in rows:
-        if label == "errors":
-            goal = f"0: {verdict(f.errors == 0)}"
-            print(row("errors", str(f.errors), str(e.errors), "", goal))
-        elif label == "rss":
-            ratio = f"{f.peak_rss_kib / e.peak_rss_kib:.1f}x"
-            print(row("peak RSS of the bot", mib(f.peak_rss_kib), mib(e.peak_rss_kib), ratio))
-        elif label == "cpu":
-            print(row("CPU: bot process", f"{f.bot_cpu:.0%}", f"{e.bot_cpu:.0%}"))
-            print(row("CPU: fake + residents", f"{f.harness_cpu:.0%}", f"{e.harness_cpu:.0%}"))
-    for r in (rows[0][1], rows[0][2]):
-        for line in r.error_lines():
-            print(f"  {r.kind}: {line}")
+def triple(f: str, e: str, ratio: str = "") -> list[str]:
+    """One setting's cells: finlit, echo and their ratio (the ratio column is wider)."""
+    return [f, e, f"{ratio:>3}"]
 
 
-def print_saturation(f: Result, e: Result, args: argparse.Namespace) -> bool:
+def heads(pairs: Pairs) -> None:
+    """Two header lines: the settings, then finlit / echo / finlit/echo under each."""
+    print("  " + " " * 22 + "".join(f"{SETTING_NAMES[k]:>30}" for k in pairs))
+    print(row("", [cell for _ in pairs for cell in ("finlit", "echo", "f/echo")], "goal"))
+
+
+def print_common(pairs: Pairs, goal_setting: str | None) -> None:
+    def cells(pick: Callable[[Result, Result], list[str]]) -> list[str]:
+        return [c for f, e in pairs.values() for c in pick(f, e)]
+
+    goal = ""
+    if goal_setting in pairs:
+        f = pairs[goal_setting][0]
+        goal = f"0 ({SETTING_NAMES[goal_setting]}): {verdict(f.errors == 0)}"
+    print(row("errors", cells(lambda f, e: triple(str(f.errors), str(e.errors))), goal))
+    print(
+        row(
+            "429s answered",
+            cells(lambda f, e: triple(f"{f.extra['too_many']:.0f}", f"{e.extra['too_many']:.0f}")),
+        )
+    )
+    print(
+        row(
+            "repeated before retry",
+            cells(lambda f, e: triple(f"{f.extra['repeats']:.0f}", f"{e.extra['repeats']:.0f}")),
+        )
+    )
+    print(
+        row(
+            "peak RSS of the bot",
+            cells(
+                lambda f, e: triple(
+                    mib(f.peak_rss_kib),
+                    mib(e.peak_rss_kib),
+                    f"{f.peak_rss_kib / e.peak_rss_kib:.1f}x",
+                )
+            ),
+        )
+    )
+    print(
+        row("CPU: bot process", cells(lambda f, e: triple(f"{f.bot_cpu:.0%}", f"{e.bot_cpu:.0%}")))
+    )
+    print(
+        row(
+            "CPU: fake + residents",
+            cells(lambda f, e: triple(f"{f.harness_cpu:.0%}", f"{e.harness_cpu:.0%}")),
+        )
+    )
+    for setting, (f, e) in pairs.items():
+        for r in (f, e):
+            for line in r.error_lines():
+                print(f"  {r.kind}, {SETTING_NAMES[setting]}: {line}")
+
+
+def print_saturation(pairs: Pairs, args: argparse.Namespace) -> bool:
     print(
         f"\nsaturation: {args.residents} residents in a closed loop (each sends its next update "
         f"once the previous one is fully answered), {args.saturation_seconds:g} s after a "
         f"{WARMUP_S:g} s warm-up"
     )
-    print(row("", "finlit", "echo", "finlit/echo", "goal"))
-    share = f.per_second / e.per_second if e.per_second else math.nan
-    throughput_ok = share >= GOAL_THROUGHPUT
+    heads(pairs)
+    shares = {
+        k: f.per_second / e.per_second if e.per_second else math.nan for k, (f, e) in pairs.items()
+    }
+    ok = True
+    goal = ""
+    if "off" in pairs:
+        met = shares["off"] >= GOAL_THROUGHPUT
+        ok = met and pairs["off"][0].errors == 0
+        goal = f">= {GOAL_THROUGHPUT:.0%} of echo (limits off): {verdict(met)}"
+    cells = [
+        c
+        for k, (f, e) in pairs.items()
+        for c in triple(f"{f.per_second:.1f}", f"{e.per_second:.1f}", f"{shares[k]:.0%}")
+    ]
+    print(row("updates handled/s", cells, goal))
+
+    def p(r: Result, q: float) -> str:
+        return f"{r.percentile_ms(q, 'reply'):.0f}"
+
+    print(row("reply p50 ms", [c for f, e in pairs.values() for c in triple(p(f, 0.5), p(e, 0.5))]))
     print(
-        row(
-            "updates handled/s",
-            f"{f.per_second:.1f}",
-            f"{e.per_second:.1f}",
-            f"{share:.0%}",
-            f">= {GOAL_THROUGHPUT:.0%} of echo: {verdict(throughput_ok)}",
-        )
+        row("reply p95 ms", [c for f, e in pairs.values() for c in triple(p(f, 0.95), p(e, 0.95))])
     )
-    print(
-        row(
-            "reply p50 / p95 ms",
-            f"{f.percentile_ms(0.5, 'reply'):.0f}/{f.percentile_ms(0.95, 'reply'):.0f}",
-            f"{e.percentile_ms(0.5, 'reply'):.0f}/{e.percentile_ms(0.95, 'reply'):.0f}",
-        )
-    )
-    print_common([("errors", f, e), ("rss", f, e), ("cpu", f, e)])
-    return throughput_ok and f.errors == 0
+    print_common(pairs, "off")
+    return ok
 
 
-def print_latency(f: Result, e: Result, args: argparse.Namespace) -> bool:
+def print_latency(pairs: Pairs, args: argparse.Namespace) -> bool:
+    rates = ", ".join(
+        f"{args.rate if k == 'off' else args.limited_rate:g} updates/s with {SETTING_NAMES[k]}"
+        for k in pairs
+    )
+    primed = "; ".join(
+        f"{SETTING_NAMES[k]}: finlit primed in {f.extra.get('primed_s', 0):.0f} s, echo in "
+        f"{e.extra.get('primed_s', 0):.0f} s"
+        for k, (f, e) in pairs.items()
+    )
     print(
-        f"\nlatency: {args.rate:g} updates/s open loop (Poisson arrivals, seed {args.seed}) for "
+        f"\nlatency: open loop (Poisson arrivals, seed {args.seed}): {rates}; for "
         f"{args.latency_seconds:g} s after a {WARMUP_S:g} s warm-up, from {args.residents} "
-        f"residents primed at random points of the path (finlit primed in "
-        f"{f.extra.get('primed_s', 0):.0f} s, echo in {e.extra.get('primed_s', 0):.0f} s; "
-        "peak RSS counted after priming)"
+        f"residents primed at random points of the path ({primed}; peak RSS counted after "
+        "priming)"
     )
-    print(row("", "finlit", "echo", "finlit/echo", "goal"))
-    for q in (0.5, 0.95, 0.99):
-        fv, ev = f.percentile_ms(q), e.percentile_ms(q)
-        goal = f"< {GOAL_P95_MS:g} ms: {verdict(fv < GOAL_P95_MS)}" if q == 0.95 else ""
-        print(row(f"reaction p{q * 100:.0f} ms", f"{fv:.1f}", f"{ev:.1f}", f"{fv / ev:.1f}x", goal))
-    for q in (0.5, 0.95, 0.99):
-        fv, ev = f.percentile_ms(q, "reply"), e.percentile_ms(q, "reply")
-        print(row(f"reply p{q * 100:.0f} ms", f"{fv:.1f}", f"{ev:.1f}", f"{fv / ev:.1f}x"))
-    print(row("updates measured", str(len(f.tally.steps)), str(len(e.tally.steps))))
-    print_common([("errors", f, e), ("rss", f, e), ("cpu", f, e)])
-    return f.percentile_ms(0.95) < GOAL_P95_MS and f.errors == 0
+    heads(pairs)
+    ok = True
+    for what in ("reaction", "reply"):
+        for q in (0.5, 0.95, 0.99):
+            cells = []
+            for f, e in pairs.values():
+                fv, ev = f.percentile_ms(q, what), e.percentile_ms(q, what)
+                cells += triple(f"{fv:.1f}", f"{ev:.1f}", f"{fv / ev:.1f}x")
+            goal = ""
+            if what == "reaction" and q == 0.95 and "off" in pairs:
+                fv = pairs["off"][0].percentile_ms(q)
+                ok = fv < GOAL_P95_MS and pairs["off"][0].errors == 0
+                goal = f"< {GOAL_P95_MS:g} ms (limits off): {verdict(fv < GOAL_P95_MS)}"
+            print(row(f"{what} p{q * 100:.0f} ms", cells, goal))
+    measured = [
+        c
+        for f, e in pairs.values()
+        for c in triple(str(len(f.tally.steps)), str(len(e.tally.steps)))
+    ]
+    print(row("updates measured", measured))
+    print_common(pairs, "off")
+    return ok
 
 
 def print_header(args: argparse.Namespace, path: Sequence[PathStep]) -> None:
@@ -725,17 +820,18 @@ def print_header(args: argparse.Namespace, path: Sequence[PathStep]) -> None:
     print(
         f"bots: finlit = build_application (SQLite in /tmp) | echo = a bare PTB Application, no "
         f"database, replying once per update; both {CONCURRENT_UPDATES} updates at once, the "
-        "same request pools and limiter"
+        "same request pools"
     )
-    pacing = (
-        "ON (production: 30/s overall, 1/s per chat)"
-        if args.paced
-        else "OFF for both (PacedRateLimiter with every rate 0: retries kept, never waits)"
-    )
-    limits = "no"
-    if args.enforce_limits:
-        limits = "yes (429 above 30 messages in 0.9 s overall or 1 in 0.9 s per chat)"
-    print(f"pacing: {pacing}; Telegram's limits enforced by the fake: {limits}")
+    settings = {
+        "off": "limits off = no pacing for either bot (PacedRateLimiter with every rate 0: "
+        "retries kept, never waits) and no limits at the fake",
+        "on": "Telegram's limits on = the fake enforces them, not shortened (30 messages in any "
+        "second, per chat 1/s with a burst of 3, 20/min per group; 429 with retry_after); finlit "
+        "runs as shipped (`python -m bot run`), the echo bot with finlit's production "
+        f"PacedRateLimiter; a reply may take up to {max(args.timeout, args.limited_timeout):g} s",
+    }
+    for setting in args.settings:
+        print(settings[setting])
     print(f"path: {describe_path(path)}; whoever finishes starts again as a new user")
     print(
         "reaction = the bot's first Bot API call caused by an update (answerCallbackQuery for "
@@ -744,9 +840,9 @@ def print_header(args: argparse.Namespace, path: Sequence[PathStep]) -> None:
         "(sendMessage/editMessageText); an update is handled once its reply is in"
     )
     print(
-        f"errors = updates without a full reply within {args.timeout:g} s + unexpected screens "
-        "+ refusals by the fake (4xx/5xx) + errors in the bot's log (ERROR records) + a "
-        "non-zero exit on SIGTERM"
+        "errors = updates without a full reply within the timeout + unexpected screens "
+        "+ refusals by the fake (4xx/5xx, 429s included) + errors in the bot's log (ERROR "
+        "records) + a non-zero exit on SIGTERM"
     )
 
 
@@ -854,13 +950,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="a smoke run: 50 residents, 5 s per measurement"
     )
     parser.add_argument(
-        "--paced", action="store_true", help="keep production pacing on (measures Telegram's cap)"
+        "--limits",
+        choices=["off", "on", "both"],
+        default="both",
+        help="Telegram's limits off (no pacing, no 429s), on (enforced by the fake, bots paced), "
+        "or both side by side (default)",
     )
     parser.add_argument(
-        "--enforce-limits",
-        action="store_true",
-        help="the fake answers 429 above 30 messages/s overall or 1/s per chat",
+        "--limited-rate",
+        type=float,
+        default=20.0,
+        help="updates/s in the latency run with the limits on (below Telegram's 30 messages/s)",
     )
+    parser.add_argument(
+        "--limited-timeout",
+        type=float,
+        default=60.0,
+        help="seconds to wait for a reply with the limits on",
+    )
+    parser.add_argument("--paced", action="store_true", help=argparse.SUPPRESS)  # the child's
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for a reply")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument(
@@ -877,6 +985,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.saturation_seconds <= 0 or args.latency_seconds <= 0:
         parser.error("durations must be positive")
     args.profiles = []
+    args.settings = ["off", "on"] if args.limits == "both" else [args.limits]
     return args
 
 
@@ -884,12 +993,15 @@ async def run_all(args: argparse.Namespace, path: Sequence[PathStep], workdir: P
     ok = True
     modes = [args.only] if args.only else ["saturation", "latency"]
     for mode in modes:
-        results = {}
-        for kind in ("echo", "finlit"):
-            print(f"... {mode}: {kind}", file=sys.stderr, flush=True)
-            results[kind] = await run_one(kind, mode, path, args, workdir)
+        pairs: Pairs = {}
+        for setting in args.settings:
+            results = {}
+            for kind in ("echo", "finlit"):
+                print(f"... {mode}: {kind}, {SETTING_NAMES[setting]}", file=sys.stderr, flush=True)
+                results[kind] = await run_one(kind, mode, path, args, workdir, setting == "on")
+            pairs[setting] = (results["finlit"], results["echo"])
         show = print_saturation if mode == "saturation" else print_latency
-        ok = show(results["finlit"], results["echo"], args) and ok
+        ok = show(pairs, args) and ok
     return 0 if ok else 1
 
 
