@@ -39,7 +39,7 @@ from bot.store.stats import (
     NOT_GIVEN,
     answering_residents,
     cohort_overlap,
-    first_try_options,
+    first_try_wrong_options,
     scope_counts,
 )
 
@@ -527,7 +527,7 @@ class AdminDesk:
             }
             # First tries only: a resident retrying a question many times must not make their
             # wrong choices look like everyone's.
-            chosen = await first_try_options(conn, ids)
+            chosen = await first_try_wrong_options(conn, ids)
         rows = []
         for question in questions:
             total = totals.get(question.id)
