@@ -293,3 +293,23 @@ async def test_items_count_first_tries_and_show_retries_apart(
     assert row["retries"] == "10"
     chosen = " ".join(question.options[first_choice].text.en.split())
     assert row["wrong"] == (chosen if len(chosen) <= 30 else chosen[:29] + "…")
+
+
+async def test_finlit_stats_on_the_command_line_refuses_a_small_cohort(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.core.admin import print_stats
+    from bot.settings import Settings
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    store = await Store.open(url)
+    try:
+        await store.create_cohort(code="tiny000002", name="Tiny", created_by=ADMIN)
+        await residents(store, range(1, 3), cohort="Tiny")
+    finally:
+        await store.close()
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    assert await print_stats(settings, cohort="Tiny", output="csv", language="en") == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert 'No figures for "Tiny": it has fewer than 5 members' in err
