@@ -824,7 +824,8 @@ def print_header(args: argparse.Namespace, path: Sequence[PathStep]) -> None:
     )
     settings = {
         "off": "limits off = no pacing for either bot (PacedRateLimiter with every rate 0: "
-        "retries kept, never waits) and no limits at the fake",
+        "retries kept, never waits; finlit's delivery engine, where it has one, with "
+        "Limits.unlimited()) and no limits at the fake",
         "on": "Telegram's limits on = the fake enforces them, not shortened (30 messages in any "
         "second, per chat 1/s with a burst of 3, 20/min per group; 429 with retry_after); finlit "
         "runs as shipped (`python -m bot run`), the echo bot with finlit's production "
@@ -862,22 +863,43 @@ def print_profiles(profiles: list[tuple[str, Path]]) -> None:
 
 
 def serve_finlit(paced: bool) -> None:
+    """finlit with no pacing (limits off); with the limits on it runs as `python -m bot run`."""
+    import inspect
+
     from bot.app import build_application
     from bot.logs import configure_logging
     from bot.settings import Settings
-    from bot.telegram.ratelimit import PacedRateLimiter
 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     configure_logging(settings)
-    limiter = PacedRateLimiter() if paced else unpaced()
-    application = build_application(settings, rate_limiter=limiter)
+    options: dict[str, Any] = {}
+    if "pacing" in inspect.signature(build_application).parameters:
+        # The delivery engine (issue 11) takes its limits as a Pacing.
+        from bot.telegram.pacing import Limits, Pacing  # type: ignore[import-not-found,unused-ignore]
+
+        options["pacing"] = Pacing(limits=Limits.unlimited())
+    else:
+        options["rate_limiter"] = unpaced()
+    application = build_application(settings, **options)
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
 
 
 def unpaced() -> Any:
+    """finlit's PacedRateLimiter with every rate 0: retries kept, never waits."""
     from bot.telegram.ratelimit import PacedRateLimiter
 
     return PacedRateLimiter(overall_max_rate=0, chat_max_rate=0, group_max_rate=0)
+
+
+def echo_limiter(paced: bool) -> Any:
+    """The echo bot's limiter: finlit's PacedRateLimiter (production rates when ``paced``)."""
+    try:
+        from bot.telegram.ratelimit import PacedRateLimiter
+    except ImportError:  # a finlit without it: the echo bot neither paces nor retries
+        if paced:
+            raise SystemExit("the echo bot needs bot/telegram/ratelimit.py to pace") from None
+        return None
+    return PacedRateLimiter() if paced else unpaced()
 
 
 def serve_echo(paced: bool) -> None:
@@ -886,8 +908,6 @@ def serve_echo(paced: bool) -> None:
     from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler
     from telegram.ext import filters as f
     from telegram.request import HTTPXRequest
-
-    from bot.telegram.ratelimit import PacedRateLimiter
 
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -904,16 +924,18 @@ def serve_echo(paced: bool) -> None:
         await query.answer()
         await query.edit_message_text(f"pressed {query.data}")
 
-    application = (
+    builder = (
         Application.builder()
         .token(TOKEN)
         .base_url(os.environ["TELEGRAM_API_BASE_URL"])
         .request(HTTPXRequest(connection_pool_size=256))
         .get_updates_request(HTTPXRequest())
-        .rate_limiter(PacedRateLimiter() if paced else unpaced())
         .concurrent_updates(CONCURRENT_UPDATES)
-        .build()
     )
+    limiter = echo_limiter(paced)
+    if limiter is not None:
+        builder = builder.rate_limiter(limiter)
+    application = builder.build()
     application.add_handler(MessageHandler(f.TEXT, echo))
     application.add_handler(CallbackQueryHandler(press))
     application.run_polling(allowed_updates=ALLOWED_UPDATES)
