@@ -363,17 +363,22 @@ async def flooder(fake: LectureTelegram, scenario: Scenario, start: float) -> in
     return count
 
 
-async def announce(fake: LectureTelegram) -> float | None:
-    """The administrator's /broadcast and its Send, pressed at once; when Send was pressed."""
+async def announce(fake: LectureTelegram) -> float | str:
+    """The administrator's /broadcast and its Send, pressed at once; when Send was pressed,
+    or what the administrator saw instead."""
     fake.add_chat(ADMIN_ID, chat_type="private", first_name="Admin")
-    seen = fake.screens[ADMIN_ID]
     fake.text(ADMIN_ID, ADMIN_ID, f"/broadcast {BROADCAST_TEXT}")
-    await fake.wait_change(ADMIN_ID, seen, time.perf_counter() + 60)
-    preview = fake.screen(ADMIN_ID)
-    shown = [b.callback_data or "" for row in preview.buttons for b in row] if preview else []
-    send = next((data for data in shown if data.startswith("1:bs:")), None)
-    if preview is None or send is None:
-        return None
+    deadline = time.perf_counter() + 60
+    while True:  # the preview may come as more than one message; Send is under the last
+        seen = fake.screens[ADMIN_ID]
+        preview = fake.screen(ADMIN_ID)
+        shown = [b.callback_data or "" for row in preview.buttons for b in row] if preview else []
+        send = next((data for data in shown if data.startswith("1:bs:")), None)
+        if preview is not None and send is not None:
+            break
+        if not await fake.wait_change(ADMIN_ID, seen, deadline):
+            last = fake.last_message(ADMIN_ID)
+            return f"{last.visible[:300]!r} {last.labels}" if last else "nothing"
     fake.press(ADMIN_ID, preview, send)
     return time.perf_counter()
 
@@ -518,9 +523,9 @@ async def run_lecture(
             # up the fake's timestamps). The bot keeps its own collector.
             gc.collect()
             gc.disable()
-            sent_at = await announce(fake) if scenario.broadcast else None
-            if scenario.broadcast and sent_at is None:
-                raise SystemExit(f"{tree.label}: the broadcast preview showed no Send button")
+            sent_at = await announce(fake) if scenario.broadcast else 0.0
+            if isinstance(sent_at, str):
+                raise SystemExit(f"{tree.label}: no Send button for the broadcast: {sent_at}")
             figures = await lecture(fake, bot, tree, scenario, args, rng)
         finally:
             gc.enable()
