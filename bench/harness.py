@@ -154,8 +154,11 @@ class BotChild:
     def usage(self) -> tuple[float, int]:
         return proc_usage(self.pid)
 
-    async def stop(self, timeout: float = 60) -> int:
-        """SIGTERM, as a service manager would; the exit status (-9 if it had to be killed)."""
+    async def stop(self, timeout: float = 45) -> int:
+        """SIGTERM, as a service manager would; the exit status (-9 if it had to be killed).
+
+        systemd gives a service 30 s (deploy/); a bot still running after ``timeout`` is killed.
+        """
         assert self.process is not None
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)

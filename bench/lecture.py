@@ -203,7 +203,7 @@ class LectureTelegram(LimitedTelegram):
         elif status >= 400 and status != 429:
             description = json.loads(payload).get("description", "")
             self.not_modified += "message is not modified" in description
-            self.refusals[f"{api} {status} {description[:80]}"] += 1
+            self.refusals[f"{api} {status} {description[:80]} (to {who(chat)})"] += 1
         return status, payload
 
     def screen(self, chat: int) -> BotMessage | None:
@@ -255,6 +255,19 @@ class LectureTelegram(LimitedTelegram):
         }
         self.push_update({"callback_query": query})
         return query_id
+
+
+def who(chat: object) -> str:
+    """Whose chat a call went to, for the list of refusals."""
+    if chat == GROUP:
+        return "the group"
+    if chat == FLOODER:
+        return "the flooding resident"
+    if chat == ADMIN_ID:
+        return "the administrator"
+    if isinstance(chat, int) and chat >= FIRST_RECIPIENT and chat < FLOODER:
+        return "a broadcast recipient"
+    return "a resident" if isinstance(chat, int) else "no chat"
 
 
 # The people in the hall.
