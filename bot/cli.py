@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.core.checks import LENGTH_CUE_LIMIT, LENGTH_CUE_MIN_QUESTIONS, length_cues
 from bot.core.content import ContentError, load_content
 from bot.core.stats import content_stats
 from bot.logs import configure_logging
@@ -122,6 +123,18 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
             f"content OK: {counts['topics']} topics, {counts['lessons']} lessons, "
             f"{counts['cards']} cards, {counts['questions']} questions in each language"
         )
+        for lang, cues in length_cues(content.curriculum).items():
+            # The check that the shares stay under the limit skips a course this small.
+            limit = (
+                f"at most {LENGTH_CUE_LIMIT:.0%}"
+                if cues.questions >= LENGTH_CUE_MIN_QUESTIONS
+                else f"not checked below {LENGTH_CUE_MIN_QUESTIONS} questions"
+            )
+            print(
+                f"answer keys ({lang}): correct option unique longest in "
+                f"{cues.longest_share:.0%}, unique shortest in {cues.shortest_share:.0%} of "
+                f"{cues.questions} questions ({limit})"
+            )
     elif args.json:
         print(json.dumps(stats, indent=2))
     else:

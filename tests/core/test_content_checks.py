@@ -297,7 +297,20 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
     assert main(["content", "check", str(content_dir)]) == 0
     assert capsys.readouterr().out == (
         "content OK: 1 topics, 2 lessons, 3 cards, 3 questions in each language\n"
+        "answer keys (zh): correct option unique longest in 0%, unique shortest in 0% of "
+        "3 questions (not checked below 20 questions)\n"
+        "answer keys (en): correct option unique longest in 33%, unique shortest in 67% of "
+        "3 questions (not checked below 20 questions)\n"
     )
+    # The real course is large enough for the limit to apply; its shares are length_cues'.
+    assert main(["content", "check", str(REPO / "content")]) == 0
+    cues = length_cues(load_content(REPO / "content").curriculum)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1:] == [
+        f"answer keys ({language}): correct option unique longest in {c.longest_share:.0%}, "
+        f"unique shortest in {c.shortest_share:.0%} of {c.questions} questions (at most 40%)"
+        for language, c in cues.items()
+    ]
 
 
 def test_real_content_is_valid() -> None:
