@@ -14,6 +14,7 @@ import contextlib
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -187,3 +188,51 @@ class BotChild:
     def metrics(self) -> dict[str, float] | None:
         """What it wrote to METRICS_FILE when it stopped; None if it wrote nothing."""
         return read_metrics(self.metrics_path) if self.metrics_path.is_file() else None
+
+
+def own_cpu() -> float:
+    """CPU seconds this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class LoopLag:
+    """How late this process's event loop wakes up: the fake's timestamps are only as good.
+
+    A stalled loop stamps calls that arrived apart as if they came together, which can make
+    429s that are the harness's, not the bot's.
+    """
+
+    TICK = 0.01
+    LATE = 0.02
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.stalls: list[tuple[float, float]] = []  # (when, seconds late) over LATE
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def late(self) -> int:
+        """Wake-ups more than LATE seconds late."""
+        return len(self.stalls)
+
+    def near(self, at: float, span: float = 1.0) -> bool:
+        """Whether the loop stalled in the ``span`` seconds up to ``at``."""
+        return any(at - span <= when <= at + self.LATE for when, _ in self.stalls)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _watch(self) -> None:
+        while True:  # until stop() cancels it
+            before = time.perf_counter()
+            await asyncio.sleep(self.TICK)
+            now = time.perf_counter()
+            late = now - before - self.TICK
+            self.worst = max(self.worst, late)
+            if late > self.LATE:
+                self.stalls.append((now, late))

@@ -49,7 +49,14 @@ if str(ROOT) not in sys.path:
 import telegram  # noqa: E402
 from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from bench.harness import BotChild, CodeTree, interpreter, percentile  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BotChild,
+    CodeTree,
+    LoopLag,
+    interpreter,
+    own_cpu,
+    percentile,
+)
 from tests.fakes import (  # noqa: E402
     LIMITED_METHODS,
     BotMessage,
@@ -471,6 +478,10 @@ class Figures:
     taps_planned: int
     lecture_s: float
     timeout: float = 20.0
+    harness_cpu: float = 0.0
+    lag_worst_s: float = 0.0
+    lag_late: int = 0
+    too_many_near_stall: int = 0  # 429s within a second after this process's loop stalled
     broadcast_sent: int = 0
     first_problem: str = ""
 
@@ -569,7 +580,9 @@ async def lecture(
     # Bounded: every resident is done by then, whatever the bot does.
     worst_case = scenario.arrive_s + scenario.taps * (scenario.think[1] + args.timeout)
     end = start + min(worst_case, args.lecture_limit)
-    cpu_before = bot.usage()[0]
+    cpu_before, harness_before = bot.usage()[0], own_cpu()
+    lag = LoopLag()
+    lag.start()
     people = [
         resident(
             fake,
@@ -601,6 +614,7 @@ async def lecture(
         await asyncio.sleep(0.1)
     cpu, peak = bot.usage()
     elapsed = time.perf_counter() - start
+    lag.stop()
     await bot.stop()
     presses = [tap for o in outcomes for tap in o.taps]
     rate, busy = busy_rate(taps, fake.accepted_at, finished)
@@ -637,6 +651,10 @@ async def lecture(
         taps_planned=scenario.residents * scenario.taps,
         lecture_s=finished - start,
         timeout=args.timeout,
+        harness_cpu=(own_cpu() - harness_before) / elapsed,
+        lag_worst_s=lag.worst,
+        lag_late=lag.late,
+        too_many_near_stall=sum(1 for at, _, _ in fake.too_many if lag.near(at)),
     )
 
 
@@ -742,6 +760,13 @@ def print_side_by_side(scenario: Scenario, columns: list[Figures], names: list[s
         print(line(label, [counter_cell(f, name) for f in columns]))
     print(line("peak RSS of the bot MiB", [f"{f.peak_rss_kib / 1024:.0f}" for f in columns]))
     print(line("bot CPU (share of a core)", [f"{f.bot_cpu:.0%}" for f in columns]))
+    print(line("CPU: fake + residents", [f"{f.harness_cpu:.0%}" for f in columns]))
+    print(
+        line(
+            "harness loop late: worst ms",
+            [f"{f.lag_worst_s * 1000:.0f} ({f.lag_late} > 20)" for f in columns],
+        )
+    )
     print(line("busy seconds", [str(f.busy_s) for f in columns]))
     print(line("join -> welcome p95 ms", [ms(percentile(f.join_s, 0.95) * 1000) for f in columns]))
     print(line("presses (planned)", [f"{len(f.press_s)} ({f.taps_planned})" for f in columns]))
@@ -756,7 +781,10 @@ def problems(f: Figures) -> list[str]:
     out = []
     if f.too_many_by_limit:
         out.append(
-            "429s by limit: " + ", ".join(f"{k} {v}" for k, v in f.too_many_by_limit.items())
+            "429s by limit: "
+            + ", ".join(f"{k} {v}" for k, v in f.too_many_by_limit.items())
+            + f"; {f.too_many_near_stall} of them within a second after the harness's event "
+            "loop woke up over 20 ms late (those may be the harness's, not the bot's)"
         )
     if f.gave_up:
         out.append(f"{f.gave_up} residents gave up (screen unchanged after every tap)")
