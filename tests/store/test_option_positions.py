@@ -113,6 +113,13 @@ def to(revision: str, *, down: bool = False) -> Any:
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A database at revision 0006 holding answers and tallies stored in the old order."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+    await store_old_answers(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def store_old_answers(engine: AsyncEngine) -> None:
+    """Migrate an empty database to 0006, then store answers and tallies in the old order."""
     async with engine.begin() as conn:
         await conn.run_sync(to(BEFORE))
         await conn.execute(
@@ -151,8 +158,6 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
                     chosen=chosen_count(question_id, position),
                 )
             )
-    yield engine
-    await engine.dispose()
 
 
 async def stored(engine: AsyncEngine) -> tuple[list[Any], list[Any]]:
