@@ -186,6 +186,8 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "assessment_answers": 1,
         "cohort_members": 1,
         "broadcast_deliveries": 0,
+        "latest_answers": 1,
+        "outbox": 0,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -197,6 +199,8 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "assessment_answers": 0,
         "cohort_members": 0,
         "broadcast_deliveries": 0,
+        "latest_answers": 0,
+        "outbox": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1
