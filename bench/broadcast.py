@@ -1,7 +1,7 @@
 """An administrator's broadcast to 20,000 residents at Telegram's pace, with a kill -9 halfway.
 
-A program, not a test. ``finlit run`` (production pacing: the real ``PacedRateLimiter``) runs in
-a child process against ``tests/fakes.py``'s fake Bot API served over HTTP on 127.0.0.1; here
+A program, not a test. ``finlit run`` (production pacing: bot/telegram/delivery.py) runs in a
+child process against ``tests/fakes.py``'s fake Bot API served over HTTP on 127.0.0.1; here
 the fake also enforces Telegram's message limits, answering 429 with ``retry_after`` above them.
 The database is made with the migrations (``Store.open``) and filled with consented residents
 by stdlib ``sqlite3``. As the administrator, this program sends ``/broadcast <text>`` and
@@ -62,7 +62,7 @@ GOAL_RATE = 28.0  # messages a second: 93% of Telegram's 30
 TELEGRAM_RATE = 30
 WINDOW_S = 10.0  # the windows whose median rate is reported
 STALL_S = 120.0  # no delivery for this long (and the job not done): give up
-# What Telegram's message limits count (as bot/telegram/ratelimit.py paces them; load.py's).
+# What Telegram's message limits count (as bot/telegram/delivery.py paces them; load.py's).
 LIMITED_METHODS = frozenset(
     {
         "sendMessage",
@@ -344,7 +344,8 @@ def report_pattern() -> re.Pattern[str]:
 
     template = load_content(ROOT / "content").ui["en"].admin.broadcast_done
     parts = re.split(r"\{\w+\}", template)
-    return re.compile(r"[\d,]+".join(re.escape(part) for part in parts), re.S)
+    # Counts below MIN_GROUP_SIZE are shown as "<5".
+    return re.compile(r"(?:[\d,]+|<\d+)".join(re.escape(part) for part in parts), re.S)
 
 
 # The run.

@@ -886,7 +886,7 @@ def serve_finlit(paced: bool) -> None:
 
 def unpaced() -> Any:
     """finlit's PacedRateLimiter with every rate 0: retries kept, never waits."""
-    from bot.telegram.ratelimit import PacedRateLimiter
+    from echo_limiter import PacedRateLimiter
 
     return PacedRateLimiter(overall_max_rate=0, chat_max_rate=0, group_max_rate=0)
 
@@ -894,10 +894,10 @@ def unpaced() -> Any:
 def echo_limiter(paced: bool) -> Any:
     """The echo bot's limiter: finlit's PacedRateLimiter (production rates when ``paced``)."""
     try:
-        from bot.telegram.ratelimit import PacedRateLimiter
+        from echo_limiter import PacedRateLimiter
     except ImportError:  # a finlit without it: the echo bot neither paces nor retries
         if paced:
-            raise SystemExit("the echo bot needs bot/telegram/ratelimit.py to pace") from None
+            raise SystemExit("the echo bot needs bench/echo_limiter.py to pace") from None
         return None
     return PacedRateLimiter() if paced else unpaced()
 

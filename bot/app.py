@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 
 from telegram.ext import Application, ContextTypes
@@ -11,19 +10,26 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.core.admin import admin_desk
 from bot.core.content import Content, load_content
 from bot.core.tutor import Tutor
+from bot.housekeeping import Housekeeping
 from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.broadcast import start_worker, stop_worker
 from bot.telegram.context import BotData, FinlitApplication, FinlitContext, Services
+from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.handlers import publish_commands, register
+from bot.telegram.metrics import METRICS
+from bot.telegram.pacing import Pacing
 from bot.telegram.processing import DurableApplication, InboxBot
-from bot.telegram.ratelimit import PacedRateLimiter
 
 log = logging.getLogger(__name__)
 TEST_TOKEN = "123456:offline-token"
-# Updates handled at once. SQLite takes one writer at a time, so more would only wait.
-CONCURRENT_UPDATES = 16
-INBOX_MEMORY = dt.timedelta(days=3)
+# python-telegram-bot's own slots only put an update in its resident's queue (processing.py),
+# which takes microseconds; the handling slots are dispatch.SLOTS.
+CONCURRENT_UPDATES = 64
+# How long a stop may spend finishing queued updates and sending queued replies; what is left
+# stays in the inbox and the outbox for the next start (systemd waits 30 s: deploy/).
+STOP_HANDLING_SECONDS = 10.0
+STOP_SENDING_SECONDS = 8.0
 
 
 def build_application(
@@ -31,54 +37,65 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     content: Content | None = None,
-    rate_limiter: PacedRateLimiter | None = None,
+    pacing: Pacing | None = None,
 ) -> FinlitApplication:
     """Everything wired; content is loaded (and checked) here, the store opens in post_init.
 
-    Raises ``ContentError`` on invalid content, so a bad edit never reaches residents.
+    ``pacing``: Telegram's limits and the clock the delivery engine keeps them by (tests and
+    benchmarks pass their own). Raises ``ContentError`` on invalid content, so a bad edit never
+    reaches residents.
     """
     content = content if content is not None else load_content(settings.content_dir)
+    quiet_unreadable_answers()
     token = settings.telegram_bot_token
     bot = InboxBot(
         token.get_secret_value() if token else TEST_TOKEN,
         base_url=settings.telegram_api_base_url or "https://api.telegram.org/bot",
         request=request or HTTPXRequest(connection_pool_size=256),
         get_updates_request=request or HTTPXRequest(),
-        # Paces sends (30/s overall, 1/s per chat, 20/min per group) and retries 429s, 5xx and
-        # network errors a bounded number of times.
-        rate_limiter=rate_limiter or production_limiter(),
+        # No rate limiter: the delivery engine paces and retries every message (delivery.py);
+        # what else the bot calls (answering presses, the command menu) is not paced.
     )
     application: FinlitApplication = (
         Application.builder()
         .application_class(DurableApplication)
         .bot(bot)
         .context_types(ContextTypes(context=FinlitContext, bot_data=BotData))
-        # Different residents' updates run side by side; one resident's never do (the
-        # application holds a lock per resident), so a double press cannot race.
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(open_services)
+        .post_stop(stop_services)
         .post_shutdown(close_services)
         .build()
     )
     application.bot_data.settings = settings
     application.bot_data.content = content
+    application.bot_data.pacing = pacing or Pacing()
     register(application)
     return application
 
 
-def production_limiter() -> PacedRateLimiter:
-    """Telegram's limits with a 5% margin: a send is timed when it leaves the queue, and the
-    network can bunch a second's sends together (30 in exactly 1.0 s drew 429s in
-    bench/broadcast.py); 30 per 1.05 s still delivers about 28.6 messages a second."""
-    return PacedRateLimiter(overall_time_period=1.05, chat_time_period=1.05)
+class _UnreadableAnswer(logging.Filter):
+    """python-telegram-bot logs an answer it cannot parse (a proxy's HTML error page) whole, with
+    a traceback, before raising; delivery already logs that failure as one WARNING line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
+def quiet_unreadable_answers() -> None:
+    logger = logging.getLogger("telegram.request.BaseRequest")
+    if not any(isinstance(f, _UnreadableAnswer) for f in logger.filters):
+        logger.addFilter(_UnreadableAnswer())
 
 
 async def open_services(application: FinlitApplication) -> None:
-    """Open the database (migrating it to the latest schema) and publish the command menu."""
+    """Open the database (migrating it to the latest schema), start handling and delivery, and
+    publish the command menu."""
     bot_data = application.bot_data
     settings, content = bot_data.settings, bot_data.content
     if settings is None or content is None:
         raise RuntimeError("build the application with build_application()")
+    METRICS.dump_to = settings.metrics_file
     store = await Store.open(settings.database_url)
     tutor = Tutor(
         content,
@@ -86,24 +103,48 @@ async def open_services(application: FinlitApplication) -> None:
         default_language=settings.default_language,
         admin=admin_desk(settings, content, store, username=application.bot.username),
     )
-    bot_data.services = Services(settings=settings, content=content, store=store, tutor=tutor)
-    await publish_commands(application)
+    pacing = bot_data.pacing
+    delivery = DeliveryEngine(
+        application.bot, store, limits=pacing.limits, clock=pacing.clock, sleep=pacing.sleep
+    )
+    bot_data.services = Services(
+        settings=settings, content=content, store=store, tutor=tutor, delivery=delivery
+    )
     if isinstance(application.bot, InboxBot):
         application.bot.attach(store)
-    # Telegram redelivers for at most a day: older handled ids need not be remembered.
-    await store.inbox_purge(older_than=INBOX_MEMORY)
+    # Retention: old inbox ids, never-consenting residents, old broadcasts and audit lines.
+    bot_data.housekeeping = Housekeeping(store, settings)
+    bot_data.housekeeping.start()
+    # Sends what a stop left in the outbox, then whatever handling queues.
+    await delivery.start()
     if isinstance(application, DurableApplication):
+        application.open_queues()
         replayed = await application.replay_unfinished(store)
         if replayed:
-            log.info("finished %d update(s) interrupted by the last stop", replayed)
+            log.info("finishing %d update(s) interrupted by the last stop", replayed)
+    await publish_commands(application)
     # Administrators' broadcasts: resumes any job a stop interrupted, then polls for new ones.
     await start_worker(application)
     log.info("finlit ready: %d topics", len(content.curriculum.topics))
 
 
+async def stop_services(application: FinlitApplication) -> None:
+    """Before the bot is shut down (it can still send): stop broadcasting, finish the updates
+    already accepted, then send what they queued (bounded; the rest waits for the next start)."""
+    await stop_worker(application)
+    housekeeping, application.bot_data.housekeeping = application.bot_data.housekeeping, None
+    if housekeeping is not None:
+        await housekeeping.stop()
+    if isinstance(application, DurableApplication) and application.queues is not None:
+        await application.queues.stop(STOP_HANDLING_SECONDS)
+    services = application.bot_data.services
+    if services is not None:
+        await services.delivery.stop(STOP_SENDING_SECONDS)
+
+
 async def close_services(application: FinlitApplication) -> None:
     services = application.bot_data.services
     if services is not None:
-        await stop_worker(application)  # normally already stopped in post_stop
+        await stop_services(application)  # normally already done in post_stop
         await services.store.close()
         application.bot_data.services = None

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
     broadcast_retention_days: int = Field(default=365, ge=1, le=3650)
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Where a clean stop writes the Prometheus figures (polling mode serves no /metrics).
+    metrics_file: Path | None = None
 
     @property
     def secret_file(self) -> Path:

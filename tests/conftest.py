@@ -7,6 +7,7 @@ at teardown, as do calls to Bot API methods the fake does not know.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -20,7 +21,8 @@ from bot.app import build_application
 from bot.core.content import Content, load_content
 from bot.settings import Settings
 from bot.telegram.context import FinlitApplication, FinlitContext
-from bot.telegram.ratelimit import PacedRateLimiter
+from bot.telegram.pacing import Limits, Pacing
+from bot.telegram.processing import DurableApplication
 from tests.fakes import FakeTelegram, TelegramUser
 
 # Opt in to PTB's timedelta durations, as the app does; the old ints warn (and warnings fail).
@@ -66,6 +68,22 @@ def fake() -> FakeTelegram:
     return FakeTelegram()
 
 
+# Where finlit logs a failure that no handler saw (handlers' own go to the error handlers).
+LOGGED_FAILURES = ("bot.telegram.dispatch", "bot.telegram.delivery", "bot.telegram.processing")
+
+
+class _LoggedErrors(logging.Handler):
+    """Exceptions finlit logs at ERROR outside a handler, collected as handler errors are."""
+
+    def __init__(self, errors: list[BaseException]) -> None:
+        super().__init__(logging.ERROR)
+        self.errors = errors
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.errors.append(record.exc_info[1])
+
+
 class Harness:
     """A running finlit on the fake Bot API, restartable on the same database."""
 
@@ -75,6 +93,7 @@ class Harness:
         self.waits: list[float] = []  # what the rate limiter would have slept
         self._skipped = 0.0
         self.app: FinlitApplication | None = None
+        self._catcher = _LoggedErrors(self.errors)
 
     async def start(self) -> FinlitApplication:
         async def no_wait(seconds: float) -> None:
@@ -82,16 +101,14 @@ class Harness:
             self._skipped += seconds  # the limiter's clock moves on as if it had slept
 
         # Retries as in production, but no pacing and no real waiting: conversations in tests
-        # would otherwise take a second per message. tests/telegram/test_ratelimit.py covers it.
-        limiter = PacedRateLimiter(
-            overall_max_rate=0,
-            chat_max_rate=0,
-            group_max_rate=0,
+        # would otherwise take a second per message. tests/telegram/test_delivery.py covers it.
+        pacing = Pacing(
+            limits=Limits.unlimited(),
             sleep=no_wait,
             clock=lambda: time.monotonic() + self._skipped,
         )
         app = build_application(
-            self.settings, request=self.fake, content=self.content, rate_limiter=limiter
+            self.settings, request=self.fake, content=self.content, pacing=pacing
         )
 
         async def collect(update: object, context: FinlitContext) -> None:
@@ -99,9 +116,13 @@ class Harness:
                 self.errors.append(context.error)
 
         app.add_error_handler(collect)
+        # Failures outside the handlers (handling slots, delivery) are logged: they fail tests too.
+        for name in LOGGED_FAILURES:
+            logging.getLogger(name).addHandler(self._catcher)
         await app.initialize()
         await app.post_init(app)  # type: ignore[misc]  # run_polling would call it
         self.app = app
+        await self.settled()  # what the last stop left: handled and sent
         return app
 
     async def stop(self) -> None:
@@ -109,6 +130,8 @@ class Harness:
             await self.app.post_shutdown(self.app)  # type: ignore[misc]
             await self.app.shutdown()
             self.app = None
+        for name in LOGGED_FAILURES:
+            logging.getLogger(name).removeHandler(self._catcher)
 
     async def restart(self, *users: TelegramUser) -> None:
         """A new process on the same database: nothing carried over in memory."""
@@ -116,6 +139,11 @@ class Harness:
         app = await self.start()
         for user in users:
             user.app = app
+
+    async def settled(self) -> None:
+        """Wait until every update is handled and every reply sent (or given up)."""
+        assert isinstance(self.app, DurableApplication)
+        await self.app.settled()
 
     def resident(self, **kwargs: Any) -> TelegramUser:
         assert self.app is not None

@@ -392,6 +392,7 @@ class _Fault:
     retry_after: int
     description: str | None
     remaining: int
+    chat_id: int | None = None  # only calls to this chat fail (None: any call)
 
 
 _NOT_MODIFIED = (
@@ -517,7 +518,7 @@ class FakeTelegram(BaseRequest):
         call = ApiCall(api_method, params)
         self.calls.append(call)  # recorded before answering so concurrent calls keep their order
         try:
-            self._inject_fault(api_method)
+            self._inject_fault(api_method, params.get("chat_id"))
             handler = self._handlers.get(api_method)
             if handler is None:
                 self.unknown_methods.append(api_method)
@@ -604,11 +605,14 @@ class FakeTelegram(BaseRequest):
         retry_after: int = 2,
         description: str | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail; ``status=None`` is a network error."""
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail;
+        ``status=None`` is a network error."""
         if method not in self._handlers:
             raise ValueError(f"FakeTelegram does not implement {method!r}")
-        self._faults.setdefault(method, []).append(_Fault(status, retry_after, description, times))
+        fault = _Fault(status, retry_after, description, times, chat_id)
+        self._faults.setdefault(method, []).append(fault)
 
     def push_update(self, update: JSON) -> JSON:
         """Queue an update for getUpdates (assigning update_id if missing) and wake pollers."""
@@ -704,14 +708,17 @@ class FakeTelegram(BaseRequest):
 
     # -- shared validation ------------------------------------------------------------------
 
-    def _inject_fault(self, method: str) -> None:
+    def _inject_fault(self, method: str, chat_id: object = None) -> None:
         faults = self._faults.get(method)
         if not faults:
             return
-        fault = faults[0]
+        matching = [f for f in faults if f.chat_id is None or str(f.chat_id) == str(chat_id)]
+        if not matching:
+            return
+        fault = matching[0]
         fault.remaining -= 1
         if fault.remaining <= 0:
-            faults.pop(0)
+            faults.remove(fault)
         if fault.status is None:
             raise NetworkError(fault.description or "Fake network error: connection reset")
         if fault.status == 429:
@@ -1182,6 +1189,10 @@ class TelegramUser:
 
     async def press_data(self, data: str, message: BotMessage | int | None = None) -> Exchange:
         """Send a callback query with arbitrary (possibly forged) data from a bot message."""
+        return await self._deliver(self.press_update(data, message))
+
+    def press_update(self, data: str, message: BotMessage | int | None = None) -> JSON:
+        """Build (not deliver) a callback query update from a bot message."""
         msg = self._target(message)
         query = {
             "id": self.fake.issue_callback_query(),
@@ -1190,9 +1201,12 @@ class TelegramUser:
             "chat_instance": str(-abs(self.chat_id) * 7919 - 13),
             "data": data,
         }
-        return await self._deliver(
-            {"update_id": self.fake.next_update_id(), "callback_query": query}
-        )
+        return {"update_id": self.fake.next_update_id(), "callback_query": query}
+
+    async def submit(self, update: JSON) -> None:
+        """Hand an update to the bot without waiting for it to be handled (a burst of taps)."""
+        self.last_update = update
+        await self.app.process_update(Update.de_json(copy.deepcopy(update), self.app.bot))
 
     async def replay(self, update: JSON | None = None) -> Exchange:
         """Deliver an update again unchanged (same update_id), as Telegram does on redelivery."""
@@ -1239,6 +1253,10 @@ class TelegramUser:
         try:
             # A deep copy: PTB objects must not share state with the dict a test may replay.
             await self.app.process_update(Update.de_json(copy.deepcopy(update), self.app.bot))
+            # finlit only queues the update: wait until it is handled and its replies are sent.
+            settled = getattr(self.app, "settled", None)
+            if settled is not None:
+                await settled()
         finally:
             logger.removeHandler(catcher)
         if self.raise_errors and catcher.errors:

@@ -44,6 +44,9 @@ from bot.store.stats import (
 )
 
 ADMIN_COMMANDS = ("cohort", "cohorts", "stats", "items", "export", "broadcast")
+# Commands that only read (besides their audit line): a channel runs them outside any write
+# transaction, so a long read at province scale never holds up residents' answers.
+READ_ONLY_COMMANDS = frozenset({"cohorts", "stats", "items", "export"})
 # Telegram's limit for a message, in UTF-16 code units of the visible text.
 BROADCAST_LIMIT = 4096
 # A cohort name in "/broadcast @<name> <text>" is at most this many words (names are 128 chars).

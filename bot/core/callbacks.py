@@ -220,6 +220,26 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
 _BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
 
 
+# Presses that only move around (a card's Next, a topic, a menu): when a resident taps faster
+# than they can be answered, a newer one of these may replace one still waiting. Answers,
+# consent, settings and anything with an effect worth keeping are not here.
+NAVIGATION: tuple[type[Action], ...] = (
+    Menu,
+    Topics,
+    OpenTopic,
+    ShowCard,
+    Continue,
+    Progress,
+    Help,
+    ChooseLanguage,
+)
+
+
+def is_navigation(action: Action | None) -> bool:
+    """Whether a press only navigates (see ``NAVIGATION``); forged or stale data does not."""
+    return action is not None and isinstance(action, NAVIGATION)
+
+
 def encode(action: Action) -> str:
     """The callback data for an action, e.g. ``1:c:pay-codes:2``."""
     code, _ = _CODES[type(action)]

@@ -9,12 +9,19 @@ from bot.core.callbacks import Action, encode
 
 @dataclasses.dataclass(frozen=True)
 class Button:
+    """A button: it sends ``data`` back when pressed, or opens ``url`` when it has one."""
+
     label: str
     data: str
+    url: str | None = None
 
     @classmethod
     def of(cls, label: str, action: Action) -> Button:
         return cls(label=label, data=encode(action))
+
+    @classmethod
+    def link(cls, label: str, url: str) -> Button:
+        return cls(label=label, data="", url=url)
 
 
 Keyboard = tuple[tuple[Button, ...], ...]

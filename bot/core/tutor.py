@@ -153,11 +153,33 @@ class Tutor:
         ui = self.content.ui[language]
         return Reply((screens.notice_with_menu(self.content, language, ui.chatter_pointer),))
 
-    def group_pointer(self, language_hint: str | None) -> Reply:
-        """In a group the bot only says where it works; nothing is stored."""
+    def group_pointer(self, language_hint: str | None, link: str | None = None) -> Reply:
+        """In a group the bot only says where it works (with a button to its private chat when
+        ``link`` is given); nothing is stored."""
         language = self.language_for(language_hint)
-        text = self.content.ui[language].group_pointer
+        ui = self.content.ui[language]
+        screen = screens.plain_notice(self.content, language, ui.group_pointer)
+        if link is not None:
+            screen = dataclasses.replace(
+                screen, keyboard=((Button.link(ui.btn_private_chat, link),),)
+            )
+        return Reply((screen,))
+
+    def unchanged_toast(self, language: Language) -> str:
+        """A press whose screen is already showing: said on the button, nothing is sent."""
+        return self.content.ui[language].press_unchanged
+
+    def received_toast(self, language: Language) -> str:
+        """A press whose reply must wait its turn (a busy moment): the tap registered."""
+        return self.content.ui[language].press_received
+
+    def one_moment(self, language: Language) -> Reply:
+        """Once per burst of messages typed faster than they can be answered."""
+        text = self.content.ui[language].one_moment
         return Reply((screens.plain_notice(self.content, language, text),))
+
+    def one_moment_toast(self, language: Language) -> str:
+        return self.content.ui[language].one_moment_toast
 
     def apology(self, language: Language) -> Reply:
         text = self.content.ui[language].error_apology

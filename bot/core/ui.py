@@ -211,7 +211,13 @@ class UiTexts(BaseModel):
     already_answered: str
     chatter_pointer: str
     group_pointer: str
+    btn_private_chat: str
     error_apology: str
+    # Busy moments (a lecture hall): short answers to a press, and a notice for a burst
+    press_unchanged: str
+    press_received: str
+    one_moment: str
+    one_moment_toast: str
     # The terminal preview (finlit preview)
     preview_hint: str
     preview_default_name: str

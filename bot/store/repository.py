@@ -161,6 +161,17 @@ DELIVERY_COUNTERS = {
 }
 
 
+@dataclasses.dataclass(frozen=True)
+class Queued:
+    """A message waiting in the outbox."""
+
+    id: int
+    chat_id: int
+    payload: dict[str, Any]
+    priority: int = 0
+    attempts: int = 0
+
+
 class Store:
     """Everything finlit remembers about residents."""
 
@@ -769,11 +780,16 @@ class Store:
 
     # Outbox: replies committed with the effects that caused them, sent after the commit
 
-    async def outbox_add(self, *, chat_id: int, payload: dict[str, Any]) -> int:
+    async def outbox_add(self, *, chat_id: int, payload: dict[str, Any], priority: int = 0) -> int:
         async with self._write() as conn:
             result = await conn.execute(
                 sql.of(conn).outbox_add,
-                {"chat_id": chat_id, "payload": json.dumps(payload), "created_at": self._now()},
+                {
+                    "chat_id": chat_id,
+                    "payload": json.dumps(payload),
+                    "created_at": self._now(),
+                    "priority": priority,
+                },
             )
             return int(result.scalar_one())
 
@@ -790,18 +806,48 @@ class Store:
             rows = await conn.execute(query)
             return [(row.id, row.chat_id, json.loads(row.payload)) for row in rows]
 
-    async def outbox_for_chat(
-        self, *, chat_id: int
-    ) -> tuple[bool, list[tuple[int, dict[str, Any]]]]:
-        """Whether the chat blocked the bot, and its queued messages: one read for delivery."""
+    async def outbox_chats(self) -> dict[int, int]:
+        """Chats with messages to send, each with the most urgent priority among them."""
+        query = sa.select(
+            outbox.c.chat_id, sa.func.min(outbox.c.priority).label("priority")
+        ).group_by(outbox.c.chat_id)
         async with self._read() as conn:
-            rows = (await conn.execute(sql.of(conn).outbox_for_chat, {"chat_id": chat_id})).all()
+            rows = (await conn.execute(query)).all()
+        return {int(row.chat_id): int(row.priority) for row in rows}
+
+    async def outbox_for_chat(self, *, chat_id: int, limit: int = 50) -> tuple[bool, list[Queued]]:
+        """Whether the chat blocked the bot, and its oldest queued messages: one read."""
+        async with self._read() as conn:
+            rows = (
+                await conn.execute(
+                    sql.of(conn).outbox_for_chat, {"chat_id": chat_id, "limit": limit}
+                )
+            ).all()
         # Nothing queued means nothing to send, whatever the chat's state.
         blocked = bool(rows) and rows[0].blocked_at is not None
-        return blocked, [(row.id, json.loads(row.payload)) for row in rows]
+        queued = [
+            Queued(
+                id=row.id,
+                chat_id=chat_id,
+                payload=json.loads(row.payload),
+                priority=row.priority,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+        return blocked, queued
+
+    async def outbox_rewrite(self, *, message_id: int, payload: dict[str, Any]) -> None:
+        """Replace a queued message's payload (an edit Telegram cannot apply becomes a send)."""
+        async with self._write() as conn:
+            await conn.execute(
+                sa.update(outbox)
+                .where(outbox.c.id == message_id)
+                .values(payload=json.dumps(payload))
+            )
 
     async def outbox_sent(self, *, message_id: int | None = None, ids: Sequence[int] = ()) -> None:
-        """Forget messages Telegram accepted (one, or several in one statement)."""
+        """Forget messages Telegram accepted, or that need no sending (one, or several at once)."""
         chosen = [*ids, *([message_id] if message_id is not None else [])]
         if not chosen:
             return
@@ -862,6 +908,23 @@ class Store:
             )
             stored = await conn.scalar(sa.select(app_state.c.value).where(app_state.c.key == key))
         return str(stored)
+
+    async def claim_group_note(self, *, chat_id: int, every: dt.timedelta) -> bool:
+        """Whether a group may hear the bot's note now (at most once per ``every``); if so, the
+        time is recorded in the same transaction, so two processes cannot both say it."""
+        key = f"group_note:{chat_id}"
+        now = self._now()
+        async with self._write() as conn:
+            value = await conn.scalar(sa.select(app_state.c.value).where(app_state.c.key == key))
+            if value is not None and _aware(dt.datetime.fromisoformat(value)) > now - every:
+                return False
+            statement = aggregates.upsert(conn, app_state).values(key=key, value=now.isoformat())
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[app_state.c.key], set_={"value": now.isoformat()}
+                )
+            )
+            return True
 
     # Residents' settings
 

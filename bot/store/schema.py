@@ -266,6 +266,9 @@ outbox = sa.Table(
     sa.Column("payload", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    # Who goes first when Telegram's limits leave no room for everyone: 0 replies to residents,
+    # 1 administrators' replies and reports, 2 bulk messages (see bot/telegram/delivery.py).
+    sa.Column("priority", sa.SmallInteger, nullable=False, server_default="0"),
     sa.Index(None, "chat_id", "id"),
 )
 

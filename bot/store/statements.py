@@ -65,10 +65,17 @@ class Statements:
         )
         self.outbox_add = sa.insert(outbox).returning(outbox.c.id)
         self.outbox_for_chat = (
-            sa.select(outbox.c.id, outbox.c.payload, residents.c.blocked_at)
+            sa.select(
+                outbox.c.id,
+                outbox.c.payload,
+                outbox.c.priority,
+                outbox.c.attempts,
+                residents.c.blocked_at,
+            )
             .select_from(outbox.outerjoin(residents, residents.c.id == outbox.c.chat_id))
             .where(outbox.c.chat_id == _p("chat_id"))
             .order_by(outbox.c.id)
+            .limit(_p("limit"))
         )
         self.outbox_sent = sa.delete(outbox).where(
             outbox.c.id.in_(sa.bindparam("ids", expanding=True))

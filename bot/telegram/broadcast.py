@@ -5,10 +5,11 @@ recipient in the same transaction as the status ``sending``. This worker, an asy
 running bot, takes those rows in batches and for each one:
 
 1. **claims** it: ``pending`` -> ``sending``, committed *before* anything is sent;
-2. sends it (through the application's ``PacedRateLimiter``: 30 messages a second overall);
+2. sends it through the delivery engine at bulk priority (``delivery.DeliveryEngine.send``):
+   within Telegram's limits, and only with the capacity residents' own replies leave;
 3. records the outcome: ``sent``; ``blocked`` (Telegram's 403: the resident is also marked
-   blocked, so nothing else is attempted); ``failed``; or back to ``pending`` when flood control
-   outlasted the limiter's retries (a 429 is a certain refusal, so sending again is safe).
+   blocked, so nothing else is attempted); ``failed``; or back to ``pending`` on a 429 or when
+   the engine stopped before its turn (a certain refusal: sending again later is safe).
 
 **At most once.** A claimed delivery is never sent again. A crash (power cut, kill -9) between
 the claim and the outcome leaves it ``sending``; the next start turns such rows into ``unknown``
@@ -32,8 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any, Literal
+from typing import Literal
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -41,11 +41,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.core.admin import AdminDesk
 from bot.core.tutor import Tutor
+from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.store.repository import Broadcast, Recipient
 from bot.telegram.context import FinlitApplication
-from bot.telegram.processing import DurableApplication, pseudonym
-from bot.telegram.show import deliver_chat, payloads
+from bot.telegram.delivery import ADMIN, BULK, DeliveryEngine, DeliveryStopped
+from bot.telegram.show import payloads
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,6 @@ POLL_SECONDS = 2.0
 STOP_SECONDS = 30.0
 
 Outcome = Literal["sent", "failed", "blocked", "skipped", "released", "not_claimed", "error"]
-
-_WORKERS: dict[int, BroadcastWorker] = {}
 
 
 class BroadcastWorker:
@@ -80,6 +79,9 @@ class BroadcastWorker:
         self.store: Store = services.store
         self.tutor: Tutor = services.tutor
         self.desk: AdminDesk = services.tutor.admin
+        self.delivery: DeliveryEngine = services.delivery
+        key = services.settings.pseudonym_key
+        self.log_key = key.get_secret_value().encode() if key else None
         self.batch_size = batch_size
         self.concurrency = concurrency
         self.poll_seconds = poll_seconds
@@ -216,26 +218,27 @@ class BroadcastWorker:
         return outcome
 
     async def _send(self, broadcast: Broadcast, recipient: Recipient) -> Outcome:
+        screen = self.desk.broadcast_message(recipient.language, broadcast.text)
+        markup = InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                for row in screen.keyboard
+            ]
+        )
+        bot = self.application.bot
+
+        async def send() -> object:
+            return await bot.send_message(
+                recipient.resident_id, screen.text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+
         try:
-            screen = self.desk.broadcast_message(recipient.language, broadcast.text)
-            markup = InlineKeyboardMarkup(
-                [
-                    [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                    for row in screen.keyboard
-                ]
-            )
-            await self.application.bot.send_message(
-                recipient.resident_id,
-                screen.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup,
-                # Flood waits are retried (a 429 is a certain refusal); network errors are
-                # not: the message may have arrived, and it must not arrive twice.
-                rate_limit_args={"max_network_retries": 0},
-            )
+            # One attempt: a network error or a timeout is not retried, since the message may
+            # have arrived, and it must not arrive twice. A 429 is a certain refusal: released.
+            await self.delivery.send(recipient.resident_id, send, priority=BULK)
         except Forbidden:
             return "blocked"
-        except RetryAfter:
+        except (RetryAfter, DeliveryStopped):
             return "released"
         except (BadRequest, NetworkError) as exc:
             self._log_failure("broadcast message not delivered", recipient, exc, level=logging.INFO)
@@ -253,7 +256,7 @@ class BroadcastWorker:
             level,
             "%s (resident %s): %s",
             what,
-            pseudonym(recipient.resident_id),
+            log_pseudonym(recipient.resident_id, self.log_key),
             type(exc).__name__,
         )
 
@@ -285,53 +288,28 @@ class BroadcastWorker:
         language = await self.tutor.language_of(broadcast.admin_id, None)
         reply = self.desk.broadcast_report(language, broadcast, final=final)
         for item in payloads(reply, edit_message_id=None):
-            await self.store.outbox_add(chat_id=broadcast.admin_id, payload=item)
+            await self.store.outbox_add(chat_id=broadcast.admin_id, payload=item, priority=ADMIN)
 
     async def _send_reports(self, admin_id: int) -> None:
-        bot, app = self.application.bot, self.application
-        if isinstance(app, DurableApplication):
-            # The administrator's own updates deliver this chat's outbox too: take turns.
-            async with app.ordering.hold(admin_id):
-                await deliver_chat(bot, self.store, admin_id)
-        else:
-            await deliver_chat(bot, self.store, admin_id)
+        self.delivery.notify(admin_id, ADMIN)
 
 
 def worker_of(application: FinlitApplication) -> BroadcastWorker | None:
     """The running application's broadcast worker."""
-    return _WORKERS.get(id(application))
+    return application.bot_data.broadcasts
 
 
 async def start_worker(application: FinlitApplication) -> BroadcastWorker:
-    """Start the worker (from post_init), and have it stop before the bot is shut down.
-
-    python-telegram-bot's polling runner shuts the bot down *before* post_shutdown, so stopping
-    there would cut the deliveries in flight; post_stop runs while the bot can still send.
-    """
+    """Start the worker (from post_init); ``stop_worker`` runs in post_stop, while the bot can
+    still send (python-telegram-bot's polling runner shuts the bot down before post_shutdown)."""
     await stop_worker(application)
     worker = BroadcastWorker(application)
     await worker.start()
-    _WORKERS[id(application)] = worker
-    if not isinstance(application.post_stop, _StopWorkerFirst):
-        application.post_stop = _StopWorkerFirst(application.post_stop)
+    application.bot_data.broadcasts = worker
     return worker
 
 
-class _StopWorkerFirst:
-    """A post_stop callback: stop the broadcast worker, then run the one configured before."""
-
-    def __init__(
-        self, then: Callable[[FinlitApplication], Coroutine[Any, Any, None]] | None
-    ) -> None:
-        self.then = then
-
-    async def __call__(self, application: FinlitApplication) -> None:
-        await stop_worker(application)
-        if self.then is not None:
-            await self.then(application)
-
-
 async def stop_worker(application: FinlitApplication) -> None:
-    worker = _WORKERS.pop(id(application), None)
+    worker, application.bot_data.broadcasts = application.bot_data.broadcasts, None
     if worker is not None:
         await worker.stop()

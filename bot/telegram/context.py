@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -11,6 +11,12 @@ from bot.core.content import Content
 from bot.core.tutor import Tutor
 from bot.settings import Settings
 from bot.store import Store
+from bot.telegram.delivery import DeliveryEngine
+from bot.telegram.pacing import Pacing
+
+if TYPE_CHECKING:
+    from bot.housekeeping import Housekeeping
+    from bot.telegram.broadcast import BroadcastWorker
 
 
 @dataclasses.dataclass
@@ -19,6 +25,7 @@ class Services:
     content: Content
     store: Store
     tutor: Tutor
+    delivery: DeliveryEngine
 
 
 class BotData:
@@ -31,6 +38,12 @@ class BotData:
         self.content: Content | None = None
         # Administrators whose own command menu this process has set.
         self.admin_menus: set[int] = set()
+        # Telegram's limits and the clock delivery keeps them by (build_application).
+        self.pacing: Pacing = Pacing()
+        # The hourly retention pass, while the application runs (bot/housekeeping.py).
+        self.housekeeping: Housekeeping | None = None
+        # The broadcast worker, while the application runs (broadcast.py).
+        self.broadcasts: BroadcastWorker | None = None
 
 
 class FinlitContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import logging
 from typing import cast
 
@@ -15,13 +17,20 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
+from bot.core.replies import Screen
 from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
+from bot.telegram.delivery import describe
 from bot.telegram.metrics import METRICS
 from bot.telegram.show import CURRENT, after_commit, answer_query, show
 
 log = logging.getLogger(__name__)
+# A press whose reply will wait longer than this (a busy lecture) is answered "got it" at once.
+LAG_TOAST_SECONDS = 1.5
+# A group hears "I teach in private chat" at most this often.
+GROUP_NOTE_EVERY = dt.timedelta(hours=1)
 
 
 def visitor_of(update: Update) -> Visitor:
@@ -36,7 +45,7 @@ async def on_text(update: Update, context: FinlitContext) -> None:
     message = cast(Message, update.effective_message)
     visitor = visitor_of(update)
     reply = await context.services.tutor.text(visitor, message.text or "")
-    await show(context.bot, message.chat_id, reply)
+    await show(message.chat_id, reply)
     admins = context.services.settings.admin_ids
     if visitor.id in admins and visitor.id not in context.bot_data.admin_menus:
         application = cast(FinlitApplication, context.application)
@@ -48,33 +57,86 @@ async def on_press(update: Update, context: FinlitContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    tutor = context.services.tutor
     message = query.message
     if message is None or message.chat.type != Chat.PRIVATE:
-        pointer = tutor.group_pointer(query.from_user.language_code)
         await answer_query(query)
-        if message is not None:
-            await show(context.bot, message.chat.id, pointer)
+        await in_group(update, context)
         return
+    services = context.services
+    tutor, delivery = services.tutor, services.delivery
     reply = await tutor.press(visitor_of(update), query.data)
-    # The answer is stored by now; stop the button's spinner before the (slower) edit.
-    await answer_query(query, reply.notice)
-    await show(context.bot, message.chat.id, reply, edit_message_id=message.message_id)
+    notice = reply.notice
+    chat_id = message.chat.id
+    if reply.edit and reply.screens and not delivery.has_pending(chat_id):
+        if isinstance(message, Message) and shows(message, reply.screens[0]):
+            # The screen is already there (the language already chosen, a double press):
+            # an edit would change nothing; say so on the button instead.
+            METRICS.inc("finlit_edits_unchanged_total")
+            language = await tutor.language_of(query.from_user.id, query.from_user.language_code)
+            notice = notice or tutor.unchanged_toast(language)
+            reply = dataclasses.replace(reply, screens=reply.screens[1:], edit=False)
+    elif notice is None and delivery.expected_wait(chat_id) > LAG_TOAST_SECONDS:
+        # The reply will wait its turn (a lecture hall): the tap registered, say so now.
+        METRICS.inc("finlit_press_toasts_total")
+        language = await tutor.language_of(query.from_user.id, query.from_user.language_code)
+        notice = tutor.received_toast(language)
+    # The answer is stored by now; the press is answered right after the commit.
+    await answer_query(query, notice)
+    await show(chat_id, reply, edit_message_id=message.message_id)
+
+
+def shows(message: Message, screen: Screen) -> bool:
+    """Whether ``message`` already shows ``screen`` (text and buttons), as Telegram compares
+    an edit: the visible text, trimmed, and the buttons."""
+    if (message.text or "") != visible_text(screen.text).strip():
+        return False
+    markup = message.reply_markup
+    shown = [
+        [(button.text, button.callback_data, button.url) for button in row]
+        for row in (markup.inline_keyboard if markup is not None else ())
+    ]
+    wanted = [
+        [(b.label, b.data if b.url is None else None, b.url) for b in row]
+        for row in screen.keyboard
+    ]
+    return shown == wanted
 
 
 async def on_chatter(update: Update, context: FinlitContext) -> None:
     """Free text, unknown commands, stickers, photos, voice: point to the menu."""
     chat = cast(Chat, update.effective_chat)
     reply = await context.services.tutor.chatter(visitor_of(update))
-    await show(context.bot, chat.id, reply)
+    await show(chat.id, reply)
 
 
-async def on_group_command(update: Update, context: FinlitContext) -> None:
-    """A command in a group: say the bot works in private chat, and nothing more."""
-    chat = cast(Chat, update.effective_chat)
+async def in_group(update: Update, context: FinlitContext) -> None:
+    """Groups: the bot answers only commands addressed to it, presses on its old messages and
+    being added, and then with at most one "I teach in private chat" note per group per hour.
+    Ordinary chatter and everything else get nothing. (The one rule for groups lives here.)"""
+    chat = update.effective_chat
+    if chat is None or chat.type == Chat.PRIVATE:
+        return
+    message = update.message
+    if message is not None and not addressed_to_me(message, context.bot.username):
+        return
+    store = context.services.store
+    if not await store.claim_group_note(chat_id=chat.id, every=GROUP_NOTE_EVERY):
+        return
     user = update.effective_user
-    reply = context.services.tutor.group_pointer(user.language_code if user else None)
-    await show(context.bot, chat.id, reply)
+    username = context.bot.username
+    link = f"https://t.me/{username}?start=group" if username else None
+    reply = context.services.tutor.group_pointer(user.language_code if user else None, link)
+    await show(chat.id, reply)
+
+
+def addressed_to_me(message: Message, username: str | None) -> bool:
+    """A command for this bot: ``/cmd`` or ``/cmd@this_bot`` (not ``/cmd@another_bot``)."""
+    text = message.text or ""
+    if not text.startswith("/"):
+        return False
+    command = text.split(maxsplit=1)[0]
+    _, _, target = command.partition("@")
+    return not target or (username is not None and target.lower() == username.lower())
 
 
 async def on_membership(update: Update, context: FinlitContext) -> None:
@@ -90,12 +152,16 @@ async def on_membership(update: Update, context: FinlitContext) -> None:
         return
     was_out = change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
     if joined and was_out:
-        reply = context.services.tutor.group_pointer(change.from_user.language_code)
-        await show(context.bot, change.chat.id, reply)
+        await in_group(update, context)
 
 
 async def on_error(update: object, context: FinlitContext) -> None:
-    """Log the failure without message text or names, and apologise to the resident."""
+    """Log the failure without message text or names; the resident gets an apology."""
+    if update is None and isinstance(context.error, TelegramError):
+        # Fetching updates failed (a timeout, a 502 page): python-telegram-bot retries; one
+        # line is enough, without the traceback or the answer's body.
+        log.warning("getting updates failed (%s); retrying", describe(context.error))
+        return
     update_id = update.update_id if isinstance(update, Update) else None
     METRICS.inc("finlit_handler_errors_total")
     log.error(
@@ -103,24 +169,17 @@ async def on_error(update: object, context: FinlitContext) -> None:
     )
     if not isinstance(update, Update) or context.bot_data.services is None:
         return
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None or chat.type != Chat.PRIVATE:
-        return
-    tutor = context.services.tutor
     pending = CURRENT.get()
-    if pending is not None:
-        # Inside the update's transaction: it is rolled back, then only an apology is sent.
-        pending.failed = (chat.id, user.id, user.language_code)
-        if update.callback_query is not None and not pending.answers:
-            pending.answers.append((update.callback_query, None))
+    if pending is None:
+        return  # not inside an update's handling: nothing to roll back or apologise for
+    chat, user = update.effective_chat, update.effective_user
+    if update.callback_query is not None and not pending.answers:
+        pending.answers.append((update.callback_query, None))
+    if chat is None or user is None or chat.type != Chat.PRIVATE:
+        pending.failed = None
         return
-    try:
-        language = await tutor.language_of(user.id, user.language_code)
-        if update.callback_query is not None:
-            await answer_query(update.callback_query)
-        await show(context.bot, chat.id, tutor.apology(language))
-    except Exception:  # the apology must never raise out of the error handler
-        log.exception("could not apologise for update %s", update_id)
+    # Inside the update's transaction: it is rolled back, then only an apology is sent.
+    pending.failed = (chat.id, user.id, user.language_code)
 
 
 def register(application: FinlitApplication) -> None:
@@ -130,7 +189,7 @@ def register(application: FinlitApplication) -> None:
     application.add_handlers(
         [
             # Groups first, so nothing below ever answers there beyond the pointer.
-            MessageHandler(groups & filters.COMMAND, on_group_command),
+            MessageHandler(groups, in_group),
             ChatMemberHandler(on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(private & filters.TEXT & ~filters.UpdateType.EDITED, on_text),
             CallbackQueryHandler(on_press),

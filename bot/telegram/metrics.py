@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 # Seconds; an update's handling time falls in the first bucket at or above it.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -24,11 +25,20 @@ class Metrics:
             "finlit_flood_waits_total": 0,
             "finlit_sends_total": 0,
             "finlit_webhook_rejected_total": 0,
+            # Message economy (bot/telegram/delivery.py, dispatch.py, handlers.py).
+            "finlit_edits_coalesced_total": 0,
+            "finlit_edits_unchanged_total": 0,
+            "finlit_updates_collapsed_total": 0,
+            "finlit_press_toasts_total": 0,
+            "finlit_updates_forged_total": 0,
         }
         self._buckets = [0] * (len(LATENCY_BUCKETS) + 1)
         self._latency_sum = 0.0
         self._latency_count = 0
         self.queue_depth: Callable[[], int] = lambda: 0
+        # Where a clean stop writes the figures (METRICS_FILE): for benchmarks and for polling
+        # mode, which serves no /metrics.
+        self.dump_to: Path | None = None
 
     def inc(self, name: str, amount: float = 1) -> None:
         with self._lock:
@@ -56,6 +66,14 @@ class Metrics:
             lines.append(f'{name}_bucket{{le="+Inf"}} {self._latency_count}')
             lines += [f"{name}_sum {self._latency_sum:g}", f"{name}_count {self._latency_count}"]
             return "\n".join(lines) + "\n"
+
+    def dump(self) -> Path | None:
+        """Write the figures to ``dump_to`` (if set); the path written."""
+        if self.dump_to is None:
+            return None
+        self.dump_to.parent.mkdir(parents=True, exist_ok=True)
+        self.dump_to.write_text(self.render())
+        return self.dump_to
 
 
 # One registry per process: counters are about this process's work.

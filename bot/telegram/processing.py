@@ -1,86 +1,91 @@
-"""Handling an update exactly once: inbox, one transaction, then delivery.
+"""Handling an update exactly once: inbox, a fair handling slot, one transaction, then the outbox.
 
 python-telegram-bot acknowledges updates before handlers run and keeps its queue in memory. Here
-every update is first in the durable inbox (written before Telegram is told it arrived); handling
-it, the replies it queues and marking it done commit in one transaction; the replies are sent
-after the commit. A redelivered update is recognised by its id and has no second effect, and one
-resident's updates never run at the same time, so a double press cannot race.
+every update is first in the durable inbox (written before Telegram is told it arrived). It then
+joins its resident's queue (``dispatch.ResidentQueues``); a handling slot takes it in turn and
+handles it in one transaction with its replies (outbox rows) and the inbox's done-mark. After the
+commit the button press is answered at once and the delivery engine (``delivery``) is told which
+chats have new messages: handling never waits for Telegram's pacing. A redelivered update is
+recognised by its id and has no second effect, and one resident's updates never run at the same
+time, so a double press cannot race.
 """
 
 from __future__ import annotations
 
-import asyncio
-import collections
-import contextlib
-import hashlib
-import hmac
 import logging
-import os
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from telegram import Update
+from telegram import Chat, Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, ExtBot
 
-from bot.telegram.context import BotData, FinlitContext
+from bot.core import callbacks
+from bot.core.admin import READ_ONLY_COMMANDS
+from bot.pseudonyms import log_pseudonym
+from bot.store import Store
+from bot.telegram.context import BotData, FinlitContext, Services
+from bot.telegram.delivery import ADMIN, INTERACTIVE
+from bot.telegram.dispatch import ResidentQueues
+from bot.telegram.guards import private_chat_matches_sender
 from bot.telegram.metrics import METRICS
-from bot.telegram.show import CURRENT, Pending, deliver, deliver_all, show
+from bot.telegram.show import CURRENT, Pending, answer_now, show
 
 log = logging.getLogger(__name__)
-# A salt for this process's log pseudonyms unless PSEUDONYM_KEY gives a stable one.
-_SALT = os.urandom(16)
 
 
-def pseudonym(resident_id: int | None, key: bytes | None = None) -> str:
-    """How a resident appears in logs: a short keyed hash, never the Telegram id."""
-    if resident_id is None:
-        return "-"
-    return hmac.new(key or _SALT, str(resident_id).encode(), hashlib.sha256).hexdigest()[:10]
+def _log_key(services: Services) -> bytes | None:
+    key = services.settings.pseudonym_key
+    return key.get_secret_value().encode() if key else None
 
 
-def resident_key(update: Update) -> int | None:
-    """Whose update this is, for ordering: the user, else the chat."""
+def resident_key(update: Update) -> int:
+    """Whose update this is, for ordering: the user, else the chat (0: nobody's)."""
     if update.effective_user is not None:
         return update.effective_user.id
     if update.effective_chat is not None:
         return update.effective_chat.id
-    return None
+    return 0
+
+
+def reads_only(update: Update, admin_ids: frozenset[int]) -> bool:
+    """An administrator's report command (/stats, /items, /export, /cohorts): run outside any
+    write transaction (see ``DurableApplication._handle_read``)."""
+    message = update.message
+    user = update.effective_user
+    if message is None or user is None or user.id not in admin_ids or not message.text:
+        return False
+    if message.chat.type != Chat.PRIVATE:
+        return False
+    word = message.text.split(maxsplit=1)[0]
+    return word.startswith("/") and word[1:].split("@", 1)[0].lower() in READ_ONLY_COMMANDS
+
+
+def collapsible(update: Update) -> bool:
+    """Whether a newer update of the same resident may replace this one while it waits:
+    navigation presses and plain chatter only (see ``dispatch``)."""
+    query = update.callback_query
+    if query is not None:
+        return callbacks.is_navigation(callbacks.decode(query.data))
+    message = update.message
+    if message is None or message.forward_origin is not None:
+        return False
+    text = message.text or ""
+    return not text.startswith("/")  # commands are always handled
 
 
 class _HandlerFailed(Exception):
     """Raised inside a unit of work to roll back a failed handler's effects."""
 
 
-class KeyedLocks:
-    """One lock per resident, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: collections.Counter[int] = collections.Counter()
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: int | None) -> AsyncIterator[None]:
-        if key is None:
-            yield
-            return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
-
-
 class InboxBot(ExtBot[None]):
     """A bot whose getUpdates writes what it fetched to the inbox before returning it.
 
     The Updater confirms updates with the *next* getUpdates call, so writing here means an
-    update is durable before Telegram forgets it; already handled ones are filtered out.
+    update is durable before Telegram forgets it. Updates handled before (a redelivery) are
+    returned all the same: the Updater confirms up to the last one it is given, so leaving one
+    out would have Telegram send it again and again; handling recognises it and does nothing.
     """
 
     __slots__ = ("inbox",)
@@ -89,7 +94,7 @@ class InboxBot(ExtBot[None]):
         super().__init__(*args, **kwargs)
         self.attach(None)
 
-    def attach(self, store: Any) -> None:
+    def attach(self, store: Store | None) -> None:
         """Use ``store`` as the inbox (python-telegram-bot freezes bots; this is its escape)."""
         with self._unfrozen():
             self.inbox = store
@@ -98,93 +103,237 @@ class InboxBot(ExtBot[None]):
         updates = await super().get_updates(*args, **kwargs)
         if self.inbox is None or not updates:
             return updates
-        fresh = await self.inbox.inbox_accept([update.to_dict() for update in updates])
-        fresh_ids = {payload["update_id"] for payload in fresh}
-        return tuple(update for update in updates if update.update_id in fresh_ids)
+        await self.inbox.inbox_accept([update.to_dict() for update in updates])
+        return updates
 
 
 _Base = Application[ExtBot[None], FinlitContext, dict[Any, Any], dict[Any, Any], BotData, Any]
 
 
 class DurableApplication(_Base):
-    """An Application whose updates go through the inbox, a transaction and the outbox."""
+    """An Application whose updates go through the inbox, fair queues, a transaction and the
+    outbox."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.ordering = KeyedLocks()
+        self.queues: ResidentQueues[Update] | None = None
+
+    # -- arrivals -------------------------------------------------------------------------------
 
     async def process_update(self, update: object) -> None:
         services = self.bot_data.services
-        if not isinstance(update, Update) or services is None:
+        if not isinstance(update, Update) or services is None or self.queues is None:
             await super().process_update(update)
             return
+        # Returns at once: the update waits in its resident's queue for a handling slot.
+        self.queues.submit(resident_key(update), update)
+
+    def open_queues(self) -> ResidentQueues[Update]:
+        """Start the handling slots (from post_init, once the services are open)."""
+        if self.queues is None:
+            self.queues = ResidentQueues(
+                handle=self.handle,
+                settle_collapsed=self.settle_collapsed,
+                reload=self.reload,
+                identify=resident_key,
+                collapsible=collapsible,
+            )
+        self.queues.start()
+        return self.queues
+
+    async def settled(self) -> None:
+        """Return once every update submitted so far is handled and its replies are sent (or
+        given up): for tests, which then look at what the resident saw."""
+        services = self.bot_data.services
+        queues = self.queues
+        if services is None or queues is None:
+            return
+        while not (queues.is_idle() and services.delivery.is_idle()):
+            await queues.idle()
+            await services.delivery.idle()
+
+    # -- one update -----------------------------------------------------------------------------
+
+    async def handle(self, update: Update) -> None:
+        """Handle one update in one transaction, then answer its press and wake delivery."""
+        services = self._services()
         started = time.perf_counter()
         key = resident_key(update)
-        async with self.ordering.hold(key):
-            await self._handle_once(update, services.store)
+        if not private_chat_matches_sender(update.to_dict()):
+            await self._refuse_forged(update, services)
+            return
+        priority = ADMIN if key in services.settings.admin_ids else INTERACTIVE
+        pending = Pending(store=services.store, priority=priority, delivery=services.delivery)
+        if reads_only(update, services.settings.admin_ids):
+            if not await self._handle_read(update, services, pending):
+                return
+        else:
+            await self._handle_write(update, services, pending)
+        if pending.failed is not None:
+            await self._apologise(update, services, pending)
+            return
+        if pending.ignored:
+            return
+        METRICS.inc("finlit_updates_handled_total")
+        await self._after_commit(pending, services)
         elapsed = time.perf_counter() - started
         METRICS.observe_latency(elapsed)
         if log.isEnabledFor(logging.DEBUG):
-            settings = services.settings
-            secret = (
-                settings.pseudonym_key.get_secret_value().encode()
-                if settings.pseudonym_key
-                else None
-            )
             log.debug(
                 "update %s from resident %s handled in %.0f ms",
                 update.update_id,
-                pseudonym(key, secret),
+                log_pseudonym(key, _log_key(services)),
                 elapsed * 1000,
             )
 
-    async def _handle_once(self, update: Update, store: Any) -> None:
-        pending = Pending(store=store)
+    async def _refuse_forged(self, update: Update, services: Services) -> None:
+        """A private chat that is not its sender's: Telegram never sends one, so it is forged
+        (someone who learnt the webhook secret): marked handled, nothing done, nothing sent."""
+        METRICS.inc("finlit_updates_forged_total")
+        log.warning("update %s refused: its private chat is not its sender's", update.update_id)
+        async with services.store.unit_of_work():
+            await services.store.inbox_finish(update_id=update.update_id)
+
+    async def _handle_write(self, update: Update, services: Services, pending: Pending) -> None:
+        """The handlers, their effects, their replies and the done-mark: one transaction."""
         token = CURRENT.set(pending)
         try:
-            async with store.unit_of_work():
+            async with services.store.unit_of_work():
                 # Marked done first: it commits with the effects below or not at all, and a
                 # redelivered update finds the mark and has no second effect.
-                if not await store.inbox_finish(update_id=update.update_id):
+                if not await services.store.inbox_finish(update_id=update.update_id):
                     log.info("update %s was handled before; ignored", update.update_id)
+                    pending.ignored = True
                     return
                 await super().process_update(update)
                 if pending.failed is not None:
                     # A handler failed (python-telegram-bot caught it and called the error
                     # handler): raising here rolls back whatever it had half done.
                     raise _HandlerFailed
+                await pending.flush()
         except _HandlerFailed:
             pass
         finally:
             CURRENT.reset(token)
-        if pending.failed is not None:
-            await self._apologise(update, store, pending)
-            return
-        METRICS.inc("finlit_updates_handled_total")
-        await deliver(self.bot, store, pending)
 
-    async def _apologise(self, update: Update, store: Any, failed: Pending) -> None:
-        """The handler failed: keep the update handled, send only the apology."""
-        pending = Pending(store=store, answers=failed.answers)
+    async def _handle_write_free(
+        self, update: Update, services: Services, pending: Pending
+    ) -> None:
+        """Run the handlers with no transaction open (their reads use their own connection)."""
         token = CURRENT.set(pending)
         try:
-            async with store.unit_of_work():
-                await store.inbox_finish(update_id=update.update_id)
-                if failed.failed is not None and self.bot_data.services is not None:
-                    chat_id, user_id, hint = failed.failed
-                    tutor = self.bot_data.services.tutor
-                    # Read after the rollback: in the language the resident really has.
-                    language = await tutor.language_of(user_id, hint)
-                    await show(self.bot, chat_id, tutor.apology(language))
+            await super().process_update(update)
         finally:
             CURRENT.reset(token)
-        await deliver(self.bot, store, pending)
 
-    async def replay_unfinished(self, store: Any) -> int:
-        """On start: finish what a crash interrupted, oldest first, then send what is queued."""
+    async def _handle_read(self, update: Update, services: Services, pending: Pending) -> bool:
+        """An administrator's report: computed outside any write transaction (reading 5 million
+        answers must not hold SQLite's write lock), then its replies and the done-mark commit
+        together. False when there is nothing more to do."""
+        store = services.store
+        if await store.inbox_done(update_id=update.update_id):
+            log.info("update %s was handled before; ignored", update.update_id)
+            return False
+        await self._handle_write_free(update, services, pending)
+        if pending.failed is not None:
+            return True  # apologised for by the caller
+        async with store.unit_of_work():
+            if not await store.inbox_finish(update_id=update.update_id):
+                pending.ignored = True  # another process finished it meanwhile
+                return True
+            await pending.flush()
+        return True
+
+    async def _after_commit(self, pending: Pending, services: Services) -> None:
+        """Answer the presses (never paced, never queued behind messages), hand the new messages
+        to delivery, then make the other calls the handling asked for."""
+        for query, text in pending.answers:
+            try:
+                await answer_now(query, text)
+            except (BadRequest, NetworkError) as exc:  # the spinner stops by itself eventually
+                log.warning("could not answer a button press: %s", type(exc).__name__)
+        for chat_id in pending.chats:
+            services.delivery.notify(chat_id, pending.priority)
+        for call in pending.later:
+            await call()
+
+    async def _apologise(self, update: Update, services: Services, failed: Pending) -> None:
+        """The handler failed: keep the update handled, send only the apology."""
+        pending = Pending(
+            store=services.store,
+            answers=failed.answers,
+            priority=failed.priority,
+            delivery=services.delivery,
+        )
+        token = CURRENT.set(pending)
+        try:
+            async with services.store.unit_of_work():
+                await services.store.inbox_finish(update_id=update.update_id)
+                if failed.failed is not None:
+                    chat_id, user_id, hint = failed.failed
+                    tutor = services.tutor
+                    # Read after the rollback: in the language the resident really has.
+                    language = await tutor.language_of(user_id, hint)
+                    await show(chat_id, tutor.apology(language))
+                await pending.flush()
+        finally:
+            CURRENT.reset(token)
+        await self._after_commit(pending, services)
+
+    async def settle_collapsed(self, key: int, updates: Sequence[Update], notice: bool) -> None:
+        """Updates a newer one replaced: marked handled, presses answered "one moment", and for
+        typed messages one notice per burst."""
+        services = self._services()
+        pending = Pending(store=services.store, delivery=services.delivery)
+        language = None
+        token = CURRENT.set(pending)
+        try:
+            async with services.store.unit_of_work():
+                for update in updates:
+                    await services.store.inbox_finish(update_id=update.update_id)
+                hint = (
+                    updates[-1].effective_user.language_code if updates[-1].effective_user else None
+                )
+                language = await services.tutor.language_of(key, hint)
+                typed = [u for u in updates if u.message is not None]
+                chat = typed[-1].effective_chat if typed else None
+                if notice and chat is not None and chat.type == Chat.PRIVATE:
+                    await show(chat.id, services.tutor.one_moment(language))
+                await pending.flush()
+        finally:
+            CURRENT.reset(token)
+        METRICS.inc("finlit_updates_collapsed_total", len(updates))
+        toast = services.tutor.one_moment_toast(language or services.settings.default_language)
+        pending.answers.extend(
+            (u.callback_query, toast) for u in updates if u.callback_query is not None
+        )
+        await self._after_commit(pending, services)
+
+    async def reload(self, key: int, limit: int, exclude: set[int]) -> list[Update]:
+        """A resident's updates that waited in the inbox (beyond their queue), oldest first."""
+        services = self._services()
+        payloads: Sequence[dict[str, Any]] = await services.store.inbox_pending()
+        found: list[Update] = []
+        for payload in payloads:
+            if payload["update_id"] in exclude:
+                continue
+            update = Update.de_json(payload, self.bot)
+            if resident_key(update) == key:
+                found.append(update)
+                if len(found) >= limit:
+                    break
+        return found
+
+    async def replay_unfinished(self, store: Store) -> int:
+        """On start: queue what a crash interrupted, oldest first (handled before anything new
+        of the same resident, since it is queued first)."""
         payloads: Sequence[dict[str, Any]] = await store.inbox_pending()
         for payload in payloads:
-            update = Update.de_json(payload, self.bot)
-            await self.process_update(update)
-        await deliver_all(self.bot, store)
+            await self.process_update(Update.de_json(payload, self.bot))
         return len(payloads)
+
+    def _services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services are opened in post_init; the application is not running")
+        return services

@@ -60,10 +60,18 @@ async def test_inbox_is_written_before_the_offset_moves(bot: Harness) -> None:
     # Durable now, before the next getUpdates confirms it to Telegram; not yet handled.
     assert [p["update_id"] for p in await bot.store.inbox_pending()] == [update["update_id"]]
     await bot.app.process_update(fetched[0])
+    await bot.settled()
     assert await bot.store.inbox_pending() == []
-    # Telegram sending it again (the offset never moved): filtered out, no second effect.
+    # Telegram sending it again (the offset never moved): handed over, so the next getUpdates
+    # confirms it, and handling it has no second effect.
+    replies = len(bot.fake.sent_texts(103))
     bot.fake.push_update(update)
-    assert await bot.app.bot.get_updates(timeout=0) == ()  # type: ignore[union-attr]
+    again = await bot.app.bot.get_updates(timeout=0)  # type: ignore[union-attr]
+    assert {u.update_id for u in again} == {update["update_id"]}
+    for copy in again:
+        await bot.app.process_update(copy)
+    await bot.settled()
+    assert len(bot.fake.sent_texts(103)) == replies
 
 
 async def test_a_restart_finishes_what_a_crash_interrupted(bot: Harness) -> None:
@@ -81,27 +89,40 @@ async def test_a_restart_finishes_what_a_crash_interrupted(bot: Harness) -> None
 async def test_replies_survive_an_outage_and_keep_their_order(bot: Harness) -> None:
     ui = bot.content.ui["en"]
     user = await onboard(bot, 105)
-    bot.fake.fail_next("sendMessage", status=None, times=5)  # down for all 5 tries
-    await user.send("/help")
-    assert [row[1] for row in await bot.store.outbox_pending()] == [105]
-    await user.send("/progress")  # the next update delivers the older reply first
+    bot.waits.clear()
+    bot.fake.fail_next("sendMessage", status=None, times=5)  # down for five tries
+    # Two replies queued at once: the first is retried (with backoff) before the second goes.
+    await asyncio.gather(user.send("/help"), user.send("/progress"))
+    assert bot.waits[:5] == pytest.approx([0.5, 1, 2, 4, 8], abs=0.05)
     texts = bot.fake.sent_texts(105)[-2:]
     assert ui.help_text.splitlines()[0] in texts[0] and ui.progress_title in texts[1]
     assert await bot.store.outbox_pending() == []
 
 
+async def test_a_message_that_never_goes_through_is_dropped_and_the_next_goes(
+    bot: Harness,
+) -> None:
+    ui = bot.content.ui["en"]
+    user = await onboard(bot, 107)
+    bot.fake.fail_next("sendMessage", status=502, times=8)  # eight attempts, all refused
+    await asyncio.gather(user.send("/help"), user.send("/progress"))
+    assert ui.progress_title in bot.fake.sent_texts(107)[-1]
+    assert not any(ui.help_text.splitlines()[0] in t for t in bot.fake.sent_texts(107))
+    assert await bot.store.outbox_pending() == []
+
+
 async def test_queued_replies_are_sent_after_a_restart(bot: Harness) -> None:
     user = await onboard(bot, 106)
-    bot.fake.fail_next("sendMessage", status=502, times=5)
-    await user.send("/help")
-    assert len(await bot.store.outbox_pending()) == 1
-    await bot.restart(user)  # startup sends what is left
+    # Committed, then the process died before delivery took it: the next start sends it.
+    item = {"kind": "text", "text": "left over from the last run", "keyboard": []}
+    await bot.store.outbox_add(chat_id=106, payload=item)
+    await bot.restart(user)
     assert await bot.store.outbox_pending() == []
-    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert user.last.visible == "left over from the last run"  # type: ignore[union-attr]
 
 
 async def test_one_residents_updates_never_run_at_once(bot: Harness) -> None:
-    user = await onboard(bot, 107)
+    user = await onboard(bot, 108)
     _, lesson = bot.content.curriculum.lessons()[0]
     await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
     action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
@@ -113,7 +134,7 @@ async def test_one_residents_updates_never_run_at_once(bot: Harness) -> None:
     ]
     exchanges = await asyncio.gather(*presses)
     assert all(e.answered for e in exchanges)
-    answers = (await bot.store.export_resident(resident_id=107))["answers"]
+    answers = (await bot.store.export_resident(resident_id=108))["answers"]
     assert len(answers) == 1
 
 
@@ -123,20 +144,20 @@ async def test_deliveries_to_different_residents_overlap(
     """SQLite commits one writer at a time (milliseconds); the slow part, talking to Telegram,
     happens after the commit and runs side by side for different residents only."""
     users = [await onboard(bot, 110 + i) for i in range(3)]
-    from bot.telegram import show as show_module
+    from bot.telegram import delivery as delivery_module
 
-    real = show_module.send_payload
+    real = delivery_module.send_payload
     sending: list[int] = []
     overlap: list[int] = []
 
-    async def slow(bot_: Any, chat_id: int, item: Any) -> None:
+    async def slow(bot_: Any, chat_id: int, item: Any) -> int | None:
         sending.append(chat_id)
         overlap.append(len(set(sending)))
         await asyncio.sleep(0.05)
         sending.remove(chat_id)
-        await real(bot_, chat_id, item)
+        return await real(bot_, chat_id, item)
 
-    monkeypatch.setattr(show_module, "send_payload", slow)
+    monkeypatch.setattr(delivery_module, "send_payload", slow)
     await asyncio.gather(*(u.send("/help") for u in users))
     assert max(overlap) >= 2, "different residents should not wait for each other"
     # One resident's replies never overlap: sent one after the other, in order.
@@ -166,9 +187,8 @@ async def test_blocking_is_kept_in_sync(bot: Harness) -> None:
     # A message queued meanwhile (e.g. by an administrator) is not attempted.
     await bot.store.outbox_add(chat_id=120, payload={"kind": "text", "text": "x", "keyboard": []})
     bot.fake.block(120)
-    from bot.telegram.show import deliver_all
-
-    await deliver_all(bot.app.bot, bot.store)  # type: ignore[union-attr]
+    bot.app.bot_data.services.delivery.notify(120)  # type: ignore[union-attr]
+    await bot.settled()
     assert not [c for c in bot.fake.calls if c.params.get("chat_id") == 120 and not c.ok]
     bot.fake.unblock(120)
     await user.replay(membership("kicked", "member"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import time
@@ -153,15 +154,44 @@ async def test_group_chats_get_only_a_pointer(bot: Harness) -> None:
         title="Dawa village",
         language_code="zh-hans",
     )
+    ui = bot.content.ui["zh"]
     exchange = await member.send("/start")
     assert exchange.methods == ["sendMessage"]
-    assert bot.content.ui["zh"].group_pointer in member.last.visible  # type: ignore[union-attr]
-    assert member.last.buttons == []  # type: ignore[union-attr]
+    assert ui.group_pointer in member.last.visible  # type: ignore[union-attr]
+    # One button, a deep link to the bot's private chat.
+    (link,) = [b for row in member.last.buttons for b in row]  # type: ignore[union-attr]
+    assert link.text == ui.btn_private_chat
+    assert link.url == f"https://t.me/{bot.fake.bot_user['username']}?start=group"
     chatter = await member.send("hello everyone, what is this bot?")
     assert chatter.calls == []
     sticker = await member.sticker()
     assert sticker.calls == []
+    # At most one note per group per hour, however many commands follow.
+    again = await member.send("/help")
+    assert again.calls == []
     assert await bot.store.get_resident(resident_id=61) is None
+
+
+async def test_a_group_hears_the_note_again_after_an_hour(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    member = bot.resident(
+        user_id=64, chat_id=-100800, chat_type="group", title="Village", language_code="en"
+    )
+    assert (await member.send("/start")).methods == ["sendMessage"]
+    store = bot.store
+    later = store._now() + dt.timedelta(minutes=61)
+    monkeypatch.setattr(store, "_now", lambda: later)
+    assert (await member.send("/menu")).methods == ["sendMessage"]
+
+
+async def test_commands_for_another_bot_get_nothing_in_a_group(bot: Harness) -> None:
+    member = bot.resident(
+        user_id=65, chat_id=-100900, chat_type="supergroup", title="Bots", language_code="en"
+    )
+    assert (await member.send("/start@SomeOtherBot")).calls == []
+    me = bot.fake.bot_user["username"]
+    assert (await member.send(f"/start@{me}")).methods == ["sendMessage"]
 
 
 async def test_being_added_to_a_group_explains_once(bot: Harness) -> None:
@@ -182,6 +212,7 @@ async def test_being_added_to_a_group_explains_once(bot: Harness) -> None:
     exchange = await member.replay(update)
     assert exchange.methods == ["sendMessage"]
     assert bot.content.ui["en"].group_pointer in member.last.visible  # type: ignore[union-attr]
+    assert (await member.send("/start")).calls == []  # the note was given this hour
 
 
 async def test_button_on_a_group_message_is_answered(bot: Harness) -> None:
@@ -191,6 +222,7 @@ async def test_button_on_a_group_message_is_answered(bot: Harness) -> None:
     await member.send("/menu")
     exchange = await member.press_data("1:m", member.last)
     assert exchange.answered
+    assert exchange.methods == ["answerCallbackQuery"]  # the note was given this hour
 
 
 async def test_blocked_resident_does_not_crash_the_bot(bot: Harness) -> None:
@@ -212,14 +244,21 @@ async def test_flood_control_is_waited_out(bot: Harness) -> None:
     assert bot.waits == pytest.approx([7, 7], abs=0.05)
 
 
-async def test_identical_edit_is_not_an_error(bot: Harness) -> None:
+async def test_an_edit_that_changes_nothing_is_not_sent(bot: Harness) -> None:
+    ui = bot.content.ui["en"]
     user = await onboard(bot, 73)
     await user.send("/menu")
     menu = user.last
-    await user.press_data("1:m", menu)  # already showing the menu: Telegram says "not modified"
+    assert menu is not None
+    # The menu is showing; pressing "menu" on it would edit it into itself.
     exchange = await user.press_data("1:m", menu)
-    assert "message is not modified" in (exchange.errors[0].error or "")
-    assert exchange.answered
+    assert exchange.methods == ["answerCallbackQuery"]
+    assert exchange.calls[0].params.get("text") == ui.press_unchanged
+    # Choosing the language already chosen: the same.
+    await user.send("/language")
+    exchange = await user.press(ui.btn_lang_en)
+    assert "editMessageText" in exchange.methods  # the choice screen becomes the menu
+    assert not exchange.errors
 
 
 async def test_edit_of_a_deleted_message_sends_a_new_one(bot: Harness) -> None:
@@ -289,6 +328,8 @@ async def test_mydata_sends_everything_stored(bot: Harness) -> None:
         "assessment_answers",
         "cohort_members",
         "broadcast_deliveries",
+        "latest_answers",
+        "outbox",
     }
 
 

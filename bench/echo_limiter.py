@@ -1,4 +1,6 @@
-"""Paced, retrying delivery of Bot API requests: a PTB ``BaseRateLimiter`` with no dependency.
+"""The echo bot's limiter in bench/load.py: paced, retrying Bot API requests (a PTB
+``BaseRateLimiter`` with no dependency). finlit itself used it until its delivery engine
+(bot/telegram/delivery.py) took over pacing; the echo bot keeps it so both bots are paced alike.
 
 Telegram's limits (https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this):
 about 30 messages per second for the whole bot, about 1 per second in one chat, and 20 per minute
@@ -56,8 +58,6 @@ from telegram.error import (
     RetryAfter,
 )
 from telegram.ext import BaseRateLimiter
-
-from bot.telegram.metrics import METRICS
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,6 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
-                METRICS.inc("finlit_flood_waits_total")
                 wait = _seconds(exc.retry_after)
                 # Hold every request, not just this one: Telegram's flood control is per bot.
                 self._resume_at = max(self._resume_at, self._clock() + wait)
@@ -282,7 +281,6 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
                     )
                     raise
                 floods += 1
-                METRICS.inc("finlit_send_retries_total")
                 log.info("%s: flood control, all sends paused for %.1f s", endpoint, wait)
                 # The wait itself happens in _wait_for_slot, together with everyone else's.
             except NetworkError as exc:
@@ -298,7 +296,6 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
                     raise
                 wait = min(self._backoff_base * 2**failures, self._backoff_max)
                 failures += 1
-                METRICS.inc("finlit_send_retries_total")
                 # The class name only: the message may quote the request.
                 log.info("%s: %s, retry %d in %.1f s", endpoint, type(exc).__name__, failures, wait)
                 # Backing off inside the chat's turn keeps its messages in order.
@@ -309,8 +306,6 @@ class PacedRateLimiter(BaseRateLimiter[dict[str, Any]]):
                 # (The chat's lock is still held, so recording this late is safe.)
                 for window in chat_windows:
                     window.record(sent_at)
-                if chat is not None:
-                    METRICS.inc("finlit_sends_total")
                 return result
 
     async def _wait_for_slot(

@@ -1,0 +1,608 @@
+"""The delivery engine: one per process, it drains the outbox to Telegram within its limits.
+
+Handling an update commits its effects and its replies (outbox rows) together and returns; it
+never waits for Telegram's pacing. This engine then sends, so that a slow chat, a 429 or a
+flooding resident delays only itself:
+
+* **Per chat, in order.** A chat's messages leave one at a time, oldest first; a failed one is
+  retried before anything queued behind it.
+* **Fair across chats.** Chats with something to send wait in a round-robin queue: after each
+  message a chat goes to the back, so a chat with fifty queued replies takes one turn in each
+  round, like everyone else.
+* **Priorities.** Residents' replies (0) go before administrators' replies (1), which go before
+  bulk messages such as broadcasts (2): a broadcast to 20,000 takes only the capacity a lecture
+  leaves. A chat that is not ready (paced) does not hold a slot: the next ready chat takes it.
+* **Telegram's limits** (``pacing.Limits``): at most 30 messages in any second overall (a sliding
+  window), one a second per chat with a burst of three, 20 a minute per group.
+* **Errors.** A 429 pauses the chat it came from for its ``retry_after`` and the message is sent
+  again after it (a 429 is a certain refusal). Telegram does not say whether a 429 was about the
+  chat or the whole bot, so the rule is: when 429s come from three or more different chats within
+  one second, *every* send pauses for the longest ``retry_after`` among them. 5xx answers and
+  network errors are retried with backoff (0.5 s, 1 s, 2 s … capped at 30 s) and the message is
+  dropped (and logged) after eight failed attempts. 403 marks the chat blocked and drops its
+  queue. Any other refusal (400) drops that message, loudly: repeating it cannot succeed.
+* **Economy.** Of several queued edits of one message only the newest is sent (the older ones
+  are *coalesced*); an edit identical to what the chat already shows is not sent at all.
+
+Delivery is at least once: a message is deleted from the outbox only after Telegram accepted it,
+so a crash between the two sends it again on the next start. Broadcasts are sent through
+``send`` instead (one attempt, never retried after a network error), so that they share the same
+limits and priorities while keeping their at-most-once promise (``broadcast.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.store import Store
+from bot.store.repository import Queued
+from bot.telegram.metrics import METRICS
+from bot.telegram.pacing import Limits, SlidingWindow, TokenBucket
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+INTERACTIVE, ADMIN, BULK = 0, 1, 2
+PRIORITIES = (INTERACTIVE, ADMIN, BULK)
+# After this many failed attempts (network errors, 5xx) a message is dropped: it is not going
+# through, and the chat's later messages must not wait for it forever.
+MAX_ATTEMPTS = 8
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
+# 429s from this many different chats within FLOOD_WINDOW seconds pause every send.
+FLOOD_CHATS, FLOOD_WINDOW = 3, 1.0
+# Messages read from a chat's queue at a time: enough to see the edits that supersede each other.
+READ_AHEAD = 50
+# Sends in flight at once: hides Telegram's round trip (30 a second at 300 ms is 9 in flight).
+MAX_IN_FLIGHT = 16
+# How often the outbox is scanned for chats this process was not told about (rows another
+# process queued, or left by a failure), in seconds of real time.
+SWEEP_SECONDS = 5.0
+# What the chat shows is remembered for this many messages, to skip edits that change nothing.
+SHOWN_MEMORY = 20_000
+# Idle chats' pacing state is forgotten once there are more than this many.
+PRUNE_ABOVE = 2048
+# Telegram's answers when an edit cannot apply; the screen is sent as a new message instead.
+_EDIT_IMPOSSIBLE = (
+    "message to edit not found",
+    "message can't be edited",
+    "there is no text in the message to edit",
+    "message_id_invalid",
+)
+
+
+class DeliveryStopped(Exception):
+    """The engine stopped before this send got its turn; nothing was sent."""
+
+
+@dataclasses.dataclass(eq=False)
+class _Direct:
+    """A one-off send (a broadcast message) waiting for its turn."""
+
+    call: Callable[[], Awaitable[Any]]
+    priority: int
+    future: asyncio.Future[Any]
+
+
+@dataclasses.dataclass(eq=False)
+class _Lane:
+    """One chat: its pacing state and the work waiting for it."""
+
+    chat_id: int
+    bucket: TokenBucket
+    group: SlidingWindow | None
+    outbox: bool = False  # the outbox may hold messages for this chat
+    priority: int = INTERACTIVE  # the most urgent of its queued outbox messages
+    direct: collections.deque[_Direct] = dataclasses.field(default_factory=collections.deque)
+    busy: bool = False  # a send to this chat is in flight
+    not_before: float = float("-inf")  # a 429's retry_after, or a network error's backoff
+    queued: bool = False  # waiting in a ready queue
+
+    def want(self) -> int | None:
+        """The priority of the work it would do next, or None when it has none."""
+        candidates = [d.priority for d in self.direct]
+        if self.outbox:
+            candidates.append(self.priority)
+        return min(candidates) if candidates else None
+
+    def ready_at(self, now: float) -> float:
+        times = [self.not_before, self.bucket.ready_at(now)]
+        if self.group is not None:
+            times.append(self.group.ready_at())
+        return max(times)
+
+    def idle(self, now: float) -> bool:
+        quiet = self.bucket.idle(now) and (self.group is None or self.group.idle(now))
+        return quiet and not self.busy and self.want() is None and self.not_before <= now
+
+
+def digest(payload: dict[str, Any]) -> str:
+    """What a text message shows (text and buttons), for telling an unchanged edit."""
+    shown = json.dumps([payload.get("text"), payload.get("keyboard")], ensure_ascii=False)
+    return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
+
+
+class DeliveryEngine:
+    """Sends the outbox and one-off messages within Telegram's limits (see the module doc)."""
+
+    def __init__(
+        self,
+        bot: ExtBot[None],
+        store: Store,
+        *,
+        limits: Limits | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        sweep_seconds: float = SWEEP_SECONDS,
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.limits = limits or Limits.telegram()
+        self._clock = clock
+        self._sleep = sleep
+        self._max_in_flight = max_in_flight
+        self._sweep_seconds = sweep_seconds
+        self._overall = SlidingWindow(self.limits.overall, self.limits.overall_period)
+        self._paused_until = float("-inf")  # every send waits (several chats drew 429s)
+        self._floods: collections.deque[tuple[float, int]] = collections.deque()
+        self._lanes: dict[int, _Lane] = {}
+        self._ready: dict[int, collections.deque[_Lane]] = {
+            p: collections.deque() for p in PRIORITIES
+        }
+        self._working: set[int] = set()  # chats with work queued or in flight
+        self._shown: collections.OrderedDict[tuple[int, int], str] = collections.OrderedDict()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._next_sweep = 0.0
+
+    # -- what the rest of finlit calls ----------------------------------------------------------
+
+    async def start(self) -> None:
+        """Pick up whatever a stop or a crash left in the outbox, then deliver in the background."""
+        await self._sweep()
+        self._task = asyncio.create_task(self._run(), name="finlit-delivery")
+
+    def notify(self, chat_id: int, priority: int = INTERACTIVE) -> None:
+        """The outbox has new messages for ``chat_id`` (committed): send them in turn."""
+        lane = self._lane(chat_id)
+        lane.priority = min(lane.priority, priority) if lane.outbox else priority
+        lane.outbox = True
+        self._queue(lane)
+
+    async def send(
+        self, chat_id: int, call: Callable[[], Awaitable[T]], *, priority: int = BULK
+    ) -> T:
+        """Make one call to ``chat_id`` in its turn (limits and priorities as for the outbox).
+
+        One attempt only: the caller decides about retries. A 429 still pauses the chat (and
+        counts towards the rule that pauses everyone) before it is raised to the caller.
+        """
+        if self._stopping:
+            raise DeliveryStopped
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        lane = self._lane(chat_id)
+        lane.direct.append(_Direct(call, priority, future))
+        self._queue(lane)
+        return await future
+
+    def has_pending(self, chat_id: int) -> bool:
+        """Whether something for this chat is queued here or on its way."""
+        return chat_id in self._working
+
+    def expected_wait(self, chat_id: int, priority: int = INTERACTIVE) -> float:
+        """A rough estimate, in seconds, of how long a new message to this chat would wait."""
+        now = self._clock()
+        lane = self._lanes.get(chat_id)
+        own = max(0.0, lane.ready_at(now) - now) if lane is not None else 0.0
+        ahead = sum(len(self._ready[p]) for p in PRIORITIES if p <= priority)
+        rate = self.limits.overall / self.limits.overall_period if self.limits.overall else 0.0
+        shared = ahead / rate if rate else 0.0
+        return max(own, shared, self._paused_until - now)
+
+    async def idle(self) -> None:
+        """Return once nothing is queued or in flight (tests, and a stop's flush)."""
+        await self._idle.wait()
+
+    def is_idle(self) -> bool:
+        return self._idle.is_set()
+
+    async def stop(self, flush_seconds: float = 10.0) -> None:
+        """Send what is queued for up to ``flush_seconds``, then stop; what is left stays in the
+        outbox for the next start. One-off sends not yet started get ``DeliveryStopped``."""
+        if self._task is not None and not self._idle.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), flush_seconds)
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), 5.0)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=max(flush_seconds, 1.0))
+        for lane in self._lanes.values():
+            while lane.direct:
+                waiting = lane.direct.popleft()
+                if not waiting.future.done():
+                    waiting.future.set_exception(DeliveryStopped())
+        dumped = METRICS.dump()
+        if dumped:
+            log.info("metrics written to %s", dumped)
+
+    # -- the scheduler --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        # Stopped by ``_stopping``, not by cancelling: Python 3.11's wait_for can swallow a
+        # cancellation that arrives just as the event it waits for is set.
+        while not self._stopping:
+            self._wake.clear()
+            if time.monotonic() >= self._next_sweep:
+                await self._sweep()
+            now = self._clock()
+            paced = max(self._paused_until, self._overall.ready_at())
+            if paced > now:
+                await self._nap(paced - now)
+                continue
+            if len(self._in_flight) >= self._max_in_flight:
+                await self._nap(None)  # a finished send wakes the scheduler
+                continue
+            lane, soonest = self._pick(now)
+            if lane is None:
+                await self._nap(None if soonest is None else soonest - now)
+                continue
+            job = await self._prepare(lane)
+            if job is None:
+                self._settle(lane)
+                continue
+            now = self._clock()
+            self._overall.record(now)
+            lane.bucket.take(now)
+            if lane.group is not None:
+                lane.group.record(now)
+            lane.busy = True
+            task = asyncio.create_task(self._carry_out(lane, job), name="finlit-send")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _nap(self, seconds: float | None) -> None:
+        """Wait until woken, or ``seconds`` on the engine's clock (None: the sweep interval)."""
+        if self._wake.is_set():
+            return
+        if seconds is None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._sweep_seconds)
+            return
+        woken = asyncio.ensure_future(self._wake.wait())
+        slept = asyncio.ensure_future(self._sleep(seconds))
+        try:
+            await asyncio.wait({woken, slept}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (woken, slept):
+                waiter.cancel()
+            await asyncio.gather(woken, slept, return_exceptions=True)
+
+    def _pick(self, now: float) -> tuple[_Lane | None, float | None]:
+        """The first ready chat, most urgent priority first, round-robin within one; else None
+        and the soonest time one will be ready."""
+        soonest: float | None = None
+        for priority in PRIORITIES:
+            queue = self._ready[priority]
+            for lane in queue:
+                at = lane.ready_at(now)
+                if at <= now:
+                    queue.remove(lane)
+                    lane.queued = False
+                    return lane, None
+                soonest = at if soonest is None else min(soonest, at)
+        return None, soonest
+
+    def _lane(self, chat_id: int) -> _Lane:
+        lane = self._lanes.get(chat_id)
+        if lane is None:
+            limits = self.limits
+            group = SlidingWindow(limits.group, limits.group_period) if chat_id < 0 else None
+            lane = self._lanes[chat_id] = _Lane(
+                chat_id, TokenBucket(limits.chat_burst, limits.chat_period), group
+            )
+            if len(self._lanes) > PRUNE_ABOVE:
+                self._prune()
+        return lane
+
+    def _queue(self, lane: _Lane) -> None:
+        """Put a chat with work at the back of its priority's queue (unless it is there or busy)."""
+        want = lane.want()
+        if want is None:
+            return
+        self._working.add(lane.chat_id)
+        self._idle.clear()
+        if not lane.busy and not lane.queued:
+            self._ready[want].append(lane)
+            lane.queued = True
+        self._wake.set()
+
+    def _settle(self, lane: _Lane) -> None:
+        """After a turn: back in the queue if there is more, else no longer working."""
+        if lane.want() is not None:
+            self._queue(lane)
+            return
+        self._working.discard(lane.chat_id)
+        if not self._working:
+            self._idle.set()
+
+    def _prune(self) -> None:
+        now = self._clock()
+        for chat_id, lane in list(self._lanes.items()):
+            if lane.idle(now) and not lane.queued:
+                del self._lanes[chat_id]
+
+    async def _sweep(self) -> None:
+        """Find chats with queued messages this process was not told about."""
+        self._next_sweep = time.monotonic() + self._sweep_seconds
+        try:
+            chats = await self.store.outbox_chats()
+        except Exception as exc:  # the database may be briefly unavailable: try next time
+            log.warning("could not read the outbox: %s", type(exc).__name__)
+            return
+        for chat_id, priority in chats.items():
+            lane = self._lane(chat_id)
+            if not lane.outbox:
+                self.notify(chat_id, priority)
+
+    # -- one message ----------------------------------------------------------------------------
+
+    async def _prepare(self, lane: _Lane) -> Queued | _Direct | None:
+        """The next thing to send to this chat: its oldest outbox message (after dropping the
+        edits that newer ones supersede and edits that change nothing), or a one-off send."""
+        direct_first = lane.direct and (not lane.outbox or lane.direct[0].priority < lane.priority)
+        if lane.outbox and not direct_first:
+            message = await self._next_queued(lane)
+            if message is not None:
+                return message
+        if lane.direct:
+            return lane.direct.popleft()
+        return None
+
+    async def _next_queued(self, lane: _Lane) -> Queued | None:
+        try:
+            blocked, queued = await self.store.outbox_for_chat(
+                chat_id=lane.chat_id, limit=READ_AHEAD
+            )
+            if blocked:
+                dropped = await self.store.outbox_drop_chat(chat_id=lane.chat_id)
+                log.info("skipped %d message(s) to a chat that blocked the bot", dropped)
+                queued = []
+            skip = [m.id for m in superseded(queued)]
+            if skip:
+                METRICS.inc("finlit_edits_coalesced_total", len(skip))
+            live = [m for m in queued if m.id not in set(skip)]
+            while live and self._unchanged(lane.chat_id, live[0].payload):
+                METRICS.inc("finlit_edits_unchanged_total")
+                skip.append(live.pop(0).id)
+            if skip:
+                await self.store.outbox_sent(ids=skip)
+        except Exception as exc:  # the database may be briefly unavailable: try again soon
+            log.warning("could not read a chat's queue: %s; will retry", type(exc).__name__)
+            lane.not_before = self._clock() + BACKOFF_FIRST
+            return None
+        if not live:
+            lane.outbox = False
+            return None
+        # Only what was read counts: more may be queued behind it (READ_AHEAD).
+        lane.priority = min(m.priority for m in live)
+        return live[0]
+
+    def _unchanged(self, chat_id: int, payload: dict[str, Any]) -> bool:
+        edit = payload.get("edit")
+        if payload.get("kind") != "text" or edit is None:
+            return False
+        return self._shown.get((chat_id, int(edit))) == digest(payload)
+
+    def _remember(self, chat_id: int, message_id: int, payload: dict[str, Any]) -> None:
+        key = (chat_id, message_id)
+        self._shown[key] = digest(payload)
+        self._shown.move_to_end(key)
+        while len(self._shown) > SHOWN_MEMORY:
+            self._shown.popitem(last=False)
+
+    async def _carry_out(self, lane: _Lane, job: Queued | _Direct) -> None:
+        try:
+            if isinstance(job, _Direct):
+                await self._send_direct(lane, job)
+            else:
+                await self._send_queued(lane, job)
+        except Exception:  # a bug here must not stop the engine; the message stays queued
+            log.exception("delivery failed unexpectedly")
+            lane.not_before = self._clock() + BACKOFF_MAX
+        finally:
+            lane.busy = False
+            self._settle(lane)
+            self._wake.set()
+
+    async def _send_direct(self, lane: _Lane, job: _Direct) -> None:
+        if job.future.done():
+            return  # its caller gave up waiting: nothing is sent
+        try:
+            result = await job.call()
+        except RetryAfter as exc:
+            self._flood(lane, exc)
+            job.future.set_exception(exc)
+        except Exception as exc:
+            job.future.set_exception(exc)
+        else:
+            METRICS.inc("finlit_sends_total")
+            job.future.set_result(result)
+
+    async def _send_queued(self, lane: _Lane, message: Queued) -> None:
+        chat_id, payload = lane.chat_id, message.payload
+        try:
+            shown = await send_payload(self.bot, chat_id, payload)
+        except RetryAfter as exc:
+            self._flood(lane, exc)
+            return  # sent again after retry_after: a 429 is a certain refusal
+        except Forbidden:
+            # Blocked, or removed from the group: nothing is attempted until they come back.
+            await self.store.set_blocked(resident_id=chat_id, blocked=True)
+            await self.store.outbox_drop_chat(chat_id=chat_id)
+            lane.outbox = False
+            log.info("chat unreachable (forbidden); marked blocked")
+            return
+        except _EditImpossible:
+            fresh = {key: value for key, value in payload.items() if key != "edit"}
+            await self.store.outbox_rewrite(message_id=message.id, payload=fresh)
+            return  # sent as a new message at the chat's next turn
+        except BadRequest as exc:
+            # Telegram will refuse this message however often it is sent: drop it, loudly.
+            log.error("message refused by Telegram and dropped: %s", exc.message)
+            await self.store.outbox_sent(ids=[message.id])
+            return
+        except (NetworkError, TelegramError) as exc:
+            # Timeouts, 5xx (an HTML error page included), an unreadable answer.
+            attempts = await self.store.outbox_failed(message_id=message.id)
+            METRICS.inc("finlit_send_retries_total")
+            if attempts >= MAX_ATTEMPTS:
+                log.warning(
+                    "message dropped after %d failed attempts (%s)", attempts, type(exc).__name__
+                )
+                await self.store.outbox_sent(ids=[message.id])
+                return
+            wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
+            lane.not_before = self._clock() + wait
+            log.warning(
+                "delivery failed (%s); attempt %d, retry in %.1f s",
+                describe(exc),
+                attempts,
+                wait,
+            )
+            return
+        METRICS.inc("finlit_sends_total")
+        if shown is None:
+            METRICS.inc("finlit_edits_unchanged_total")  # Telegram said "not modified"
+        elif payload.get("kind") == "text":
+            self._remember(chat_id, shown, payload)
+        await self.store.outbox_sent(ids=[message.id])
+
+    def _flood(self, lane: _Lane, exc: RetryAfter) -> None:
+        """A 429: pause the chat; pause everyone when several chats drew one within a second."""
+        METRICS.inc("finlit_flood_waits_total")
+        now = self._clock()
+        wait = seconds(exc.retry_after)
+        lane.not_before = max(lane.not_before, now + wait)
+        self._floods.append((now, lane.chat_id))
+        while self._floods and self._floods[0][0] < now - FLOOD_WINDOW:
+            self._floods.popleft()
+        if len({chat for _, chat in self._floods}) >= FLOOD_CHATS:
+            longest = max(
+                (self._lanes[c].not_before for _, c in self._floods if c in self._lanes),
+                default=now + wait,
+            )
+            if longest > self._paused_until:
+                self._paused_until = longest
+                log.warning("flood control: every send paused for %.1f s", longest - now)
+            return
+        log.warning("flood control: one chat paused for %.1f s", wait)
+
+
+def superseded(queued: Iterable[Queued]) -> list[Queued]:
+    """Queued edits that a later edit of the same message makes pointless (the newest wins)."""
+    latest: dict[int, int] = {}
+    messages = list(queued)
+    for message in messages:
+        edit = message.payload.get("edit")
+        if message.payload.get("kind") == "text" and edit is not None:
+            latest[int(edit)] = message.id
+    return [
+        m
+        for m in messages
+        if m.payload.get("kind") == "text"
+        and m.payload.get("edit") is not None
+        and latest[int(m.payload["edit"])] != m.id
+    ]
+
+
+def seconds(retry_after: Any) -> float:
+    """``RetryAfter.retry_after`` is a timedelta with PTB_TIMEDELTA set, else a number."""
+    total = getattr(retry_after, "total_seconds", None)
+    value = total() if callable(total) else float(retry_after)
+    return max(float(value), 0.0)
+
+
+def describe(exc: BaseException) -> str:
+    """An error for a log line: its class, and an HTTP status if it names one; never the body
+    (an HTML error page, or a message quoting the request)."""
+    text = str(exc)
+    for word in text.replace("(", " ").replace(")", " ").split():
+        if word.isdigit() and len(word) == 3:
+            return f"{type(exc).__name__} {word}"
+    return type(exc).__name__
+
+
+def button(label: str, data: str, url: str | None = None) -> InlineKeyboardButton:
+    """A queued button: ``[label, data]`` sends data back, ``[label, "", url]`` opens a link."""
+    if url:
+        return InlineKeyboardButton(label, url=url)
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+class _EditImpossible(Exception):
+    """Telegram cannot edit that message (deleted, too old, not text)."""
+
+
+async def send_payload(bot: ExtBot[None], chat_id: int, item: dict[str, Any]) -> int | None:
+    """Carry out one queued message; the id of the message now showing it (None: an edit that
+    Telegram found unchanged)."""
+    kind = item["kind"]
+    if kind in ("photo", "document"):
+        file = InputFile(base64.b64decode(item["data"]), filename=item["filename"])
+        method = bot.send_photo if kind == "photo" else bot.send_document
+        sent: Message = await method(chat_id, file, caption=item["caption"])
+        return sent.message_id
+    rows = item["keyboard"]
+    keyboard = (
+        InlineKeyboardMarkup([[button(*entry) for entry in row] for row in rows]) if rows else None
+    )
+    edit = item.get("edit")
+    if edit is not None:
+        try:
+            await bot.edit_message_text(
+                item["text"],
+                chat_id=chat_id,
+                message_id=edit,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "message is not modified" in reason:
+                return None  # a double press shows what is already there
+            if any(known in reason for known in _EDIT_IMPOSSIBLE):
+                raise _EditImpossible from exc
+            raise
+        return int(edit)
+    message = await bot.send_message(
+        chat_id, item["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+    return message.message_id
