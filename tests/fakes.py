@@ -393,6 +393,7 @@ class _Fault:
     description: str | None
     remaining: int
     chat_id: int | None = None  # only calls to this chat fail (None: any call)
+    skip: int = 0  # matching calls let through before the failures start
 
 
 _NOT_MODIFIED = (
@@ -606,12 +607,13 @@ class FakeTelegram(BaseRequest):
         description: str | None = None,
         times: int = 1,
         chat_id: int | None = None,
+        skip: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given) fail;
-        ``status=None`` is a network error."""
+        """Make the next ``times`` calls of ``method`` (to ``chat_id``, if given; after letting
+        ``skip`` through) fail; ``status=None`` is a network error."""
         if method not in self._handlers:
             raise ValueError(f"FakeTelegram does not implement {method!r}")
-        fault = _Fault(status, retry_after, description, times, chat_id)
+        fault = _Fault(status, retry_after, description, times, chat_id, skip)
         self._faults.setdefault(method, []).append(fault)
 
     def push_update(self, update: JSON) -> JSON:
@@ -716,6 +718,9 @@ class FakeTelegram(BaseRequest):
         if not matching:
             return
         fault = matching[0]
+        if fault.skip > 0:
+            fault.skip -= 1
+            return
         fault.remaining -= 1
         if fault.remaining <= 0:
             faults.remove(fault)

@@ -121,7 +121,8 @@ async def test_a_chat_gets_a_burst_of_three_then_one_a_second(rig: Rig) -> None:
     for n in range(6):
         await rig.queue(1, f"message {n}")
     await rig.deliver((1, INTERACTIVE))
-    assert rig.fake.times(chat=1) == pytest.approx([0, 0, 0, 1, 2, 3])
+    # The burst leaves evenly spaced (one thirtieth of a second apart), then one a second.
+    assert rig.fake.times(chat=1) == pytest.approx([0, 1 / 30, 2 / 30, 1, 2, 3])
     assert [m.text for m in rig.fake.messages[1].values()] == [f"message {n}" for n in range(6)]
 
 
@@ -133,7 +134,10 @@ async def test_never_more_than_thirty_in_any_second(rig: Rig) -> None:
     times = rig.fake.times()
     assert len(times) == 100
     assert max_in_window(times, 1.0) == 30
-    assert max(times) == pytest.approx(3.0)  # 30 at 0 s, 1 s and 2 s, the last 10 at 3 s
+    # Evenly spaced, never in bursts: one every thirtieth of a second.
+    gaps = [b - a for a, b in itertools.pairwise(sorted(times))]
+    assert min(gaps) == pytest.approx(1 / 30)
+    assert max(times) == pytest.approx(99 / 30)
 
 
 async def test_a_group_gets_twenty_a_minute(rig: Rig) -> None:
@@ -199,30 +203,53 @@ async def test_residents_replies_go_before_bulk_messages(rig: Rig) -> None:
 # -- errors ---------------------------------------------------------------------------------------
 
 
-async def test_a_429_pauses_only_its_chat(rig: Rig) -> None:
+async def test_a_429_at_a_chats_own_limit_pauses_only_that_chat(rig: Rig) -> None:
     rig.chat(1)
     rig.chat(2)
     before = METRICS.counters["finlit_flood_waits_total"]
-    rig.fake.fail_next("sendMessage", status=429, retry_after=5, chat_id=1)
-    await rig.queue(1, "one")
+    # The third message of a burst leaves the chat with nothing to spare: a 429 on it is
+    # about the chat.
+    rig.fake.fail_next("sendMessage", status=429, retry_after=5, chat_id=1, skip=2)
+    for n in range(3):
+        await rig.queue(1, f"one {n}")
+    rig.engine.notify(1)
+    await rig.vt.run(rig.vt.pause(0.5))
     await rig.queue(2, "two")
-    await rig.deliver((1, INTERACTIVE), (2, INTERACTIVE))
-    assert rig.fake.times(chat=2) == [0]
-    assert rig.fake.times(chat=1) == pytest.approx([0, 5])  # never repeated before retry_after
+    await rig.deliver((2, INTERACTIVE))
+    assert rig.fake.times(chat=2) == pytest.approx([0.5])
+    times = rig.fake.times(chat=1)
+    assert times[3] - times[2] >= 5.0  # never repeated before retry_after
     assert METRICS.counters["finlit_flood_waits_total"] == before + 1
+
+
+async def test_a_429_a_chat_cannot_have_caused_pauses_every_send(rig: Rig) -> None:
+    """A chat's first message in a while draws a 429: it was the bot's limit, not the chat's,
+    so nothing at all goes until retry_after has passed."""
+    for chat in (1, 2):
+        rig.chat(chat)
+    rig.fake.fail_next("sendMessage", status=429, retry_after=4, chat_id=1)
+    await rig.queue(1, "first")
+    rig.engine.notify(1)
+    await rig.vt.run(rig.vt.pause(0.1))
+    await rig.queue(2, "innocent")
+    await rig.deliver((2, INTERACTIVE))
+    assert rig.fake.times(chat=2)[0] >= 4.0
+    assert rig.fake.times(chat=1)[1] >= 4.0
 
 
 async def test_429s_from_three_chats_within_a_second_pause_every_send(rig: Rig) -> None:
     for chat in (1, 2, 3, 4):
         rig.chat(chat)
+    for chat in (1, 2, 3):  # each at its own limit: the third message of a burst
+        rig.fake.fail_next("sendMessage", status=429, retry_after=4, chat_id=chat, skip=2)
+        for n in range(3):
+            await rig.queue(chat, f"flooded {n}")
     for chat in (1, 2, 3):
-        rig.fake.fail_next("sendMessage", status=429, retry_after=4, chat_id=chat)
-        await rig.queue(chat, "flooded")
-    await rig.deliver(*((chat, INTERACTIVE) for chat in (1, 2, 3)))
+        rig.engine.notify(chat)
+    await rig.vt.run(rig.vt.pause(0.5))
     await rig.queue(4, "innocent")
-    rig.engine.notify(4)
-    await rig.vt.run(rig.engine.idle())
-    assert rig.fake.times(chat=4)[0] >= 4.0  # the whole bot waited, as Telegram asked
+    await rig.deliver((4, INTERACTIVE))
+    assert rig.fake.times(chat=4)[0] >= 4.0  # the whole bot waited
 
 
 async def test_network_errors_are_retried_with_backoff_then_given_up(rig: Rig) -> None:
