@@ -31,6 +31,7 @@ class Metrics:
             "finlit_updates_collapsed_total": 0,
             "finlit_press_toasts_total": 0,
             "finlit_updates_forged_total": 0,
+            "finlit_broadcast_errors_total": 0,
         }
         self._buckets = [0] * (len(LATENCY_BUCKETS) + 1)
         self._latency_sum = 0.0

@@ -141,3 +141,62 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
         assert conn.execute("select count(*) from inbox where done_at is null").fetchone() == (0,)
         assert conn.execute("select count(*) from outbox").fetchone() == (0,)
     assert "Traceback" not in log
+
+
+async def test_kill_9_with_a_long_outbox_loses_no_reply(tmp_path: Path) -> None:
+    """A room joins at once: the replies queue up behind Telegram's 30 a second. kill -9 while
+    they go out, restart: every reply arrives, and only sends that were in flight can repeat."""
+    from bot.telegram.delivery import MAX_IN_FLIGHT
+
+    db = tmp_path / "finlit.db"
+    fake = FakeTelegram()
+    residents = range(5000, 5060)
+    for resident in residents:
+        fake.add_chat(resident, chat_type="private", first_name="Wang")
+
+    def say(resident: int, words: str) -> None:
+        entities = [{"type": "bot_command", "offset": 0, "length": len(words)}]
+        sender = {"id": resident, "is_bot": False, "first_name": "Wang", "language_code": "zh"}
+        chat = {"id": resident, "type": "private", "first_name": "Wang"}
+        fake.push_update(
+            {
+                "message": {
+                    "message_id": fake.next_message_id(resident),
+                    "date": 1_700_000_000,
+                    "from": sender,
+                    "chat": chat,
+                    "text": words,
+                    "entities": entities,
+                }
+            }
+        )
+
+    def received() -> dict[int, int]:
+        counts = dict.fromkeys(residents, 0)
+        for call in fake.calls_of("sendMessage"):
+            if call.ok and int(call.params["chat_id"]) in counts:
+                counts[int(call.params["chat_id"])] += 1
+        return counts
+
+    async with FakeTelegramServer(fake) as server:
+        bot = Bot(server, db, fake)
+        await bot.start()
+        for resident in residents:  # 120 replies: four seconds of Telegram's pace
+            say(resident, "/start")
+            say(resident, "/help")
+        await until(lambda: sum(received().values()) >= 30)
+        await bot.kill()  # with most of the replies still queued
+        with sqlite3.connect(db) as conn:
+            queued = conn.execute("select count(*) from outbox").fetchone()[0]
+        assert queued > 0
+        await bot.start()
+        await until(lambda: all(n >= 2 for n in received().values()), seconds=60)
+        returncode, log = await bot.stop()
+        assert returncode == 0, log
+    counts = received()
+    assert all(n >= 2 for n in counts.values())  # no reply lost
+    assert sum(counts.values()) - 2 * len(counts) <= MAX_IN_FLIGHT  # only those in flight repeat
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from outbox").fetchone() == (0,)
+        assert conn.execute("select count(*) from inbox where done_at is null").fetchone() == (0,)
+    assert "Traceback" not in log
