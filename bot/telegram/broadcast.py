@@ -45,7 +45,8 @@ from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.store.repository import Broadcast, Recipient
 from bot.telegram.context import FinlitApplication
-from bot.telegram.delivery import ADMIN, BULK, DeliveryEngine, DeliveryStopped
+from bot.telegram.delivery import DeliveryEngine
+from bot.telegram.lanes import ADMIN, BULK, DeliveryStopped
 from bot.telegram.metrics import METRICS
 from bot.telegram.show import payloads
 

@@ -33,33 +33,41 @@ limits and priorities while keeping their at-most-once promise (``broadcast.py``
 from __future__ import annotations
 
 import asyncio
-import base64
 import collections
 import contextlib
-import dataclasses
-import hashlib
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
 from bot.store import Store
 from bot.store.repository import Queued
+from bot.telegram.lanes import (
+    BULK,
+    INTERACTIVE,
+    PRIORITIES,
+    DeliveryStopped,
+    Direct,
+    Lane,
+)
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits, SlidingWindow, TokenBucket
+from bot.telegram.sending import (
+    EditImpossible,
+    describe,
+    digest,
+    seconds,
+    send_payload,
+    superseded,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-INTERACTIVE, ADMIN, BULK = 0, 1, 2
-PRIORITIES = (INTERACTIVE, ADMIN, BULK)
 # After this many failed attempts (network errors, 5xx) a message is dropped: it is not going
 # through, and the chat's later messages must not wait for it forever.
 MAX_ATTEMPTS = 8
@@ -77,67 +85,6 @@ SWEEP_SECONDS = 5.0
 SHOWN_MEMORY = 20_000
 # Idle chats' pacing state is forgotten once there are more than this many.
 PRUNE_ABOVE = 2048
-# Telegram's answers when an edit cannot apply; the screen is sent as a new message instead.
-_EDIT_IMPOSSIBLE = (
-    "message to edit not found",
-    "message can't be edited",
-    "there is no text in the message to edit",
-    "message_id_invalid",
-)
-
-
-class DeliveryStopped(Exception):
-    """The engine stopped before this send got its turn; nothing was sent."""
-
-
-@dataclasses.dataclass(eq=False)
-class _Direct:
-    """A one-off send (a broadcast message) waiting for its turn."""
-
-    call: Callable[[], Awaitable[Any]]
-    priority: int
-    future: asyncio.Future[Any]
-
-
-@dataclasses.dataclass(eq=False)
-class _Lane:
-    """One chat: its pacing state and the work waiting for it."""
-
-    chat_id: int
-    bucket: TokenBucket
-    group: SlidingWindow | None
-    outbox: bool = False  # the outbox may hold messages for this chat
-    priority: int = INTERACTIVE  # the most urgent of its queued outbox messages
-    direct: collections.deque[_Direct] = dataclasses.field(default_factory=collections.deque)
-    busy: bool = False  # a send to this chat is in flight
-    # When its last message left, the chat had a whole message to spare under its own limits:
-    # a 429 then cannot be about this chat, so it is about the whole bot.
-    roomy: bool = True
-    not_before: float = float("-inf")  # a 429's retry_after, or a network error's backoff
-    queued: bool = False  # waiting in a ready queue
-
-    def want(self) -> int | None:
-        """The priority of the work it would do next, or None when it has none."""
-        candidates = [d.priority for d in self.direct]
-        if self.outbox:
-            candidates.append(self.priority)
-        return min(candidates) if candidates else None
-
-    def ready_at(self, now: float) -> float:
-        times = [self.not_before, self.bucket.ready_at(now)]
-        if self.group is not None:
-            times.append(self.group.ready_at())
-        return max(times)
-
-    def idle(self, now: float) -> bool:
-        quiet = self.bucket.idle(now) and (self.group is None or self.group.idle(now))
-        return quiet and not self.busy and self.want() is None and self.not_before <= now
-
-
-def digest(payload: dict[str, Any]) -> str:
-    """What a text message shows (text and buttons), for telling an unchanged edit."""
-    shown = json.dumps([payload.get("text"), payload.get("keyboard")], ensure_ascii=False)
-    return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
 
 
 class DeliveryEngine:
@@ -170,8 +117,8 @@ class DeliveryEngine:
         self._gap = self.limits.overall_period / self.limits.overall if self.limits.overall else 0.0
         self._next_slot = float("-inf")
         self._floods: collections.deque[tuple[float, int]] = collections.deque()
-        self._lanes: dict[int, _Lane] = {}
-        self._ready: dict[int, collections.deque[_Lane]] = {
+        self._lanes: dict[int, Lane] = {}
+        self._ready: dict[int, collections.deque[Lane]] = {
             p: collections.deque() for p in PRIORITIES
         }
         self._working: set[int] = set()  # chats with work queued or in flight
@@ -210,7 +157,7 @@ class DeliveryEngine:
             raise DeliveryStopped
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         lane = self._lane(chat_id)
-        lane.direct.append(_Direct(call, priority, future))
+        lane.direct.append(Direct(call, priority, future))
         self._queue(lane)
         return await future
 
@@ -322,7 +269,7 @@ class DeliveryEngine:
                 waiter.cancel()
             await asyncio.gather(woken, slept, return_exceptions=True)
 
-    def _pick(self, now: float) -> tuple[_Lane | None, float | None]:
+    def _pick(self, now: float) -> tuple[Lane | None, float | None]:
         """The first ready chat, most urgent priority first, round-robin within one; else None
         and the soonest time one will be ready."""
         soonest: float | None = None
@@ -337,19 +284,19 @@ class DeliveryEngine:
                 soonest = at if soonest is None else min(soonest, at)
         return None, soonest
 
-    def _lane(self, chat_id: int) -> _Lane:
+    def _lane(self, chat_id: int) -> Lane:
         lane = self._lanes.get(chat_id)
         if lane is None:
             limits = self.limits
             group = SlidingWindow(limits.group, limits.group_period) if chat_id < 0 else None
-            lane = self._lanes[chat_id] = _Lane(
+            lane = self._lanes[chat_id] = Lane(
                 chat_id, TokenBucket(limits.chat_burst, limits.chat_period), group
             )
             if len(self._lanes) > PRUNE_ABOVE:
                 self._prune()
         return lane
 
-    def _queue(self, lane: _Lane) -> None:
+    def _queue(self, lane: Lane) -> None:
         """Put a chat with work at the back of its priority's queue (unless it is there or busy)."""
         want = lane.want()
         if want is None:
@@ -361,7 +308,7 @@ class DeliveryEngine:
             lane.queued = True
         self._wake.set()
 
-    def _settle(self, lane: _Lane) -> None:
+    def _settle(self, lane: Lane) -> None:
         """After a turn: back in the queue if there is more, else no longer working."""
         if lane.want() is not None:
             self._queue(lane)
@@ -391,7 +338,7 @@ class DeliveryEngine:
 
     # -- one message ----------------------------------------------------------------------------
 
-    async def _prepare(self, lane: _Lane) -> Queued | _Direct | None:
+    async def _prepare(self, lane: Lane) -> Queued | Direct | None:
         """The next thing to send to this chat: its oldest outbox message (after dropping the
         edits that newer ones supersede and edits that change nothing), or a one-off send."""
         direct_first = lane.direct and (not lane.outbox or lane.direct[0].priority < lane.priority)
@@ -403,7 +350,7 @@ class DeliveryEngine:
             return lane.direct.popleft()
         return None
 
-    async def _next_queued(self, lane: _Lane) -> Queued | None:
+    async def _next_queued(self, lane: Lane) -> Queued | None:
         try:
             blocked, queued = await self.store.outbox_for_chat(
                 chat_id=lane.chat_id, limit=READ_AHEAD
@@ -445,9 +392,9 @@ class DeliveryEngine:
         while len(self._shown) > SHOWN_MEMORY:
             self._shown.popitem(last=False)
 
-    async def _carry_out(self, lane: _Lane, job: Queued | _Direct) -> None:
+    async def _carry_out(self, lane: Lane, job: Queued | Direct) -> None:
         try:
-            if isinstance(job, _Direct):
+            if isinstance(job, Direct):
                 await self._send_direct(lane, job)
             else:
                 await self._send_queued(lane, job)
@@ -459,7 +406,7 @@ class DeliveryEngine:
             self._settle(lane)
             self._wake.set()
 
-    async def _send_direct(self, lane: _Lane, job: _Direct) -> None:
+    async def _send_direct(self, lane: Lane, job: Direct) -> None:
         if job.future.done():
             return  # its caller gave up waiting: nothing is sent
         try:
@@ -473,7 +420,7 @@ class DeliveryEngine:
             METRICS.inc("finlit_sends_total")
             job.future.set_result(result)
 
-    async def _send_queued(self, lane: _Lane, message: Queued) -> None:
+    async def _send_queued(self, lane: Lane, message: Queued) -> None:
         chat_id, payload = lane.chat_id, message.payload
         try:
             shown = await send_payload(self.bot, chat_id, payload)
@@ -487,7 +434,7 @@ class DeliveryEngine:
             lane.outbox = False
             log.info("chat unreachable (forbidden); marked blocked")
             return
-        except _EditImpossible:
+        except EditImpossible:
             fresh = {key: value for key, value in payload.items() if key != "edit"}
             await self.store.outbox_rewrite(message_id=message.id, payload=fresh)
             return  # sent as a new message at the chat's next turn
@@ -522,7 +469,7 @@ class DeliveryEngine:
             self._remember(chat_id, shown, payload)
         await self.store.outbox_sent(ids=[message.id])
 
-    def _flood(self, lane: _Lane, exc: RetryAfter) -> None:
+    def _flood(self, lane: Lane, exc: RetryAfter) -> None:
         """A 429: pause the chat; pause everyone when it cannot have been the chat's own limit
         (it had room to spare when the message left) or several chats drew one within a second."""
         METRICS.inc("finlit_flood_waits_total")
@@ -547,85 +494,3 @@ class DeliveryEngine:
                 log.warning("flood control: every send paused for %.1f s", longest - now)
             return
         log.warning("flood control: one chat paused for %.1f s", wait)
-
-
-def superseded(queued: Iterable[Queued]) -> list[Queued]:
-    """Queued edits that a later edit of the same message makes pointless (the newest wins)."""
-    latest: dict[int, int] = {}
-    messages = list(queued)
-    for message in messages:
-        edit = message.payload.get("edit")
-        if message.payload.get("kind") == "text" and edit is not None:
-            latest[int(edit)] = message.id
-    return [
-        m
-        for m in messages
-        if m.payload.get("kind") == "text"
-        and m.payload.get("edit") is not None
-        and latest[int(m.payload["edit"])] != m.id
-    ]
-
-
-def seconds(retry_after: Any) -> float:
-    """``RetryAfter.retry_after`` is a timedelta with PTB_TIMEDELTA set, else a number."""
-    total = getattr(retry_after, "total_seconds", None)
-    value = total() if callable(total) else float(retry_after)
-    return max(float(value), 0.0)
-
-
-def describe(exc: BaseException) -> str:
-    """An error for a log line: its class, and an HTTP status if it names one; never the body
-    (an HTML error page, or a message quoting the request)."""
-    text = str(exc)
-    for word in text.replace("(", " ").replace(")", " ").split():
-        if word.isdigit() and len(word) == 3:
-            return f"{type(exc).__name__} {word}"
-    return type(exc).__name__
-
-
-def button(label: str, data: str, url: str | None = None) -> InlineKeyboardButton:
-    """A queued button: ``[label, data]`` sends data back, ``[label, "", url]`` opens a link."""
-    if url:
-        return InlineKeyboardButton(label, url=url)
-    return InlineKeyboardButton(label, callback_data=data)
-
-
-class _EditImpossible(Exception):
-    """Telegram cannot edit that message (deleted, too old, not text)."""
-
-
-async def send_payload(bot: ExtBot[None], chat_id: int, item: dict[str, Any]) -> int | None:
-    """Carry out one queued message; the id of the message now showing it (None: an edit that
-    Telegram found unchanged)."""
-    kind = item["kind"]
-    if kind in ("photo", "document"):
-        file = InputFile(base64.b64decode(item["data"]), filename=item["filename"])
-        method = bot.send_photo if kind == "photo" else bot.send_document
-        sent: Message = await method(chat_id, file, caption=item["caption"])
-        return sent.message_id
-    rows = item["keyboard"]
-    keyboard = (
-        InlineKeyboardMarkup([[button(*entry) for entry in row] for row in rows]) if rows else None
-    )
-    edit = item.get("edit")
-    if edit is not None:
-        try:
-            await bot.edit_message_text(
-                item["text"],
-                chat_id=chat_id,
-                message_id=edit,
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard,
-            )
-        except BadRequest as exc:
-            reason = exc.message.lower()
-            if "message is not modified" in reason:
-                return None  # a double press shows what is already there
-            if any(known in reason for known in _EDIT_IMPOSSIBLE):
-                raise _EditImpossible from exc
-            raise
-        return int(edit)
-    message = await bot.send_message(
-        chat_id, item["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard
-    )
-    return message.message_id

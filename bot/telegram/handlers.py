@@ -22,8 +22,8 @@ from bot.core.i18n import LANGUAGES
 from bot.core.replies import Screen
 from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
-from bot.telegram.delivery import describe
 from bot.telegram.metrics import METRICS
+from bot.telegram.sending import describe
 from bot.telegram.show import CURRENT, after_commit, answer_query, show
 
 log = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ from bot.core.admin import READ_ONLY_COMMANDS
 from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.telegram.context import BotData, FinlitContext, Services
-from bot.telegram.delivery import ADMIN, INTERACTIVE
 from bot.telegram.dispatch import ResidentQueues
 from bot.telegram.guards import private_chat_matches_sender
+from bot.telegram.lanes import ADMIN, INTERACTIVE
 from bot.telegram.metrics import METRICS
 from bot.telegram.show import CURRENT, Pending, answer_now, show
 

@@ -20,7 +20,8 @@ from telegram.ext import ExtBot
 from telegram.request import RequestData
 
 from bot.store import Store
-from bot.telegram.delivery import BULK, INTERACTIVE, MAX_ATTEMPTS, DeliveryEngine
+from bot.telegram.delivery import MAX_ATTEMPTS, DeliveryEngine
+from bot.telegram.lanes import BULK, INTERACTIVE
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits
 from tests.fakes import FakeTelegram

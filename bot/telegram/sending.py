@@ -1,0 +1,118 @@
+"""Carrying out one queued message, and the small judgements delivery makes about messages.
+
+``delivery.DeliveryEngine`` decides *when* a message goes; this module says *how*: the Bot API
+call for a queued payload (an edit that Telegram cannot apply is reported, so the engine can send
+it as a new message instead), which queued edits a newer one supersedes, what a chat shows (for
+telling an edit that changes nothing), and how an error is named in a one-line log.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ExtBot
+
+from bot.store.repository import Queued
+
+# Telegram's answers when an edit cannot apply; the screen is sent as a new message instead.
+_EDIT_IMPOSSIBLE = (
+    "message to edit not found",
+    "message can't be edited",
+    "there is no text in the message to edit",
+    "message_id_invalid",
+)
+
+
+def digest(payload: dict[str, Any]) -> str:
+    """What a text message shows (text and buttons), for telling an unchanged edit."""
+    shown = json.dumps([payload.get("text"), payload.get("keyboard")], ensure_ascii=False)
+    return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
+
+
+def superseded(queued: Iterable[Queued]) -> list[Queued]:
+    """Queued edits that a later edit of the same message makes pointless (the newest wins)."""
+    latest: dict[int, int] = {}
+    messages = list(queued)
+    for message in messages:
+        edit = message.payload.get("edit")
+        if message.payload.get("kind") == "text" and edit is not None:
+            latest[int(edit)] = message.id
+    return [
+        m
+        for m in messages
+        if m.payload.get("kind") == "text"
+        and m.payload.get("edit") is not None
+        and latest[int(m.payload["edit"])] != m.id
+    ]
+
+
+def seconds(retry_after: Any) -> float:
+    """``RetryAfter.retry_after`` is a timedelta with PTB_TIMEDELTA set, else a number."""
+    total = getattr(retry_after, "total_seconds", None)
+    value = total() if callable(total) else float(retry_after)
+    return max(float(value), 0.0)
+
+
+def describe(exc: BaseException) -> str:
+    """An error for a log line: its class, and an HTTP status if it names one; never the body
+    (an HTML error page, or a message quoting the request)."""
+    text = str(exc)
+    for word in text.replace("(", " ").replace(")", " ").split():
+        if word.isdigit() and len(word) == 3:
+            return f"{type(exc).__name__} {word}"
+    return type(exc).__name__
+
+
+def button(label: str, data: str, url: str | None = None) -> InlineKeyboardButton:
+    """A queued button: ``[label, data]`` sends data back, ``[label, "", url]`` opens a link."""
+    if url:
+        return InlineKeyboardButton(label, url=url)
+    return InlineKeyboardButton(label, callback_data=data)
+
+
+class EditImpossible(Exception):
+    """Telegram cannot edit that message (deleted, too old, not text)."""
+
+
+async def send_payload(bot: ExtBot[None], chat_id: int, item: dict[str, Any]) -> int | None:
+    """Carry out one queued message; the id of the message now showing it (None: an edit that
+    Telegram found unchanged)."""
+    kind = item["kind"]
+    if kind in ("photo", "document"):
+        file = InputFile(base64.b64decode(item["data"]), filename=item["filename"])
+        method = bot.send_photo if kind == "photo" else bot.send_document
+        sent: Message = await method(chat_id, file, caption=item["caption"])
+        return sent.message_id
+    rows = item["keyboard"]
+    keyboard = (
+        InlineKeyboardMarkup([[button(*entry) for entry in row] for row in rows]) if rows else None
+    )
+    edit = item.get("edit")
+    if edit is not None:
+        try:
+            await bot.edit_message_text(
+                item["text"],
+                chat_id=chat_id,
+                message_id=edit,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
+        except BadRequest as exc:
+            reason = exc.message.lower()
+            if "message is not modified" in reason:
+                return None  # a double press shows what is already there
+            if any(known in reason for known in _EDIT_IMPOSSIBLE):
+                raise EditImpossible from exc
+            raise
+        return int(edit)
+    message = await bot.send_message(
+        chat_id, item["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard
+    )
+    return message.message_id
