@@ -327,3 +327,48 @@ broadcast_deliveries = sa.Table(
     sa.Index(None, "broadcast_id", "status"),
     sa.Index(None, "resident_id"),
 )
+
+# A large file made for an administrator (an answer-level export), stored as compressed chunks
+# of its own rather than inside one outbox row: any process (another replica included) can send
+# it part by part, and nothing holds the whole file in memory while it is written. Each part is
+# one gzip file below Telegram's 50 MB document limit. Purged a day after delivery (housekeeping).
+exports = sa.Table(
+    "exports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Set when the last part was accepted by Telegram; purged a day later.
+    sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index(None, "delivered_at"),
+)
+
+export_parts = sa.Table(
+    "export_parts",
+    metadata,
+    sa.Column(
+        "export_id",
+        sa.Integer,
+        sa.ForeignKey("exports.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("part", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("filename", sa.String(128), nullable=False),
+    sa.Column("caption", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+export_chunks = sa.Table(
+    "export_chunks",
+    metadata,
+    sa.Column("export_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("part", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["export_id", "part"],
+        ["export_parts.export_id", "export_parts.part"],
+        ondelete="CASCADE",
+    ),
+)
