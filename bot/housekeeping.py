@@ -71,6 +71,8 @@ class Housekeeping:
                 5000,
                 lambda: store.purge_audit_log(older_than=days(s.audit_retention_days), limit=5000),
             ),
+            # A day after delivery (two if never delivered): see bot/store/exports.py.
+            ("exports", 20, lambda: store.exports.purge(limit=20)),
         ]
 
     async def run_once(self) -> dict[str, int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
+import gzip
 import io
 import re
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from bot.core.metrics import Cell
 from bot.core.replies import Reply
 from bot.pseudonyms import export_pseudonym
 from bot.store import Store
+from bot.store import exports as export_module
 from bot.store.repository import Broadcast
 
 ADMIN = 900
@@ -72,7 +74,19 @@ def said(reply: Reply) -> str:
 
 
 def rows(data: bytes) -> list[dict[str, str]]:
+    if data[:2] == b"\x1f\x8b":  # answer-level exports arrive gzip-compressed
+        data = gzip.decompress(data)
     return list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+async def stored_rows(store: Store, reply: Reply) -> list[dict[str, str]]:
+    """The answer-level rows of an export reply, read back part by part from the store."""
+    out: list[dict[str, str]] = []
+    for stored in reply.stored:
+        part = await store.exports.read_part(export_id=stored.export_id, part=stored.part)
+        assert part is not None
+        out.extend(rows(part.data))
+    return out
 
 
 async def test_a_cohort_below_k_members_gets_no_figures(desk: AdminDesk, store: Store) -> None:
@@ -141,15 +155,17 @@ async def test_answer_level_export_needs_k_answering_residents(
     reply = await desk.handle(ADMIN, "en", "export", "")
     assert said(reply) == texts.export_too_few.format(scope=texts.scope_all, k=K)
     assert [d.filename.split("-")[1] for d in reply.documents] == ["stats"]  # aggregates only
+    assert reply.stored == ()
     await residents(store, range(5, 6))
     reply = await desk.handle(ADMIN, "en", "export", "")
-    assert [d.filename.split("-")[1] for d in reply.documents] == ["stats", "answers"]
+    assert [d.filename.split("-")[1] for d in reply.documents] == ["stats"]
+    assert [(s.filename.split("-")[1], s.part) for s in reply.stored] == [("answers", 1)]
 
 
 async def test_answer_level_export_has_weeks_not_days(desk: AdminDesk, store: Store) -> None:
     await residents(store, range(1, 7))
     reply = await desk.handle(ADMIN, "en", "export", "")
-    answers = rows(reply.documents[1].data)
+    answers = await stored_rows(store, reply)
     assert len(answers) == 6
     assert {row["answered_week"] for row in answers} == {"2026-W48"}
     assert "answered_on" not in answers[0]

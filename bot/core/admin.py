@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import segno
 import sqlalchemy as sa
@@ -28,11 +28,12 @@ from bot.core.html import visible_length, visible_text
 from bot.core.i18n import Language
 from bot.core.metrics import Cell, StatsReport, build_report, cell, suppress_partition
 from bot.core.profile import DECLINED
-from bot.core.replies import Button, Document, Reply, Screen
+from bot.core.replies import Button, Document, Reply, Screen, StoredFile
 from bot.core.ui import AdminTexts
 from bot.pseudonyms import export_pseudonym
 from bot.settings import Settings
 from bot.store import Cohort, Store
+from bot.store.exports import MAX_PARTS, PART_BYTES, ExportTooLarge
 from bot.store.repository import Broadcast
 from bot.store.schema import answers, cohort_members, scope_question_totals
 from bot.store.stats import (
@@ -41,6 +42,17 @@ from bot.store.stats import (
     cohort_overlap,
     first_try_wrong_options,
     scope_counts,
+)
+
+# The answer-level export's columns: pseudonym, never the id; the ISO week, never the day.
+ANSWER_COLUMNS = (
+    "resident",
+    "lesson_id",
+    "question_id",
+    "option_index",
+    "correct",
+    "try_number",
+    "answered_week",
 )
 
 ADMIN_COMMANDS = ("cohort", "cohorts", "stats", "items", "export", "broadcast")
@@ -93,6 +105,9 @@ class AdminDesk:
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     # The broadcast worker reports progress to the administrator after this many deliveries.
     broadcast_report_every: int = 200
+    # Answer-level exports: the size at which a part is closed, and how many parts at most.
+    export_part_bytes: int = PART_BYTES
+    export_max_parts: int = MAX_PARTS
 
     def is_admin(self, user_id: int) -> bool:
         return user_id in self.admin_ids
@@ -112,7 +127,7 @@ class AdminDesk:
             case "broadcast":
                 return await self._broadcast(admin_id, language, texts, args)
             case _:
-                return await self._export(language, texts, args)
+                return await self._export(admin_id, language, texts, args)
 
     def _say(self, language: Language, text: str) -> Reply:
         return Reply((screens.plain_notice(self.content, language, text),))
@@ -562,7 +577,9 @@ class AdminDesk:
             )
         return rows
 
-    async def _export(self, language: Language, texts: AdminTexts, args: str) -> Reply:
+    async def _export(
+        self, admin_id: int, language: Language, texts: AdminTexts, args: str
+    ) -> Reply:
         scope = await self.view_scope(texts, args)
         if isinstance(scope, str):
             return self._say(language, scope)
@@ -590,12 +607,37 @@ class AdminDesk:
                 (screens.plain_notice(self.content, language, refusal),),
                 documents=(aggregates,),
             )
-        answers_csv = Document(
-            filename=f"finlit-answers-{slug}-{stamp}.csv",
-            data=await self.answer_csv(cohort, self.pseudonym_key),
-            caption=texts.export_answers_caption.format(scope=scope_name),
+        writer = self.store.exports.writer(
+            chat_id=admin_id,
+            stem=f"finlit-answers-{slug}-{stamp}",
+            header=ANSWER_COLUMNS,
+            part_bytes=self.export_part_bytes,
+            max_parts=self.export_max_parts,
         )
-        return Reply(documents=(aggregates, answers_csv))
+        try:
+            parts = await writer.write_rows(self.answer_rows(cohort, self.pseudonym_key))
+        except ExportTooLarge as too_large:
+            refusal = texts.export_too_large.format(
+                scope=scope_name,
+                parts=too_large.parts,
+                megabytes=too_large.part_bytes // (1024 * 1024),
+            )
+            return Reply(
+                (screens.plain_notice(self.content, language, refusal),),
+                documents=(aggregates,),
+            )
+        caption = texts.export_answers_caption.format(scope=scope_name)
+        await writer.caption(
+            lambda part, total: (
+                caption
+                if total == 1
+                else texts.export_part.format(caption=caption, part=part, parts=total)
+            )
+        )
+        return Reply(
+            documents=(aggregates,),
+            stored=tuple(StoredFile(p.export_id, p.part, p.filename, p.size) for p in parts),
+        )
 
     def aggregate_csv(self, language: Language, report: StatsReport) -> bytes:
         """The report's tables as CSV rows (section, item, measure, value); withheld as "<k"."""
@@ -651,21 +693,11 @@ class AdminDesk:
                 put(f"by_{question_id}", group, "mean_lessons_done", figures.mean_lessons)
         return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read Chinese correctly
 
-    async def answer_csv(self, cohort: Cohort | None, key: bytes) -> bytes:
-        """Every recorded answer in scope, with a keyed pseudonym instead of the resident id."""
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(
-            [
-                "resident",
-                "lesson_id",
-                "question_id",
-                "option_index",
-                "correct",
-                "try_number",
-                "answered_week",
-            ]
-        )
+    async def answer_rows(
+        self, cohort: Cohort | None, key: bytes
+    ) -> AsyncIterator[tuple[object, ...]]:
+        """Every recorded answer in scope (ANSWER_COLUMNS), with a keyed pseudonym instead of
+        the resident id and the week instead of the day, streamed from a read connection."""
         query = sa.select(
             answers.c.resident_id,
             answers.c.lesson_id,
@@ -681,21 +713,18 @@ class AdminDesk:
             )
             query = query.where(answers.c.resident_id.in_(members))
         async with self.store.engine.connect() as conn:
-            result = await conn.stream(query)
+            result = await conn.stream(query.execution_options(yield_per=5000))
             async for row in result:
-                writer.writerow(
-                    [
-                        export_pseudonym(key, row.resident_id),
-                        safe_csv_text(row.lesson_id),
-                        safe_csv_text(row.question_id),
-                        row.option_index,
-                        int(row.correct),
-                        row.try_number,
-                        # The week, not the day: a day and a lecture's date single people out.
-                        iso_week(row.answered_at.date()),
-                    ]
+                yield (
+                    export_pseudonym(key, row.resident_id),
+                    safe_csv_text(row.lesson_id),
+                    safe_csv_text(row.question_id),
+                    row.option_index,
+                    int(row.correct),
+                    row.try_number,
+                    # The week, not the day: a day and a lecture's date single people out.
+                    iso_week(row.answered_at.date()),
                 )
-        return out.getvalue().encode("utf-8-sig")
 
 
 def _value(value: Cell) -> float | None:

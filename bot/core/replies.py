@@ -43,6 +43,16 @@ class Document:
 
 
 @dataclasses.dataclass(frozen=True)
+class StoredFile:
+    """A file kept in the store in chunks (a large export), sent from there part by part."""
+
+    export_id: int
+    part: int
+    filename: str
+    size: int
+
+
+@dataclasses.dataclass(frozen=True)
 class Reply:
     """The core's answer to one event.
 
@@ -56,3 +66,4 @@ class Reply:
     notice: str | None = None
     photos: tuple[Document, ...] = ()  # images (charts, QR codes), shown after the screens
     documents: tuple[Document, ...] = ()  # files (a resident's data, CSV exports)
+    stored: tuple[StoredFile, ...] = ()  # large files kept in the store, sent after documents

@@ -279,6 +279,29 @@ def profile_question(content: Content, language: Language, index: int) -> Screen
     return Screen(text, tuple(rows))
 
 
+def notice_update(
+    content: Content,
+    language: Language,
+    update: consent.Update,
+    *,
+    notice: str | None = None,
+) -> Screen:
+    """What a newer privacy notice adds, for a resident who accepted an older one."""
+    ui = content.ui[language]
+    keyboard: Keyboard = (
+        (Button.of(ui.btn_notice_agree, cb.NoticeAgree(update.version)),),
+        (Button.of(ui.btn_notice_later, cb.NoticeLater(update.version)),),
+    )
+    text = content.render("notice_update.html.j2", language, lines=update.lines, notice=notice)
+    return Screen(text, keyboard)
+
+
+def joined(first: Screen, then: Screen) -> Screen:
+    """Two screens as one message (one tap, one message): ``then``'s text after ``first``'s,
+    its first row of buttons (its main action) above ``first``'s buttons."""
+    return Screen(f"{first.text}\n\n{then.text}", (*then.keyboard[:1], *first.keyboard))
+
+
 def checkup_offer(
     content: Content, language: Language, *, final: bool, notice: str | None = None
 ) -> Screen:

@@ -442,7 +442,8 @@ class Tutor:
             attempt_id=attempt.id,
             following=following,
         )
-        return Reply((screen,) if offer is None else (screen, offer), edit=True)
+        # One message for the tap: the check-up offer joins the result rather than following it.
+        return Reply((screen if offer is None else screens.joined(screen, offer),), edit=True)
 
     async def _checkup(self, resident: Resident) -> Reply:
         """Resume an unfinished check-up, or start one: baseline first, final after that."""

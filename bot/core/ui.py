@@ -93,6 +93,8 @@ class AdminTexts(BaseModel):
     export_answers_caption: str
     export_needs_key: str
     export_too_few: str
+    export_too_large: str
+    export_part: str
     # Broadcasts (/broadcast)
     broadcast_usage: str
     broadcast_too_long: str

@@ -69,7 +69,7 @@ class PreviewSession:
                 self.buttons = [button for row in screen.keyboard for button in row]
             elif index == 0 and reply.edit:
                 self.buttons = []  # the message with the old buttons was replaced
-        if not (reply.photos or reply.documents):
+        if not (reply.photos or reply.documents or reply.stored):
             return
         ui = await self._ui()
         for photo in reply.photos:
@@ -83,6 +83,17 @@ class PreviewSession:
             )
             if document.filename.endswith((".json", ".csv", ".txt")):
                 self.write(document.data.decode("utf-8", errors="replace"))
+        for stored in reply.stored:
+            self.write(ui.preview_document.format(filename=stored.filename, size=stored.size))
+            part = await self.tutor.store.exports.read_part(
+                export_id=stored.export_id, part=stored.part
+            )
+            if part is not None:
+                self.write(part.caption)
+                self._saved(Document(part.filename, part.data, part.caption))
+                await self.tutor.store.exports.part_sent(
+                    export_id=stored.export_id, part=stored.part
+                )
 
     def _saved(self, photo: Document) -> None:
         """A terminal cannot show a picture: keep it as a file beside the preview's data."""

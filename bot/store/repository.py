@@ -22,6 +22,7 @@ from bot.core.progress import LessonStatus, ResidentState
 from bot.store import aggregates
 from bot.store import statements as sql
 from bot.store.db import Conn, Database, create_engine, migrate
+from bot.store.exports import Exports
 from bot.store.schema import (
     admin_audit,
     app_state,
@@ -184,6 +185,7 @@ class Store:
         self._ambient: contextvars.ContextVar[Conn | None] = contextvars.ContextVar(
             f"finlit_store_{id(self)}", default=None
         )
+        self.exports = Exports(self, clock)
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Conn]:

@@ -45,18 +45,12 @@ from telegram.ext import ExtBot
 
 from bot.store import Store
 from bot.store.repository import Queued
-from bot.telegram.lanes import (
-    BULK,
-    INTERACTIVE,
-    PRIORITIES,
-    DeliveryStopped,
-    Direct,
-    Lane,
-)
+from bot.telegram.lanes import BULK, INTERACTIVE, PRIORITIES, DeliveryStopped, Direct, Lane
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits, SlidingWindow, TokenBucket
 from bot.telegram.sending import (
     EditImpossible,
+    PartGone,
     describe,
     digest,
     seconds,
@@ -423,7 +417,11 @@ class DeliveryEngine:
     async def _send_queued(self, lane: Lane, message: Queued) -> None:
         chat_id, payload = lane.chat_id, message.payload
         try:
-            shown = await send_payload(self.bot, chat_id, payload)
+            shown = await send_payload(self.bot, chat_id, payload, self.store.exports)
+        except PartGone:
+            log.warning("an export part was purged before it could be sent; dropped")
+            await self.store.outbox_sent(ids=[message.id])
+            return
         except RetryAfter as exc:
             self._flood(lane, exc)
             return  # sent again after retry_after: a 429 is a certain refusal
@@ -467,6 +465,8 @@ class DeliveryEngine:
             METRICS.inc("finlit_edits_unchanged_total")  # Telegram said "not modified"
         elif payload.get("kind") == "text":
             self._remember(chat_id, shown, payload)
+        elif payload.get("kind") == "export":
+            await self.store.exports.part_sent(export_id=payload["export"], part=payload["part"])
         await self.store.outbox_sent(ids=[message.id])
 
     def _flood(self, lane: Lane, exc: RetryAfter) -> None:

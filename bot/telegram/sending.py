@@ -12,14 +12,18 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
+from bot.store.exports import PartFile
 from bot.store.repository import Queued
+
+# Up to 45 MB over an office connection: the default 20 s would cut most uploads short.
+EXPORT_UPLOAD_SECONDS = 300.0
 
 # Telegram's answers when an edit cannot apply; the screen is sent as a new message instead.
 _EDIT_IMPOSSIBLE = (
@@ -81,10 +85,35 @@ class EditImpossible(Exception):
     """Telegram cannot edit that message (deleted, too old, not text)."""
 
 
-async def send_payload(bot: ExtBot[None], chat_id: int, item: dict[str, Any]) -> int | None:
+class StoredParts(Protocol):
+    """Where an export's parts are read from (the store's ``exports``)."""
+
+    async def read_part(self, *, export_id: int, part: int) -> PartFile | None: ...
+
+
+class PartGone(Exception):
+    """The export part a queued message refers to was purged: there is nothing to send."""
+
+
+async def send_payload(
+    bot: ExtBot[None], chat_id: int, item: dict[str, Any], stored: StoredParts | None = None
+) -> int | None:
     """Carry out one queued message; the id of the message now showing it (None: an edit that
     Telegram found unchanged)."""
     kind = item["kind"]
+    if kind == "export":
+        found = (
+            await stored.read_part(export_id=item["export"], part=item["part"]) if stored else None
+        )
+        if found is None:
+            raise PartGone
+        sent_part: Message = await bot.send_document(
+            chat_id,
+            InputFile(found.data, filename=found.filename),
+            caption=found.caption,
+            write_timeout=EXPORT_UPLOAD_SECONDS,
+        )
+        return sent_part.message_id
     if kind in ("photo", "document"):
         file = InputFile(base64.b64decode(item["data"]), filename=item["filename"])
         method = bot.send_photo if kind == "photo" else bot.send_document

@@ -89,6 +89,9 @@ def payloads(reply: Reply, *, edit_message_id: int | None) -> list[dict[str, Any
                     "data": base64.b64encode(file.data).decode(),
                 }
             )
+    for stored in reply.stored:
+        # Only a reference: the part's bytes stay in the store's chunks until it is sent.
+        out.append({"kind": "export", "export": stored.export_id, "part": stored.part})
     return out
 
 
@@ -97,7 +100,9 @@ async def show(chat_id: int, reply: Reply, *, edit_message_id: int | None = None
     pending = current()
     for item in payloads(reply, edit_message_id=edit_message_id):
         pending.items.append((chat_id, item))
-    if (reply.screens or reply.photos or reply.documents) and chat_id not in pending.chats:
+    if (reply.screens or reply.photos or reply.documents or reply.stored) and (
+        chat_id not in pending.chats
+    ):
         pending.chats.append(chat_id)
 
 

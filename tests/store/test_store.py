@@ -188,6 +188,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "broadcast_deliveries": 0,
         "latest_answers": 1,
         "outbox": 0,
+        "exports": 0,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -201,6 +202,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "broadcast_deliveries": 0,
         "latest_answers": 0,
         "outbox": 0,
+        "exports": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1

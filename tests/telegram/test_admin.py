@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import gzip
 import io
 import json
 import re
@@ -11,10 +13,11 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from bot.core.admin import ADMIN_COMMANDS
+from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.content import Content
 from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
+from bot.store import exports as export_module
 from tests.conftest import Harness
 from tests.fakes import FakeTelegram, TelegramUser, eventually
 
@@ -258,7 +261,9 @@ async def test_items_and_export_respect_suppression(bot: Harness) -> None:
     for row in aggregates:
         if row["residents"] not in ("", "<5") and 0 < int(row["residents"]) < 5:
             pytest.fail(f"small group shown: {row}")
-    answers = list(csv.DictReader(io.StringIO(messages[-1].document.decode("utf-8-sig"))))  # type: ignore[union-attr]
+    assert messages[-1].filename.endswith("-1.csv.gz")  # type: ignore[union-attr]
+    answers_csv = gzip.decompress(messages[-1].document).decode("utf-8-sig")  # type: ignore[arg-type]
+    answers = list(csv.DictReader(io.StringIO(answers_csv)))
     assert len(answers) == 6 * len(lesson.quiz)
     pseudonyms = {row["resident"] for row in answers}
     assert len(pseudonyms) == 6 and all(re.fullmatch(r"[0-9a-f]{16}", p) for p in pseudonyms)
@@ -282,3 +287,82 @@ async def test_profile_answers_are_stored_and_can_be_declined(bot: Harness) -> N
         "resident_type": "no_answer",
         "place": "panjin",
     }
+
+
+async def test_a_large_export_arrives_in_compressed_parts_and_never_sits_in_the_outbox(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    for user_id in range(60, 66):
+        user = await resident(bot, user_id)
+        await user.press(bot.content.ui["en"].btn_profile_skip)
+        await finish_first_lesson(bot, user, right=user_id % 2 == 0)
+    # Parts of a few hundred bytes, so this small export needs several of them.
+    monkeypatch.setattr(export_module, "_ENCODE_EVERY", 256)
+    tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
+    tutor.admin = dataclasses.replace(tutor.admin, export_part_bytes=300, export_max_parts=100)
+    queued: list[dict[str, object]] = []
+    original_add = bot.store.outbox_add
+
+    async def spy(*, chat_id: int, payload: dict[str, object], priority: int = 0) -> int:
+        queued.append(payload)
+        return await original_add(chat_id=chat_id, payload=payload, priority=priority)
+
+    monkeypatch.setattr(bot.store, "outbox_add", spy)
+    exchange = await admin.send("/export")
+    documents = exchange.of("sendDocument")
+    assert (
+        all(call.ok for call in documents) and len(documents) >= 3
+    )  # aggregates + 2 parts or more
+    parts = [m for m in bot.fake.messages[ADMIN].values() if m.kind == "document"][1:]
+    assert [m.filename.rsplit("-", 1)[1] for m in parts] == [  # type: ignore[union-attr]
+        f"{n}.csv.gz" for n in range(1, len(parts) + 1)
+    ]
+    texts = bot.content.ui["en"].admin
+    caption = texts.export_answers_caption.format(scope=texts.scope_all)
+    rows: list[dict[str, str]] = []
+    for number, message in enumerate(parts, start=1):
+        assert message.caption == texts.export_part.format(
+            caption=caption, part=number, parts=len(parts)
+        )
+        text = gzip.decompress(message.document).decode("utf-8-sig")  # type: ignore[arg-type]
+        rows.extend(csv.DictReader(io.StringIO(text)))  # every part opens on its own
+    _, lesson = bot.content.curriculum.lessons()[0]
+    assert len(rows) == 6 * len(lesson.quiz)
+    # The outbox carried a reference per part, never the file itself.
+    exported = [p for p in queued if p["kind"] == "export"]
+    assert len(exported) == len(parts)
+    assert all(len(json.dumps(p)) < 100 for p in exported)
+    summary = await bot.store.exports.summary()
+    assert len(summary) == 1 and summary[0]["delivered_at"] is not None
+
+
+async def test_residents_keep_being_answered_while_an_export_is_written(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export streams on a read connection and writes short chunks: a resident's update,
+    arriving in the middle of it, commits and is answered before the export finishes."""
+    admin = bot.resident(user_id=ADMIN, language_code="en")
+    users = []
+    for user_id in range(60, 66):
+        user = await resident(bot, user_id)
+        await user.press(bot.content.ui["en"].btn_profile_skip)
+        await finish_first_lesson(bot, user, right=True)
+        users.append(user)
+    original_rows = AdminDesk.answer_rows
+    during: list[int] = []
+    visitor = users[0].chat_id
+
+    async def rows_with_a_visitor(
+        desk: AdminDesk, cohort: object, key: bytes
+    ) -> AsyncIterator[tuple[object, ...]]:
+        async for row in original_rows(desk, cohort, key):  # type: ignore[arg-type]
+            yield row
+            if not during:
+                during.append(len(bot.fake.sent_texts(visitor)))
+                await users[0].submit(users[0].text_update("/menu"))
+                await eventually(lambda: len(bot.fake.sent_texts(visitor)) > during[0], 20)
+
+    monkeypatch.setattr(AdminDesk, "answer_rows", rows_with_a_visitor)
+    exchange = await admin.send("/export")
+    assert during and len(exchange.of("sendDocument")) == 2

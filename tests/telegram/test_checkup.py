@@ -130,7 +130,11 @@ async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness)
     for position, question in enumerate(first.quiz):
         await user.press(question.options[question.correct_index].text.en)
         last = position == len(first.quiz) - 1
-        await user.press(ui.btn_see_result if last else ui.btn_next_question)
+        exchange = await user.press(ui.btn_see_result if last else ui.btn_next_question)
+    # One tap, one message: the result and the offer arrive together, as an edit in place.
+    assert [call.method for call in exchange.calls if call.method != "answerCallbackQuery"] == [
+        "editMessageText"
+    ]
     state = await bot.store.resident_state(resident_id=503)
     assert sum(s is LessonStatus.DONE for s in state.lesson_status.values()) == needed
     offer = user.last.visible  # type: ignore[union-attr]
