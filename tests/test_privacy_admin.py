@@ -174,6 +174,39 @@ async def test_answer_level_export_has_weeks_not_days(desk: AdminDesk, store: St
     }
 
 
+async def test_an_export_too_large_for_telegram_is_refused_with_a_way_to_filter(
+    desk: AdminDesk, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_module, "_ENCODE_EVERY", 2048)  # compressed in small steps
+    await residents(store, range(1, 7))
+    for resident_id in range(1, 7):
+        for _ in range(300):
+            await answer_once(store, resident_id, "pay-codes-q1", option=1)
+    small = dataclasses.replace(desk, export_part_bytes=1000, export_max_parts=2)
+    reply = await small.handle(ADMIN, "en", "export", "")
+    texts = desk.content.ui["en"].admin
+    assert said(reply) == texts.export_too_large.format(scope=texts.scope_all, parts=2, megabytes=0)
+    assert "/export <cohort name>" in said(reply)
+    assert reply.stored == () and len(reply.documents) == 1  # the aggregates still go
+    assert await store.exports.summary() == []  # nothing half-written is left behind
+    roomy = dataclasses.replace(desk, export_part_bytes=4000, export_max_parts=50)
+    reply = await roomy.handle(ADMIN, "en", "export", "")
+    assert len(reply.stored) > 1
+    captions = [
+        (await store.exports.read_part(export_id=s.export_id, part=s.part)) for s in reply.stored
+    ]
+    total = len(reply.stored)
+    assert [c.caption for c in captions if c] == [
+        texts.export_part.format(
+            caption=texts.export_answers_caption.format(scope=texts.scope_all),
+            part=n,
+            parts=total,
+        )
+        for n in range(1, total + 1)
+    ]
+    assert len(await stored_rows(store, reply)) == 6 + 6 * 300
+
+
 def test_iso_weeks_follow_the_iso_calendar() -> None:
     assert iso_week(dt.date(2026, 11, 26)) == "2026-W48"
     assert iso_week(dt.date(2027, 1, 1)) == "2026-W53"  # a Friday: still the old ISO year
