@@ -553,10 +553,12 @@ class AdminDesk:
                 continue
             hidden = 0 < total.residents < self.min_group
             prompt = visible_text(question.prompt.get(language))
+            # Counted by option id: residents see the options in different orders.
             wrong = [
                 (count, index)
-                for index, count in chosen.get(question.id, {}).items()
-                if index != question.correct_index and index < len(question.options)
+                for option_id, count in chosen.get(question.id, {}).items()
+                if (index := question.option_index(option_id)) is not None
+                and index != question.correct_index
             ]
             wrong_text = texts.none
             if wrong and not hidden:

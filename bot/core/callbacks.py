@@ -46,9 +46,13 @@ class StartQuiz:
 
 @dataclasses.dataclass(frozen=True)
 class Answer:
+    """A quiz answer. ``option`` is the option's stable id (a str, never only digits); an int
+    is the option's position in content, as carried by buttons sent before options had ids
+    and were shuffled (still judged by that position)."""
+
     attempt_id: int
     position: int
-    option: int
+    option: int | str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +199,7 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     OpenTopic: ("tp", ("id",)),
     ShowCard: ("c", ("id", "int")),
     StartQuiz: ("q", ("id",)),
-    Answer: ("a", ("int", "int", "int")),
+    Answer: ("a", ("int", "int", "option")),
     NextQuestion: ("n", ("int", "int")),
     RetryMissed: ("r", ("int",)),
     Continue: ("go", ()),
@@ -269,6 +273,8 @@ def _field(kind: str, raw: str) -> object:
         if not _ID.match(raw):
             raise ValueError(raw)
         return raw
+    if kind == "option":  # digits: a position (old buttons); anything else: an option id
+        return _field("int", raw) if raw.isdigit() else _field("id", raw)
     if raw not in LANGUAGES:
         raise ValueError(raw)
     return raw

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -28,8 +29,13 @@ class _Strict(BaseModel):
 
 
 class Option(_Strict):
-    """One answer choice; wrong ones say why they are wrong."""
+    """One answer choice; wrong ones say why they are wrong.
 
+    ``id`` is how stored answers and statistics name the option, whatever order it is shown in:
+    it is unique within its question and never changes once published.
+    """
+
+    id: str
     text: LocalizedText
     correct: bool = False
     feedback: LocalizedText | None = None
@@ -42,8 +48,25 @@ class Question(_Strict):
     explanation: LocalizedText
     source: str = Field(min_length=3)
     reviewed: dt.date
+    # For a question that tests a figure that can change: re-check it against the fact sheet by
+    # this date (`finlit content check` warns once it has passed).
+    review_by: dt.date | None = None
 
     _id = field_validator("id")(_check_id)
+
+    @model_validator(mode="after")
+    def _option_ids_unique(self) -> Question:
+        ids = [option.id for option in self.options]
+        for option_id in ids:
+            _check_id(option_id)
+            if option_id.isdigit():
+                # Callback data of buttons sent before option ids carry the option's position
+                # as digits; an id is never only digits, so the two cannot be confused.
+                raise ValueError(f"option id '{option_id}' must contain a letter")
+        doubled = sorted({i for i in ids if ids.count(i) > 1})
+        if doubled:
+            raise ValueError(f"option id(s) {', '.join(doubled)} used twice in one question")
+        return self
 
     @model_validator(mode="after")
     def _one_correct_and_feedback(self) -> Question:
@@ -63,6 +86,25 @@ class Question(_Strict):
     @property
     def correct_index(self) -> int:
         return next(i for i, option in enumerate(self.options) if option.correct)
+
+    def option_index(self, option_id: str) -> int | None:
+        """The position in content of the option with this id, or None."""
+        return next((i for i, o in enumerate(self.options) if o.id == option_id), None)
+
+
+def shown_order(question: Question, *, resident_id: int, attempt_id: int) -> tuple[int, ...]:
+    """The content positions of a question's options in the order one resident sees them.
+
+    Derived, never stored: from the resident, the attempt and the option ids, so the same screen
+    shows the same order every time it is drawn (after a restart too), each attempt (a retry)
+    draws a new one, and neither a position nor the option's length says which is right.
+    """
+
+    def rank(index: int) -> bytes:
+        seed = f"{resident_id}:{attempt_id}:{question.id}:{question.options[index].id}"
+        return hashlib.sha256(seed.encode()).digest()
+
+    return tuple(sorted(range(len(question.options)), key=rank))
 
 
 class Lesson(_Strict):

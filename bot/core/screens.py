@@ -121,10 +121,13 @@ def question(
     attempt_id: int,
     position: int,
     total: int,
+    order: Sequence[int] | None = None,
 ) -> Screen:
+    """A quiz question; ``order`` lists the options' content positions as shown (shuffled)."""
+    shown = [question.options[i] for i in (order or range(len(question.options)))]
     rows: list[tuple[Button, ...]] = [
-        (Button.of(option.text.get(language), cb.Answer(attempt_id, position, i)),)
-        for i, option in enumerate(question.options)
+        (Button.of(option.text.get(language), cb.Answer(attempt_id, position, option.id)),)
+        for option in shown
     ]
     rows.append(_menu_row(content, language))
     text = content.render(

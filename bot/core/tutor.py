@@ -17,7 +17,7 @@ from bot.core import screens
 from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.assessment import BASELINE, FINAL, final_is_due, score_sitting
 from bot.core.content import Content
-from bot.core.curriculum import Lesson
+from bot.core.curriculum import Lesson, shown_order
 from bot.core.i18n import Language, suggest_language
 from bot.core.profile import DECLINED
 from bot.core.progress import LessonStatus, next_lesson, progress_report, score_attempt
@@ -369,18 +369,23 @@ class Tutor:
             attempt_id=attempt.id,
             position=position,
             total=len(attempt.question_ids),
+            order=shown_order(question, resident_id=resident.id, attempt_id=attempt.id),
         )
         return Reply((screen,), edit=True)
 
     async def _answer(
-        self, resident: Resident, attempt_id: int, position: int, option: int
+        self, resident: Resident, attempt_id: int, position: int, chosen: int | str
     ) -> Reply:
+        """``chosen`` is the option's id, or its position in content (an old, unshuffled button)."""
         language = resident.language
         attempt = await self._owned_attempt(resident, attempt_id)
         if attempt is None or not 0 <= position < len(attempt.question_ids):
             return self._stale(language)
         question = self.content.curriculum.question(attempt.question_ids[position])
-        if question is None or not 0 <= option < len(question.options):
+        if question is None:
+            return self._stale(language)
+        option = question.option_index(chosen) if isinstance(chosen, str) else chosen
+        if option is None or not 0 <= option < len(question.options):
             return self._stale(language)
         notice = None
         recorded = False
@@ -389,15 +394,23 @@ class Tutor:
                 attempt=attempt,
                 position=position,
                 option_index=option,
+                option_id=question.options[option].id,
                 correct=question.options[option].correct,
             )
         if not recorded:
             # Answered before (a double press, a redelivered update, an old message): show what
             # was recorded the first time, never record a second answer.
             earlier = (await self.store.attempt_answers(attempt_id=attempt.id)).get(question.id)
-            if earlier is None or earlier.option_index >= len(question.options):
+            before = None
+            if earlier is not None:
+                before = (
+                    question.option_index(earlier.option_id)
+                    if earlier.option_id is not None
+                    else earlier.option_index
+                )
+            if before is None or before >= len(question.options):
                 return self._stale(language)
-            option = earlier.option_index
+            option = before
             notice = self.content.ui[language].already_answered
         screen = screens.feedback(
             self.content,

@@ -34,8 +34,12 @@ def _as_int(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
     return sa.case((condition, 1), else_=0)
 
 
-def rebuild_statements() -> list[sa.Executable]:
-    """Statements that recompute every aggregate from the raw tables, in order."""
+def rebuild_statements(*, options: bool = True) -> list[sa.Executable]:
+    """Statements that recompute every aggregate from the raw tables, in order.
+
+    ``options=False`` leaves the option tallies out: the migration that introduced the
+    aggregates (0003) fills its own, since they were keyed by position then, by option id now.
+    """
     ranked = sa.select(
         answers.c.resident_id,
         answers.c.question_id,
@@ -107,7 +111,7 @@ def rebuild_statements() -> list[sa.Executable]:
         .where(lesson_progress.c.resident_id == residents.c.id, lesson_progress.c.status == DONE)
         .scalar_subquery()
     )
-    return [
+    tally: list[sa.Executable] = [
         sa.delete(latest_answers),
         sa.insert(latest_answers).from_select(
             [
@@ -141,20 +145,26 @@ def rebuild_statements() -> list[sa.Executable]:
                 cohort_members.c.cohort_id, members_progress, [cohort_members.c.cohort_id]
             ),
         ),
-        sa.delete(option_totals),
-        sa.insert(option_totals).from_select(
-            ["question_id", "option_index", "chosen"],
-            sa.select(answers.c.question_id, answers.c.option_index, sa.func.count()).group_by(
-                answers.c.question_id, answers.c.option_index
-            ),
-        ),
         sa.update(residents).values(lessons_done=done_lessons),
     ]
+    if options:
+        tally.extend(
+            [
+                sa.delete(option_totals),
+                sa.insert(option_totals).from_select(
+                    ["question_id", "option_id", "chosen"],
+                    sa.select(answers.c.question_id, answers.c.option_id, sa.func.count())
+                    .where(answers.c.option_id.is_not(None))
+                    .group_by(answers.c.question_id, answers.c.option_id),
+                ),
+            ]
+        )
+    return tally
 
 
-def rebuild(connection: Connection) -> None:
+def rebuild(connection: Connection, *, options: bool = True) -> None:
     """Recompute all aggregates (synchronous: for migrations)."""
-    for statement in rebuild_statements():
+    for statement in rebuild_statements(options=options):
         connection.execute(statement)
 
 
@@ -230,10 +240,10 @@ async def add_lesson_counts(
     )
 
 
-async def count_option(conn: Conn, *, question_id: str, option_index: int) -> None:
+async def count_option(conn: Conn, *, question_id: str, option_id: str) -> None:
     await conn.execute(
         statements.of(conn).count_option,
-        {"question_id": question_id, "option_index": option_index, "chosen": 1},
+        {"question_id": question_id, "option_id": option_id, "chosen": 1},
     )
 
 

@@ -116,6 +116,7 @@ class RecordedAnswer:
     question_id: str
     option_index: int
     correct: bool
+    option_id: str | None = None  # the option's stable id (None: stored before ids, unplaced)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -394,9 +395,18 @@ class Store:
         return _attempt(row) if row else None
 
     async def record_answer(
-        self, *, attempt: Attempt, position: int, option_index: int, correct: bool
+        self,
+        *,
+        attempt: Attempt,
+        position: int,
+        option_index: int,
+        correct: bool,
+        option_id: str | None = None,
     ) -> bool:
         """Record the answer at ``position`` and move the sitting on; False if it was answered.
+
+        ``option_index`` is the option's position in content, ``option_id`` its stable id (the
+        tutor always gives it; the option tallies count by it).
 
         The guarded update is the lock: of two presses racing for one question, only the one
         that moves the position on inserts an answer.
@@ -424,13 +434,14 @@ class Store:
                     "lesson_id": attempt.lesson_id,
                     "question_id": question_id,
                     "option_index": option_index,
+                    "option_id": option_id,
                     "correct": correct,
                     "try_number": (previous.answers if previous else 0) + 1,
                     "answered_at": now,
                 },
             )
             earlier = None if previous is None else bool(previous.latest_correct)
-            await self._count_answer(conn, attempt, question_id, option_index, correct, earlier)
+            await self._count_answer(conn, attempt, question_id, option_id, correct, earlier)
         return True
 
     async def _count_answer(
@@ -438,7 +449,7 @@ class Store:
         conn: Conn,
         attempt: Attempt,
         question_id: str,
-        option_index: int,
+        option_id: str | None,
         correct: bool,
         previous: bool | None,
     ) -> None:
@@ -479,14 +490,15 @@ class Store:
             first_try_correct=int(first and correct),
             latest_correct=int(correct) - int(bool(previous)),
         )
-        await aggregates.count_option(conn, question_id=question_id, option_index=option_index)
+        if option_id is not None:
+            await aggregates.count_option(conn, question_id=question_id, option_id=option_id)
 
     async def attempt_answers(self, *, attempt_id: int) -> dict[str, RecordedAnswer]:
         async with self._read() as conn:
             rows = await conn.execute(sql.of(conn).attempt_answers, {"attempt_id": attempt_id})
             return {
                 row.question_id: RecordedAnswer(
-                    row.question_id, row.option_index, bool(row.correct)
+                    row.question_id, row.option_index, bool(row.correct), row.option_id
                 )
                 for row in rows
             }

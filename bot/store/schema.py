@@ -95,7 +95,11 @@ answers = sa.Table(
     ),
     sa.Column("lesson_id", sa.String(32), nullable=False),
     sa.Column("question_id", sa.String(32), nullable=False),
+    # The option's position in content when answered (not on the screen: options are shuffled).
     sa.Column("option_index", sa.Integer, nullable=False),
+    # The option's stable id from content/ (NULL only for an answer stored before option ids
+    # whose position migration 0009 could not place).
+    sa.Column("option_id", sa.String(24), nullable=True),
     sa.Column("correct", sa.Boolean, nullable=False),
     # 1 for the resident's first answer to this question ever, 2 for the second, ...
     sa.Column("try_number", sa.Integer, nullable=False),
@@ -129,6 +133,8 @@ assessment_sittings = sa.Table(
     sa.Column("behaviour_score", sa.Float, nullable=True),
     sa.Column("attitude_score", sa.Float, nullable=True),
     sa.Column("dont_know_count", sa.Integer, nullable=True),
+    # The check-up's version when the sitting began: gains compare sittings of one version.
+    sa.Column("instrument_version", sa.Integer, nullable=False, server_default="1"),
     sa.Index(None, "resident_id", "kind", "finished_at"),
 )
 
@@ -240,7 +246,7 @@ option_totals = sa.Table(
     "option_totals",
     metadata,
     sa.Column("question_id", sa.String(32), primary_key=True),
-    sa.Column("option_index", sa.Integer, primary_key=True),
+    sa.Column("option_id", sa.String(24), primary_key=True),
     sa.Column("chosen", sa.Integer, nullable=False),
 )
 

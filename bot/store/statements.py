@@ -144,7 +144,7 @@ class Statements:
             .values(position=_p("b_position") + 1, updated_at=_p("b_now"))
         )
         self.attempt_answers = sa.select(
-            answers.c.question_id, answers.c.option_index, answers.c.correct
+            answers.c.question_id, answers.c.option_index, answers.c.option_id, answers.c.correct
         ).where(answers.c.attempt_id == _p("attempt_id"))
         self.previous_answer = sa.select(
             latest_answers.c.latest_correct, latest_answers.c.answers
@@ -182,7 +182,7 @@ class Statements:
             },
         )
         self.count_option = up(ot).on_conflict_do_update(
-            index_elements=[ot.c.question_id, ot.c.option_index],
+            index_elements=[ot.c.question_id, ot.c.option_id],
             set_={"chosen": ot.c.chosen + 1},
         )
 

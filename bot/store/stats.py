@@ -335,8 +335,12 @@ async def answering_residents(conn: Conn, cohort_id: int | None) -> int:
 
 async def first_try_wrong_options(
     conn: Conn, question_ids: Sequence[str]
-) -> dict[str, dict[int, int]]:
-    """Per question, how often each wrong option was chosen on a resident's first try.
+) -> dict[str, dict[str, int]]:
+    """Per question, how often each wrong option (by its id) was chosen on a first try.
+
+    Counted by option id, never by position: options are shown in a different order to each
+    resident, and an answer stored before option ids that migration 0009 could not place
+    (its id NULL) is not counted.
 
     Read from the answers themselves (the option totals count retries too), through the index
     on (question_id, correct), so only wrong answers are visited: 0.9 s for all 248 questions
@@ -345,15 +349,16 @@ async def first_try_wrong_options(
     """
     a = answers
     rows = await conn.execute(
-        sa.select(a.c.question_id, a.c.option_index, sa.func.count())
+        sa.select(a.c.question_id, a.c.option_id, sa.func.count())
         .where(
             a.c.question_id.in_(list(question_ids)),
             a.c.correct.is_(False),
             a.c.try_number == 1,
+            a.c.option_id.is_not(None),
         )
-        .group_by(a.c.question_id, a.c.option_index)
+        .group_by(a.c.question_id, a.c.option_id)
     )
-    out: dict[str, dict[int, int]] = {}
-    for question_id, option_index, count in rows:
-        out.setdefault(str(question_id), {})[int(option_index)] = int(count)
+    out: dict[str, dict[str, int]] = {}
+    for question_id, option_id, count in rows:
+        out.setdefault(str(question_id), {})[str(option_id)] = int(count)
     return out

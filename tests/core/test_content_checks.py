@@ -354,8 +354,11 @@ def _many_questions(
                 {
                     "id": f"mini-b-many{n}",
                     "prompt": {"zh": "哪个对？", "en": "Which is right?"},
-                    "options": [{"text": correct, "correct": True}]
-                    + [{"text": w, "feedback": {"zh": "不对。", "en": "No."}} for w in wrong],
+                    "options": [{"id": "right", "text": correct, "correct": True}]
+                    + [
+                        {"id": f"wrong-{i}", "text": w, "feedback": {"zh": "不对。", "en": "No."}}
+                        for i, w in enumerate(wrong)
+                    ],
                     "explanation": {"zh": "就是这样。", "en": "That is so."},
                     "source": "facts sheet §1.1",
                     "reviewed": "2026-11-22",

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.content import Content
 from bot.core.curriculum import Question
-from bot.store.db import alembic_config, create_engine, migrate
+from bot.store.db import alembic_config, create_engine
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 BEFORE = "0006"
@@ -109,6 +109,12 @@ def to(revision: str, *, down: bool = False) -> Any:
     return run
 
 
+async def up_to_0007(engine: AsyncEngine) -> None:
+    """This revision only: 0009 keys the tallies by option id (tests/store/test_option_ids.py)."""
+    async with engine.begin() as conn:
+        await conn.run_sync(to("0007"))
+
+
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A database at revision 0006 holding answers and tallies stored in the old order."""
@@ -183,7 +189,7 @@ def question(content_question: Question | None) -> Question:
 async def test_upgrade_keeps_every_answer_on_the_option_text_it_chose(
     engine: AsyncEngine, content: Content
 ) -> None:
-    await migrate(engine)
+    await up_to_0007(engine)
     answer_rows, tally_rows = await stored(engine)
     # Attempt n holds the n-th of old_answers().
     for (_, position, correct), (question_id, old_position, was_correct) in zip(
@@ -210,7 +216,7 @@ async def test_upgrade_keeps_every_answer_on_the_option_text_it_chose(
 
 async def test_downgrade_puts_every_position_back(engine: AsyncEngine) -> None:
     before = await stored(engine)
-    await migrate(engine)
+    await up_to_0007(engine)
     after = await stored(engine)
     assert after != before
     async with engine.begin() as conn:

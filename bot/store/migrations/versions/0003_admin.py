@@ -107,8 +107,14 @@ def upgrade() -> None:
         sa.Column("chosen", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("question_id", "option_index", name="pk_option_totals"),
     )
-    # Existing answers and progress count from the start.
-    rebuild(op.get_bind())
+    # Existing answers and progress count from the start. The option tallies were keyed by
+    # position then (0009 keys them by option id), so this revision fills them itself.
+    rebuild(op.get_bind(), options=False)
+    op.execute(
+        "INSERT INTO option_totals (question_id, option_index, chosen) "
+        "SELECT question_id, option_index, count(*) FROM answers "
+        "GROUP BY question_id, option_index"
+    )
 
 
 def downgrade() -> None:
