@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Literal, get_args
 
@@ -89,8 +91,30 @@ class AssessmentItem(BaseModel):
 class Assessment(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Changing what residents are asked (an item's wording, options, points, or which items, in
+    # which order) makes a new instrument: its version goes up, each sitting stores the version
+    # it began under, and before/after gains compare sittings of one version only. content/
+    # published.yaml records each version's fingerprint; `finlit content check` fails when the
+    # items no longer match the fingerprint recorded for this version.
+    version: int = Field(ge=1)
     minutes: int = Field(ge=1, le=30)
     items: list[AssessmentItem] = Field(min_length=3, max_length=20)
+
+    def fingerprint(self) -> str:
+        """A short digest of what residents are asked and how it is scored (not of the mapping
+        to lessons, sources or review dates, which change no sitting)."""
+        asked = [
+            [
+                item.id,
+                item.dimension,
+                item.prompt.zh,
+                item.prompt.en,
+                [[o.text.zh, o.text.en, o.points] for o in item.options],
+            ]
+            for item in self.items
+        ]
+        text = json.dumps(asked, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @field_validator("items", mode="after")
     @classmethod

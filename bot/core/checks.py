@@ -11,7 +11,7 @@ import jinja2
 from bot.core import screens
 from bot.core.assessment import Assessment
 from bot.core.callbacks import MAX_BYTES
-from bot.core.content import Content, Problem
+from bot.core.content import PUBLISHED_FILE, Content, Problem
 from bot.core.curriculum import Curriculum, Topic
 from bot.core.html import display_width, html_problems, visible_length, visible_text
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
@@ -55,6 +55,7 @@ def check_content(content: Content) -> list[Problem]:
     problems += _check_length_cues(content.curriculum)
     problems += _check_assessment(content)
     problems += check_checkup_mapping(content.curriculum, content.assessment)
+    problems += check_published(content)
     problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
     problems += _check_texts("profile.yaml", _profile_texts(content))
     problems += _check_ui(content)
@@ -255,6 +256,93 @@ def check_checkup_mapping(curriculum: Curriculum, assessment: Assessment) -> lis
                     "(add it to its tags)",
                 )
             )
+    return problems
+
+
+def check_published(content: Content) -> list[Problem]:
+    """No lesson or question id that stored data may name disappears, every id in content is
+    recorded as published, and the check-up's items match the fingerprint of its version."""
+    published = content.published
+    if published is None:
+        return []
+    curriculum = content.curriculum
+    lessons = {lesson.id for _, lesson in curriculum.lessons()}
+    questions = {q.id for _, lesson in curriculum.lessons() for q in lesson.quiz}
+    problems = []
+    for kind, listed, present in (
+        ("lesson", published.lessons, lessons),
+        ("question", published.questions, questions),
+    ):
+        for item_id in listed:
+            if item_id in present:
+                continue
+            successor = published.aliases.get(item_id)
+            if successor is None:
+                problems.append(
+                    Problem(
+                        PUBLISHED_FILE,
+                        f"{kind}s[{item_id}]",
+                        f"{kind} '{item_id}' was published and is gone from content/topics: "
+                        "stored progress and answers name it. Keep it, or add it to aliases "
+                        "with the id of its successor",
+                    )
+                )
+            elif successor not in present:
+                problems.append(
+                    Problem(
+                        PUBLISHED_FILE,
+                        f"aliases[{item_id}]",
+                        f"the successor '{successor}' is not a {kind} in content/topics",
+                    )
+                )
+        for item_id in sorted(present - set(listed)):
+            problems.append(
+                Problem(
+                    PUBLISHED_FILE,
+                    f"{kind}s",
+                    f"{kind} '{item_id}' is not listed: add it, so it is never lost later",
+                )
+            )
+    for old in published.aliases:
+        if old in lessons or old in questions:
+            problems.append(
+                Problem(
+                    PUBLISHED_FILE,
+                    f"aliases[{old}]",
+                    f"'{old}' is still in content/topics: an alias is for an id that went away",
+                )
+            )
+    assessment = content.assessment
+    recorded = published.checkup_versions.get(assessment.version)
+    fingerprint = assessment.fingerprint()
+    newest = max(published.checkup_versions, default=0)
+    if recorded is None:
+        problems.append(
+            Problem(
+                PUBLISHED_FILE,
+                "checkup_versions",
+                f"check-up version {assessment.version} is not recorded: add "
+                f"'{assessment.version}: {fingerprint}' (a new version is the newest plus one)",
+            )
+        )
+    elif recorded != fingerprint:
+        problems.append(
+            Problem(
+                ASSESSMENT_FILE,
+                "version",
+                f"the check-up's items changed but its version is still {assessment.version}: "
+                f"make it {newest + 1} and add '{newest + 1}: {fingerprint}' to "
+                f"{PUBLISHED_FILE} (gains compare sittings of one version only)",
+            )
+        )
+    elif assessment.version != newest:
+        problems.append(
+            Problem(
+                ASSESSMENT_FILE,
+                "version",
+                f"version {assessment.version} is older than the newest recorded ({newest})",
+            )
+        )
     return problems
 
 

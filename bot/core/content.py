@@ -17,12 +17,13 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from bot.core.assessment import Assessment
-from bot.core.curriculum import Curriculum, Topic
+from bot.core.curriculum import Curriculum, Published, Topic
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.profile import Profile
 from bot.core.ui import UiTexts
 
 M = TypeVar("M", bound=BaseModel)
+PUBLISHED_FILE = "published.yaml"
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -58,6 +59,9 @@ class Content:
     templates: jinja2.Environment
     # Which file each topic came from, so later checks can name it.
     topic_files: Mapping[str, str]
+    # published.yaml: every lesson and question id ever published, aliases, check-up versions
+    # (None for a content directory that has published nothing yet, such as a test fixture).
+    published: Published | None = None
 
     def render(self, template: str, language: Language, **context: Any) -> str:
         """Render a template with the language's UI catalogue available as ``ui``."""
@@ -176,6 +180,10 @@ def load_content(root: Path) -> Content:
         root, "profile.yaml", Profile, problems, "the profile questions are missing"
     )
 
+    published = None
+    if (root / PUBLISHED_FILE).is_file():
+        published = _load_file(root, PUBLISHED_FILE, Published, problems, "")
+
     ui: dict[Language, UiTexts] = {}
     for language in LANGUAGES:
         path = root / "ui" / f"{language}.yaml"
@@ -201,12 +209,15 @@ def load_content(root: Path) -> Content:
     topics = sorted((topic for _, topic in parsed), key=lambda t: (t.order, t.id))
     content = Content(
         root=root,
-        curriculum=Curriculum(topics=tuple(topics)),
+        curriculum=Curriculum(
+            topics=tuple(topics), aliases=published.aliases if published is not None else {}
+        ),
         assessment=assessment,
         profile=profile,
         ui=ui,
         templates=templates,
         topic_files={topic.id: rel for rel, topic in parsed},
+        published=published,
     )
     problems.extend(check_content(content))
     if problems:

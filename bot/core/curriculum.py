@@ -140,26 +140,51 @@ class Topic(_Strict):
     _id = field_validator("id")(_check_id)
 
 
+class Published(_Strict):
+    """content/published.yaml: every lesson and question id ever published, so none that stored
+    progress or answers may name is lost; aliases for ids that went away; check-up versions."""
+
+    lessons: tuple[str, ...]
+    questions: tuple[str, ...]
+    # A lesson (or question) that had to go: its old id -> the id of its successor.
+    aliases: dict[str, str] = Field(default_factory=dict)
+    # Each version of the check-up instrument -> the fingerprint of its items.
+    checkup_versions: dict[int, str] = Field(default_factory=dict)
+
+    @field_validator("lessons", "questions")
+    @classmethod
+    def _ids(cls, ids: tuple[str, ...]) -> tuple[str, ...]:
+        for item in ids:
+            _check_id(item)
+        if len(set(ids)) != len(ids):
+            raise ValueError("an id is listed twice")
+        return ids
+
+
 class Curriculum(BaseModel):
-    """All topics in display order, with lookups by id."""
+    """All topics in display order, with lookups by id (an alias finds its successor)."""
 
     model_config = ConfigDict(frozen=True)
 
     topics: tuple[Topic, ...]
+    aliases: dict[str, str] = Field(default_factory=dict)
 
     def topic(self, topic_id: str) -> Topic | None:
         return next((t for t in self.topics if t.id == topic_id), None)
 
     def lesson(self, lesson_id: str) -> Lesson | None:
+        lesson_id = self.aliases.get(lesson_id, lesson_id)
         return next((lesson for _, lesson in self.lessons() if lesson.id == lesson_id), None)
 
     def topic_of(self, lesson_id: str) -> Topic | None:
+        lesson_id = self.aliases.get(lesson_id, lesson_id)
         return next((t for t, lesson in self.lessons() if lesson.id == lesson_id), None)
 
     def lessons(self) -> list[tuple[Topic, Lesson]]:
         return [(topic, lesson) for topic in self.topics for lesson in topic.lessons]
 
     def question(self, question_id: str) -> Question | None:
+        question_id = self.aliases.get(question_id, question_id)
         for _, lesson in self.lessons():
             for question in lesson.quiz:
                 if question.id == question_id:

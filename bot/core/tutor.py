@@ -472,6 +472,7 @@ class Tutor:
             resident_id=resident.id,
             kind=FINAL if had_baseline else BASELINE,
             item_ids=[item.id for item in self.content.assessment.items],
+            instrument_version=self.content.assessment.version,
         )
         return self._checkup_item(resident, sitting, 0)
 
@@ -538,7 +539,17 @@ class Tutor:
         before = None
         if sitting.kind == FINAL:
             sittings = await self.store.sittings(resident_id=resident.id)
-            baseline = next((s for s in sittings if s.kind == BASELINE and s.scores), None)
+            # Before and after are only compared on the same instrument (version).
+            baseline = next(
+                (
+                    s
+                    for s in sittings
+                    if s.kind == BASELINE
+                    and s.scores
+                    and s.instrument_version == sitting.instrument_version
+                ),
+                None,
+            )
             before = baseline.scores if baseline else None
         screen = screens.checkup_result(self.content, resident.language, score, before)
         return Reply((screen,), edit=True)

@@ -90,6 +90,7 @@ class Sitting:
     position: int
     finished_at: dt.datetime | None
     scores: dict[str, float] | None
+    instrument_version: int = 1  # the check-up's version when the sitting began
 
     @property
     def finished(self) -> bool:
@@ -517,7 +518,7 @@ class Store:
     # The check-up
 
     async def start_sitting(
-        self, *, resident_id: int, kind: str, item_ids: Sequence[str]
+        self, *, resident_id: int, kind: str, item_ids: Sequence[str], instrument_version: int = 1
     ) -> Sitting:
         now = self._now()
         async with self._write() as conn:
@@ -527,6 +528,7 @@ class Store:
                     resident_id=resident_id,
                     kind=kind,
                     item_ids=json.dumps(list(item_ids)),
+                    instrument_version=instrument_version,
                     position=0,
                     started_at=now,
                     updated_at=now,
@@ -1444,6 +1446,7 @@ def _sitting(row: sa.Row[Any]) -> Sitting:
         position=row.position,
         finished_at=_aware(row.finished_at) if row.finished_at else None,
         scores=scores,
+        instrument_version=row.instrument_version,
     )
 
 

@@ -128,7 +128,13 @@ async def _assessment(conn: Conn, cohort_id: int | None, knowledge_items: int) -
     row = (
         await conn.execute(
             sa.select(*columns).select_from(
-                base.outerjoin(final, final.c.resident_id == base.c.resident_id)
+                # Before/after pairs only on one instrument: a final of another check-up
+                # version is not compared with the baseline.
+                base.outerjoin(
+                    final,
+                    (final.c.resident_id == base.c.resident_id)
+                    & (final.c.instrument_version == base.c.instrument_version),
+                )
             )
         )
     ).one()
