@@ -12,7 +12,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.core.checks import LENGTH_CUE_LIMIT, LENGTH_CUE_MIN_QUESTIONS, length_cues
+from bot.core.checks import (
+    LENGTH_CUE_LIMIT,
+    LENGTH_CUE_MIN_QUESTIONS,
+    length_cues,
+    review_warnings,
+)
 from bot.core.content import ContentError, load_content
 from bot.core.stats import content_stats
 from bot.logs import configure_logging
@@ -135,6 +140,9 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
                 f"{cues.longest_share:.0%}, unique shortest in {cues.shortest_share:.0%} of "
                 f"{cues.questions} questions ({limit})"
             )
+        # Lessons and questions whose changeable figures are due for a re-check (not a failure).
+        for warning in review_warnings(content):
+            print(f"warning: {warning}")
     elif args.json:
         print(json.dumps(stats, indent=2))
     else:

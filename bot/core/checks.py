@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from collections.abc import Iterator, Sequence
 
@@ -12,7 +13,7 @@ from bot.core import screens
 from bot.core.assessment import Assessment
 from bot.core.callbacks import MAX_BYTES
 from bot.core.content import PUBLISHED_FILE, Content, Problem
-from bot.core.curriculum import Curriculum, Topic
+from bot.core.curriculum import Curriculum, Lesson, Topic
 from bot.core.html import display_width, html_problems, visible_length, visible_text
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
 from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progress_report
@@ -52,6 +53,7 @@ def check_content(content: Content) -> list[Problem]:
     for topic in content.curriculum.topics:
         problems += _check_texts(content.topic_files[topic.id], _texts(topic))
         problems += _check_card_reading(content.topic_files[topic.id], topic)
+        problems += _check_review_dates(content.topic_files[topic.id], topic)
     problems += _check_length_cues(content.curriculum)
     problems += _check_assessment(content)
     problems += check_checkup_mapping(content.curriculum, content.assessment)
@@ -150,6 +152,59 @@ def _check_card_reading(file: str, topic: Topic) -> list[Problem]:
                         )
                     )
     return problems
+
+
+# A figure dated in the text ("as of 24 February 2026", "截至2026年1月") can change.
+_AS_OF = re.compile(r"截至|\bas of\b", re.IGNORECASE)
+
+
+def _lesson_texts(lesson: Lesson) -> Iterator[str]:
+    for card in lesson.cards:
+        yield card.zh
+        yield card.en
+    for q in lesson.quiz:
+        for text in (q.prompt, q.explanation, *(o.text for o in q.options)):
+            yield text.zh
+            yield text.en
+        for option in q.options:
+            if option.feedback:
+                yield option.feedback.zh
+                yield option.feedback.en
+
+
+def _check_review_dates(file: str, topic: Topic) -> list[Problem]:
+    """A lesson that dates a figure "as of" must say by when to re-check it."""
+    return [
+        Problem(
+            file,
+            f"lessons[{lesson.id}]",
+            "dates a figure ('as of' / 截至) but has no review_by: add the date by which to "
+            "re-check it against the fact sheet",
+        )
+        for lesson in topic.lessons
+        if lesson.review_by is None and any(_AS_OF.search(t) for t in _lesson_texts(lesson))
+    ]
+
+
+def review_warnings(content: Content, today: dt.date | None = None) -> list[str]:
+    """Lessons and questions past their review_by date: warnings, not failures, so a course is
+    never taken offline by a calendar; the figures must be re-checked and the date moved on."""
+    today = today or dt.date.today()
+    warnings = []
+    for topic, lesson in content.curriculum.lessons():
+        file = content.topic_files[topic.id]
+        if lesson.review_by is not None and lesson.review_by < today:
+            warnings.append(
+                f"{file}: lessons[{lesson.id}]: review_by {lesson.review_by} has passed: "
+                "re-check its dated figures against the fact sheet, then move review_by on"
+            )
+        for q in lesson.quiz:
+            if q.review_by is not None and q.review_by < today:
+                warnings.append(
+                    f"{file}: lessons[{lesson.id}].quiz[{q.id}]: review_by {q.review_by} has "
+                    f"passed: re-check it ({q.source}), then move review_by on"
+                )
+    return warnings
 
 
 @dataclasses.dataclass(frozen=True)

@@ -117,6 +117,10 @@ class Lesson(_Strict):
     # Concepts the lesson teaches (ids such as "compound-interest"); a check-up item names the
     # lesson that teaches it and one of these tags, so the mapping can be checked.
     tags: tuple[str, ...] = ()
+    # A lesson whose figures can change (rates, limits, rankings, rules; each dated "as of" in
+    # the text): re-check them against the fact sheet by this date. `finlit content check`
+    # warns once it has passed, and requires it of a lesson that says "as of" / 截至.
+    review_by: dt.date | None = None
 
     _id = field_validator("id")(_check_id)
 

@@ -306,7 +306,8 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
     assert main(["content", "check", str(REPO / "content")]) == 0
     cues = length_cues(load_content(REPO / "content").curriculum)
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1:] == [
+    # Warnings (figures due for a re-check) come last and change with the calendar.
+    assert [line for line in lines[1:] if not line.startswith("warning: ")] == [
         f"answer keys ({language}): correct option unique longest in {c.longest_share:.0%}, "
         f"unique shortest in {c.shortest_share:.0%} of {c.questions} questions (at most 40%)"
         for language, c in cues.items()
