@@ -43,6 +43,7 @@ def content_dir(tmp_path: Path) -> Path:
     shutil.copy(FIXTURE_TOPIC, root / "topics" / "mini.yaml")
     shutil.copy(FIXTURE_ASSESSMENT, root / "assessment.yaml")
     shutil.copy(REPO / "content" / "profile.yaml", root / "profile.yaml")
+    shutil.copy(REPO / "content" / "privacy.yaml", root / "privacy.yaml")
     return root
 
 

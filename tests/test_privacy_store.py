@@ -15,7 +15,16 @@ import sqlalchemy as sa
 
 from bot.store import Store
 from bot.store import db as store_db
-from bot.store.schema import admin_audit, app_state, broadcasts, inbox, metadata, outbox, residents
+from bot.store.schema import (
+    admin_audit,
+    app_state,
+    broadcasts,
+    exports,
+    inbox,
+    metadata,
+    outbox,
+    residents,
+)
 
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
@@ -67,6 +76,9 @@ async def learner(store: Store, resident_id: int, *, cohort_id: int) -> None:
     await store.record_item_answer(sitting=sitting, position=0, option_index=None, points=0)
     await store.join_cohort(resident_id=resident_id, cohort_id=cohort_id)
     await queue_message(store, resident_id, f"an undelivered /mydata for {resident_id}")
+    # An export waiting for their chat (an administrator can be a resident too).
+    async with store.engine.begin() as conn:
+        await conn.execute(sa.insert(exports).values(chat_id=resident_id, created_at=START))
 
 
 async def test_mydata_and_forget_cover_every_table_with_a_resident(store: Store) -> None:

@@ -154,6 +154,23 @@ class SetAnnouncements:
 
 
 @dataclasses.dataclass(frozen=True)
+class NoticeAgree:
+    """A consented resident agrees to ``version`` of the privacy notice (what it adds)."""
+
+    version: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NoticeLater:
+    version: int
+
+
+@dataclasses.dataclass(frozen=True)
+class NoticeReview:
+    """From /settings: show again what is new in the notice."""
+
+
+@dataclasses.dataclass(frozen=True)
 class BroadcastSend:
     broadcast_id: int
 
@@ -188,6 +205,9 @@ Action = (
     | ProfileDecline
     | ProfileSkip
     | SetAnnouncements
+    | NoticeAgree
+    | NoticeLater
+    | NoticeReview
     | BroadcastSend
     | BroadcastCancel
 )
@@ -218,6 +238,9 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     ProfileDecline: ("pn", ("int",)),
     ProfileSkip: ("px", ()),
     SetAnnouncements: ("an", ("flag", "flag")),
+    NoticeAgree: ("na", ("int",)),
+    NoticeLater: ("nl", ("int",)),
+    NoticeReview: ("nr", ()),
     BroadcastSend: ("bs", ("int",)),
     BroadcastCancel: ("bx", ("int",)),
 }

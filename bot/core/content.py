@@ -17,6 +17,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
 from bot.core.assessment import Assessment
+from bot.core.consent import PrivacyNotice
 from bot.core.curriculum import Curriculum, Published, Topic
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.profile import Profile
@@ -55,6 +56,7 @@ class Content:
     curriculum: Curriculum
     assessment: Assessment
     profile: Profile
+    privacy: PrivacyNotice  # the notice's versions and what each adds (content/privacy.yaml)
     ui: Mapping[Language, UiTexts]
     templates: jinja2.Environment
     # Which file each topic came from, so later checks can name it.
@@ -179,6 +181,9 @@ def load_content(root: Path) -> Content:
     profile = _load_file(
         root, "profile.yaml", Profile, problems, "the profile questions are missing"
     )
+    privacy = _load_file(
+        root, "privacy.yaml", PrivacyNotice, problems, "the privacy notice's versions are missing"
+    )
 
     published = None
     if (root / PUBLISHED_FILE).is_file():
@@ -203,7 +208,7 @@ def load_content(root: Path) -> Content:
         except jinja2.TemplateSyntaxError as exc:
             problems.append(Problem(f"templates/{name}", f"line {exc.lineno}", exc.message or ""))
 
-    if problems or assessment is None or profile is None:
+    if problems or assessment is None or profile is None or privacy is None:
         raise ContentError(problems)
 
     topics = sorted((topic for _, topic in parsed), key=lambda t: (t.order, t.id))
@@ -214,6 +219,7 @@ def load_content(root: Path) -> Content:
         ),
         assessment=assessment,
         profile=profile,
+        privacy=privacy,
         ui=ui,
         templates=templates,
         topic_files={topic.id: rel for rel, topic in parsed},

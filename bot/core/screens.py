@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.core import callbacks as cb
+from bot.core import consent
 from bot.core.assessment import DIMENSIONS, AssessmentItem, SittingScore, score_sitting
 from bot.core.content import Content, trusted
 from bot.core.curriculum import Lesson, Question, Topic
@@ -399,6 +400,12 @@ def all_screens_for_checkup(content: Content, language: Language) -> Sequence[Sc
         ]
     )
     found.append(profile_intro(content, language, notice=notice))
+    for version in content.privacy.versions[:-1]:  # the news since each older version
+        news = consent.update_for(
+            content.privacy, language, accepted=version.version, asked=version.version
+        )
+        if news is not None:
+            found.append(notice_update(content, language, news, notice=notice))
     found += [profile_question(content, language, i) for i in range(len(content.profile.questions))]
     found += [
         checkup_item(content, language, item, sitting_id=2**31 - 1, position=i, total=total)

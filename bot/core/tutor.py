@@ -13,7 +13,7 @@ import json
 from typing import Literal
 
 from bot.core import callbacks as cb
-from bot.core import screens
+from bot.core import consent, screens
 from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.assessment import BASELINE, FINAL, final_is_due, score_sitting
 from bot.core.content import Content
@@ -97,13 +97,17 @@ class Tutor:
             greeting += "\n" + ui.cohort_joined.format(name=cohort.name)
         if unknown_link:
             greeting += "\n" + ui.welcome_unknown_link
-        return Reply((screens.main_menu(self.content, language, notice=greeting),))
+        reply = Reply((screens.main_menu(self.content, language, notice=greeting),))
+        return await self._with_news(resident, reply)
 
     async def command(self, visitor: Visitor, name: CommandName) -> Reply:
         resident = await self._resident(visitor)
-        language = resident.language
         if not resident.consented:
-            return Reply((screens.consent_needed(self.content, language),))
+            return Reply((screens.consent_needed(self.content, resident.language),))
+        return await self._with_news(resident, await self._command(resident, name))
+
+    async def _command(self, resident: Resident, name: CommandName) -> Reply:
+        language = resident.language
         match name:
             case "menu":
                 return Reply((screens.main_menu(self.content, language),))
@@ -122,7 +126,8 @@ class Tutor:
                 return Reply((screens.forget_prompt(self.content, language),))
             case "settings":
                 on = await self.store.announcements(resident_id=resident.id)
-                return Reply((settings_screen(self.content, language, on=on),))
+                news = self._news(resident)
+                return Reply((settings_screen(self.content, language, on=on, news=news),))
 
     async def text(self, visitor: Visitor, text: str) -> Reply:
         """Anything typed: ``/start [payload]``, another known command, or free text."""
@@ -151,7 +156,8 @@ class Tutor:
         if not resident.consented:
             return Reply((screens.consent_needed(self.content, language),))
         ui = self.content.ui[language]
-        return Reply((screens.notice_with_menu(self.content, language, ui.chatter_pointer),))
+        reply = Reply((screens.notice_with_menu(self.content, language, ui.chatter_pointer),))
+        return await self._with_news(resident, reply)
 
     def group_pointer(self, language_hint: str | None, link: str | None = None) -> Reply:
         """In a group the bot only says where it works (with a button to its private chat when
@@ -212,7 +218,40 @@ class Tutor:
                 (screens.consent_needed(self.content, resident.language),),
                 notice=ui.consent_needed,
             )
-        return await self._act(resident, visitor, action)
+        reply = await self._act(resident, visitor, action)
+        if isinstance(action, cb.Agree | cb.NoticeAgree | cb.NoticeLater | cb.NoticeReview):
+            return reply
+        return await self._with_news(resident, reply)
+
+    # Consent that keeps up (content/privacy.yaml, bot/core/consent.py)
+
+    def may(self, resident: Resident, processing: str) -> bool:
+        """The gate every feature asks: may ``processing`` be done for this resident?"""
+        return self.content.privacy.allows(resident.consent_version, processing)
+
+    def _news(self, resident: Resident) -> consent.Update | None:
+        """What a newer notice adds for this resident, whether or not they were asked."""
+        return consent.update_for(
+            self.content.privacy,
+            resident.language,
+            accepted=resident.consent_version,
+            asked=None,
+        )
+
+    async def _with_news(self, resident: Resident, reply: Reply) -> Reply:
+        """Ask a resident who accepted an older notice about what is new, once, after the reply."""
+        news = consent.update_for(
+            self.content.privacy,
+            resident.language,
+            accepted=resident.consent_version,
+            asked=resident.consent_asked,
+        )
+        if news is None or not await self.store.notice_asked(
+            resident_id=resident.id, version=news.version
+        ):
+            return reply
+        question = screens.notice_update(self.content, resident.language, news)
+        return dataclasses.replace(reply, screens=(*reply.screens, question))
 
     # Actions
 
@@ -222,7 +261,9 @@ class Tutor:
         match action:
             case cb.Agree():
                 already = resident.consented
-                await self.store.give_consent(resident_id=resident.id)
+                await self.store.give_consent(
+                    resident_id=resident.id, version=content.privacy.current
+                )
                 notice = ui.consent_thanks
                 code = await self.store.take_cohort_code(resident_id=resident.id)
                 cohort = await self.store.cohort(code=code) if code else None
@@ -296,8 +337,25 @@ class Tutor:
                 await self.store.set_announcements(resident_id=resident.id, on=on)
                 notice = ui.announcements_turned_on if on else ui.announcements_turned_off
                 # From an announcement's own button (edit=False) the announcement stays put.
-                screen = settings_screen(content, language, on=on, notice=notice)
+                news = self._news(resident)
+                screen = settings_screen(content, language, on=on, notice=notice, news=news)
                 return Reply((screen,), edit=edit, notice=notice)
+            case cb.NoticeAgree(version=version):
+                if not resident.consent_version or not (
+                    resident.consent_version < version <= content.privacy.current
+                ):
+                    return self._stale(language)
+                await self.store.accept_notice(resident_id=resident.id, version=version)
+                notice = ui.notice_update_agreed
+                return Reply((screens.main_menu(content, language, notice=notice),), edit=True)
+            case cb.NoticeLater():
+                notice = ui.notice_update_later
+                return Reply((screens.main_menu(content, language, notice=notice),), edit=True)
+            case cb.NoticeReview():
+                news = self._news(resident)
+                if news is None:
+                    return self._stale(language)
+                return Reply((screens.notice_update(content, language, news),), edit=True)
             case cb.BroadcastSend() | cb.BroadcastCancel():
                 return self._stale(language)  # handled in press(); never reached
 
@@ -629,15 +687,22 @@ class Tutor:
 
 
 def settings_screen(
-    content: Content, language: Language, *, on: bool, notice: str | None = None
+    content: Content,
+    language: Language,
+    *,
+    on: bool,
+    notice: str | None = None,
+    news: consent.Update | None = None,
 ) -> Screen:
-    """/settings: whether administrators' announcements reach the resident, and a toggle."""
+    """/settings: whether administrators' announcements reach the resident, and a toggle; and
+    what is new in the privacy notice, while the resident has not agreed to it."""
     ui = content.ui[language]
     toggle = (
         Button.of(ui.btn_announcements_off, cb.SetAnnouncements(on=False, edit=True))
         if on
         else Button.of(ui.btn_announcements_on, cb.SetAnnouncements(on=True, edit=True))
     )
-    keyboard: Keyboard = ((toggle,), (Button.of(ui.btn_menu, cb.Menu()),))
-    text = content.render("settings.html.j2", language, on=on, notice=notice)
+    review = ((Button.of(ui.btn_notice_review, cb.NoticeReview()),),) if news else ()
+    keyboard: Keyboard = ((toggle,), *review, (Button.of(ui.btn_menu, cb.Menu()),))
+    text = content.render("settings.html.j2", language, on=on, notice=notice, news=bool(news))
     return Screen(text, keyboard)

@@ -241,6 +241,15 @@ class UiTexts(BaseModel):
     settings_announcements_off: str
     announcements_turned_off: str
     announcements_turned_on: str
+    # Consent that keeps up: a newer privacy notice, asked about once (content/privacy.yaml)
+    btn_notice_agree: str
+    btn_notice_later: str
+    btn_notice_review: str
+    notice_update_intro: str
+    notice_update_question: str
+    notice_update_agreed: str
+    notice_update_later: str
+    settings_notice_news: str
     # Administrators
     admin: AdminTexts
     # Telegram's command menu

@@ -57,6 +57,9 @@ class Resident:
     id: int
     language: Language
     consent_at: dt.datetime | None
+    # The privacy notice's version accepted, and the newest one they were asked about.
+    consent_version: int | None = None
+    consent_asked: int | None = None
 
     @property
     def consented(self) -> bool:
@@ -271,13 +274,48 @@ class Store:
                 sa.update(residents).where(residents.c.id == resident_id).values(language=language)
             )
 
-    async def give_consent(self, *, resident_id: int) -> None:
+    async def give_consent(self, *, resident_id: int, version: int = 1) -> None:
+        """A first consent, to ``version`` of the privacy notice (the newest one shown)."""
+        now = self._now()
         async with self._write() as conn:
             await conn.execute(
                 sa.update(residents)
                 .where(residents.c.id == resident_id, residents.c.consent_at.is_(None))
-                .values(consent_at=self._now())
+                .values(
+                    consent_at=now,
+                    consent_version=version,
+                    consent_version_at=now,
+                    consent_asked=version,
+                )
             )
+
+    async def accept_notice(self, *, resident_id: int, version: int) -> bool:
+        """A consented resident agrees to a newer version of the notice; False if not newer."""
+        now = self._now()
+        async with self._write() as conn:
+            moved = await conn.execute(
+                sa.update(residents)
+                .where(
+                    residents.c.id == resident_id,
+                    residents.c.consent_at.is_not(None),
+                    sa.func.coalesce(residents.c.consent_version, 1) < version,
+                )
+                .values(consent_version=version, consent_version_at=now, consent_asked=version)
+            )
+        return moved.rowcount == 1
+
+    async def notice_asked(self, *, resident_id: int, version: int) -> bool:
+        """Remember that a resident was asked about ``version``; False if they already were."""
+        async with self._write() as conn:
+            moved = await conn.execute(
+                sa.update(residents)
+                .where(
+                    residents.c.id == resident_id,
+                    sa.func.coalesce(residents.c.consent_asked, 0) < version,
+                )
+                .values(consent_asked=version)
+            )
+        return moved.rowcount == 1
 
     # Lessons
 
@@ -1399,6 +1437,9 @@ def _resident(row: sa.Row[Any]) -> Resident:
         id=row.id,
         language=row.language,
         consent_at=_aware(row.consent_at) if row.consent_at else None,
+        # Before consent versions (migration 0010) a consent was to version 1.
+        consent_version=row.consent_version or (1 if row.consent_at else None),
+        consent_asked=row.consent_asked,
     )
 
 

@@ -20,6 +20,11 @@ residents = sa.Table(
     sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("consent_at", sa.DateTime(timezone=True), nullable=True),
+    # The privacy notice's version they accepted (content/privacy.yaml) and when; the newest
+    # version they were asked about, so news is asked about once, even when they say "not now".
+    sa.Column("consent_version", sa.Integer, nullable=True),
+    sa.Column("consent_version_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("consent_asked", sa.Integer, nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
     # Optional profile, answered after consent; "no_answer" when the resident preferred not to.

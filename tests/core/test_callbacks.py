@@ -31,6 +31,9 @@ ACTIONS: list[cb.Action] = [
     cb.CheckupAnswer(2**31 - 1, 19, 4),
     cb.CheckupDontKnow(5, 0),
     cb.SetAnnouncements(on=False, edit=True),
+    cb.NoticeAgree(2),
+    cb.NoticeLater(2**31 - 1),
+    cb.NoticeReview(),
     cb.BroadcastSend(2**31 - 1),
     cb.BroadcastCancel(3),
 ]
