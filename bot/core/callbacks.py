@@ -56,6 +56,21 @@ class Answer:
 
 
 @dataclasses.dataclass(frozen=True)
+class CardSources:
+    """Who says what a lesson's card says (shown as a new message under the card)."""
+
+    lesson_id: str
+    index: int
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionSources:
+    """Who says what a quiz question's explanation says."""
+
+    question_id: str
+
+
+@dataclasses.dataclass(frozen=True)
 class NextQuestion:
     attempt_id: int
     position: int
@@ -188,6 +203,8 @@ Action = (
     | StartQuiz
     | Answer
     | NextQuestion
+    | CardSources
+    | QuestionSources
     | RetryMissed
     | Continue
     | Progress
@@ -221,6 +238,8 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     StartQuiz: ("q", ("id",)),
     Answer: ("a", ("int", "int", "option")),
     NextQuestion: ("n", ("int", "int")),
+    CardSources: ("sc", ("id", "int")),
+    QuestionSources: ("sq", ("id",)),
     RetryMissed: ("r", ("int",)),
     Continue: ("go", ()),
     Progress: ("p", ()),

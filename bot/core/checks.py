@@ -96,6 +96,8 @@ def _texts(topic: Topic) -> Iterator[tuple[str, str, LocalizedText, bool]]:
         at = f"lessons[{lesson.id}]"
         yield f"{at}.title", "title", lesson.title, False
         yield f"{at}.summary", "summary", lesson.summary, False
+        for source in lesson.sources:
+            yield f"{at}.sources[{source.id}].by", "summary", source.by, False
         for i, card in enumerate(lesson.cards, 1):
             yield f"{at}.cards[{i}]", "card", card, True
         for q in lesson.quiz:

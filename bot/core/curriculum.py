@@ -28,6 +28,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Source(_Strict):
+    """Who says so: the issuing body (and its document), the date, and where to read it."""
+
+    id: str
+    by: LocalizedText
+    date: str = Field(pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$")  # 2024, 2024-05 or 2024-05-21
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+    _id = field_validator("id")(_check_id)
+
+
 class Option(_Strict):
     """One answer choice; wrong ones say why they are wrong.
 
@@ -51,6 +62,9 @@ class Question(_Strict):
     # For a question that tests a figure that can change: re-check it against the fact sheet by
     # this date (`finlit content check` warns once it has passed).
     review_by: dt.date | None = None
+    # The ids of the lesson's sources its explanation rests on (shown under the feedback);
+    # none listed: all of the lesson's sources.
+    sources: tuple[str, ...] = ()
 
     _id = field_validator("id")(_check_id)
 
@@ -121,8 +135,42 @@ class Lesson(_Strict):
     # the text): re-check them against the fact sheet by this date. `finlit content check`
     # warns once it has passed, and requires it of a lesson that says "as of" / 截至.
     review_by: dt.date | None = None
+    # Who says what the lesson says, shown when a resident taps "Who says so?" under a card or
+    # a quiz feedback. Required of a lesson with a review_by (its figures can change).
+    sources: list[Source] = Field(default_factory=list)
+    # Which cards a source backs: card number (1-based) -> source ids; a card not listed shows
+    # every source of the lesson.
+    card_sources: dict[int, tuple[str, ...]] = Field(default_factory=dict)
 
     _id = field_validator("id")(_check_id)
+
+    @model_validator(mode="after")
+    def _source_references(self) -> Lesson:
+        known = [source.id for source in self.sources]
+        if len(set(known)) != len(known):
+            raise ValueError("a source id is used twice in the lesson")
+        if self.review_by is not None and not self.sources:
+            raise ValueError("a lesson with a review_by needs its sources (who says so, when)")
+        for number, ids in self.card_sources.items():
+            if not 1 <= number <= len(self.cards):
+                raise ValueError(f"card_sources: there is no card {number}")
+            unknown = sorted(set(ids) - set(known))
+            if unknown:
+                raise ValueError(f"card_sources[{number}]: no source {', '.join(unknown)}")
+        for question in self.quiz:
+            unknown = sorted(set(question.sources) - set(known))
+            if unknown:
+                raise ValueError(f"quiz[{question.id}].sources: no source {', '.join(unknown)}")
+        return self
+
+    def sources_of_card(self, index: int) -> list[Source]:
+        """The sources behind card ``index`` (0-based): those listed for it, else all."""
+        ids = self.card_sources.get(index + 1)
+        return [s for s in self.sources if ids is None or s.id in ids]
+
+    def sources_of(self, question: Question) -> list[Source]:
+        ids = question.sources
+        return [s for s in self.sources if not ids or s.id in ids]
 
     @field_validator("tags")
     @classmethod
@@ -186,6 +234,17 @@ class Curriculum(BaseModel):
 
     def lessons(self) -> list[tuple[Topic, Lesson]]:
         return [(topic, lesson) for topic in self.topics for lesson in topic.lessons]
+
+    def lesson_of(self, question_id: str) -> Lesson | None:
+        question_id = self.aliases.get(question_id, question_id)
+        return next(
+            (
+                lesson
+                for _, lesson in self.lessons()
+                if any(q.id == question_id for q in lesson.quiz)
+            ),
+            None,
+        )
 
     def question(self, question_id: str) -> Question | None:
         question_id = self.aliases.get(question_id, question_id)

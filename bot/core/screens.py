@@ -12,7 +12,7 @@ from bot.core import callbacks as cb
 from bot.core import consent
 from bot.core.assessment import DIMENSIONS, AssessmentItem, SittingScore, score_sitting
 from bot.core.content import Content, trusted
-from bot.core.curriculum import Lesson, Question, Topic
+from bot.core.curriculum import Lesson, Question, Source, Topic
 from bot.core.i18n import Language
 from bot.core.progress import (
     LessonStatus,
@@ -110,7 +110,14 @@ def card(content: Content, language: Language, topic: Topic, lesson: Lesson, ind
         last=last,
     )
     keyboard: Keyboard = ((Button.of(ui.btn_back, back), forward), _menu_row(content, language))
+    if lesson.sources_of_card(index):
+        keyboard = ((Button.of(ui.btn_source, cb.CardSources(lesson.id, index)),), *keyboard)
     return Screen(text, keyboard)
+
+
+def sources(content: Content, language: Language, found: Sequence[Source]) -> Screen:
+    """Who says so: issuing body, document and date of what a card or an explanation says."""
+    return Screen(content.render("sources.html.j2", language, sources=found), ())
 
 
 def question(
@@ -167,6 +174,9 @@ def feedback(
         explanation=trusted(question.explanation.get(language)),
     )
     keyboard: Keyboard = ((Button.of(label, cb.NextQuestion(attempt_id, position + 1)),),)
+    lesson = content.curriculum.lesson_of(question.id)
+    if lesson is not None and lesson.sources_of(question):
+        keyboard = (*keyboard, (Button.of(ui.btn_source, cb.QuestionSources(question.id)),))
     return Screen(text, keyboard)
 
 
@@ -428,6 +438,8 @@ def all_screens_for_lesson(
 ) -> Sequence[Screen]:
     """Every screen a lesson can produce, for the content checker."""
     screens = [card(content, language, topic, lesson, i) for i in range(len(lesson.cards))]
+    if lesson.sources:
+        screens.append(sources(content, language, lesson.sources))
     total = len(lesson.quiz)
     for position, q in enumerate(lesson.quiz):
         screens.append(

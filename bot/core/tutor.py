@@ -309,6 +309,21 @@ class Tutor:
                 return await self._start_quiz(resident, lesson_id)
             case cb.Answer(attempt_id=attempt_id, position=position, option=option):
                 return await self._answer(resident, attempt_id, position, option)
+            case cb.CardSources(lesson_id=lesson_id, index=index):
+                lesson = content.curriculum.lesson(lesson_id)
+                if lesson is None or not 0 <= index < len(lesson.cards):
+                    return self._stale(language)
+                found = lesson.sources_of_card(index)
+                # A new message under the card: the card and its buttons stay as they are.
+                return Reply((screens.sources(content, language, found),)) if found else (
+                    self._stale(language)
+                )
+            case cb.QuestionSources(question_id=question_id):
+                lesson = content.curriculum.lesson_of(question_id)
+                question = content.curriculum.question(question_id)
+                if lesson is None or question is None or not lesson.sources_of(question):
+                    return self._stale(language)
+                return Reply((screens.sources(content, language, lesson.sources_of(question)),))
             case cb.NextQuestion(attempt_id=attempt_id, position=position):
                 return await self._next_question(resident, attempt_id, position)
             case cb.RetryMissed(attempt_id=attempt_id):

@@ -173,6 +173,9 @@ class UiTexts(BaseModel):
     quiz_all_right: str
     quiz_missed_heading: str
     quiz_encourage: str
+    # "Who says so": a lesson's or a question's sources, under a card or a quiz feedback
+    btn_source: str
+    sources_title: str
     # The check-up (before/after assessment)
     btn_checkup: str
     btn_checkup_start: str

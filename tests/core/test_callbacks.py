@@ -14,6 +14,8 @@ ACTIONS: list[cb.Action] = [
     cb.StartQuiz("pay-codes"),
     cb.Answer(2**31 - 1, 5, 3),
     cb.NextQuestion(7, 2),
+    cb.CardSources("a" * 24, 11),
+    cb.QuestionSources("a" * 24),
     cb.RetryMissed(9),
     cb.Continue(),
     cb.Progress(),
