@@ -55,8 +55,10 @@ MAX_BODY_BYTES = 1 << 20
 # How long /healthz waits for the database before calling it unreachable.
 PING_TIMEOUT_SECONDS = 5.0
 # How long uvicorn lets requests in flight finish on shutdown before cancelling them; a
-# cancelled request was never acknowledged, so Telegram delivers it again later.
-GRACEFUL_SECONDS = 30
+# cancelled request was never acknowledged, so Telegram delivers it again later. A request only
+# writes its update to the inbox, so this is short: the whole stop must fit in the 30 s systemd
+# and Docker give it (tests/security/test_shutdown.py adds the budgets up).
+GRACEFUL_SECONDS = 2
 
 
 class ListenError(RuntimeError):
