@@ -314,10 +314,10 @@ class Tutor:
                 if lesson is None or not 0 <= index < len(lesson.cards):
                     return self._stale(language)
                 found = lesson.sources_of_card(index)
+                if not found:
+                    return self._stale(language)
                 # A new message under the card: the card and its buttons stay as they are.
-                return Reply((screens.sources(content, language, found),)) if found else (
-                    self._stale(language)
-                )
+                return Reply((screens.sources(content, language, found),))
             case cb.QuestionSources(question_id=question_id):
                 lesson = content.curriculum.lesson_of(question_id)
                 question = content.curriculum.question(question_id)
