@@ -13,6 +13,7 @@ from bot.core.content import ContentError, load_content
 from tests.core.test_content_checks import edit_topic
 
 REPO = Path(__file__).resolve().parents[2]
+SOURCE = {"id": "wechat", "by": {"zh": "微信支付规则", "en": "WeChat Pay rules"}, "date": "2026-01"}
 
 
 def test_a_lesson_that_dates_a_figure_needs_a_review_date(content_dir: Path) -> None:
@@ -29,6 +30,7 @@ def test_a_lesson_that_dates_a_figure_needs_a_review_date(content_dir: Path) -> 
 
     def reviewed(d: dict) -> None:
         d["lessons"][0]["review_by"] = "2027-01-31"
+        d["lessons"][0]["sources"] = [SOURCE]
 
     edit_topic(content_dir, reviewed)
     load_content(content_dir)
@@ -39,6 +41,7 @@ def test_past_its_review_date_the_check_warns_and_still_passes(
 ) -> None:
     def overdue(d: dict) -> None:
         d["lessons"][0]["review_by"] = "2020-01-31"
+        d["lessons"][0]["sources"] = [SOURCE]
         d["lessons"][1]["quiz"][0]["review_by"] = "2020-02-29"
 
     edit_topic(content_dir, overdue)
