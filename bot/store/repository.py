@@ -1290,7 +1290,12 @@ class Store:
         async with self._read() as conn:
             for column in self.resident_columns():
                 table = column.table
-                rows = await conn.execute(sa.select(table).where(column == resident_id))
+                # In the order they were stored (PostgreSQL returns updated rows in any order).
+                rows = await conn.execute(
+                    sa.select(table)
+                    .where(column == resident_id)
+                    .order_by(*table.primary_key.columns)
+                )
                 out[table.name] = [_jsonable(dict(row._mapping)) for row in rows]
         # Messages waiting to be sent are JSON in the database: shown as what they are.
         for message in out.get("outbox", []):
