@@ -47,6 +47,16 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--script", type=Path, help="run one input per line and print the transcript"
     )
+    db = commands.add_parser("db", help="the database: migrate, or copy to another one")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate DATABASE_URL to the latest schema")
+    copy = db_commands.add_parser(
+        "copy", help="copy DATABASE_URL's data to another database (e.g. SQLite to PostgreSQL)"
+    )
+    copy.add_argument("--to", required=True, help="the target database URL")
+    copy.add_argument(
+        "--force", action="store_true", help="replace the target's data if it has any"
+    )
     content = commands.add_parser("content", help="check or count the content")
     content_commands = content.add_subparsers(dest="content_command", required=True)
     check = content_commands.add_parser("check", help="validate content; list every problem")
@@ -76,11 +86,51 @@ def main(argv: list[str] | None = None) -> int:
     settings = _settings()
     if args.command == "content":
         return _content(args, settings)
+    if args.command == "db":
+        return _db(args, settings)
     if args.command == "preview":
         return _preview(args, settings)
     if args.command == "stats":
         return _stats(args, settings)
     return _run(args, settings)
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.store.copy import CopyMismatch, TableCopied, TargetNotEmpty, copy_database
+    from bot.store.db import create_engine, migrate
+
+    if args.db_command == "upgrade":
+
+        async def upgrade() -> None:
+            engine = create_engine(settings.database_url)
+            try:
+                await migrate(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(upgrade())
+        print("schema is current")
+        return 0
+
+    def report(table: TableCopied) -> None:
+        print(f"{table.name} {table.rows}", flush=True)
+
+    try:
+        asyncio.run(
+            copy_database(settings.database_url, args.to, force=args.force, progress=report)
+        )
+    except TargetNotEmpty as exc:
+        print(
+            f"finlit: the target database already holds data ({exc}); "
+            "copy with --force to replace it",
+            file=sys.stderr,
+        )
+        return 1
+    except CopyMismatch as exc:
+        print(f"finlit: {exc}", file=sys.stderr)
+        return 1
+    print("verified: every table has the same rows and sums in both databases")
+    return 0
 
 
 def _preview(args: argparse.Namespace, settings: Settings) -> int:

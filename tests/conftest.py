@@ -11,7 +11,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.settings import Settings
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.pacing import Limits, Pacing
 from bot.telegram.processing import DurableApplication
+from tests.backends import PostgresDatabases, require
 from tests.fakes import FakeTelegram, TelegramUser
 
 # Opt in to PTB's timedelta durations, as the app does; the old ints warn (and warnings fail).
@@ -53,12 +54,48 @@ def content() -> Content:
     return load_content(REPO / "content")
 
 
+@pytest.fixture(scope="session")
+def postgres_databases() -> Iterator[PostgresDatabases]:
+    """This run's PostgreSQL template database, made on first use and dropped at the end."""
+    databases = PostgresDatabases()
+    yield databases
+    databases.close()
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that runs the bot (it asks for ``settings``) runs on SQLite and PostgreSQL;
+    ``@pytest.mark.sqlite_only`` keeps one on SQLite (it is about SQLite's own files)."""
+    if "database" in metafunc.fixturenames:
+        if metafunc.definition.get_closest_marker("sqlite_only"):
+            metafunc.parametrize("database", ["sqlite"])
+        else:
+            metafunc.parametrize(
+                "database", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+            )
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url(
+    database: str, tmp_path: Path, postgres_databases: PostgresDatabases
+) -> Iterator[str]:
+    """The bot's database for one test: a SQLite file, or a fresh PostgreSQL database."""
+    if database == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/finlit.db"
+        return
+    require(postgres_databases)
+    name, url = postgres_databases.new()
+    try:
+        yield url
+    finally:
+        postgres_databases.release(name)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         telegram_bot_token="123456:test-token",
-        database_url=f"sqlite+aiosqlite:///{tmp_path}/finlit.db",
+        database_url=database_url,
         default_language="zh",
         admin_ids=frozenset(),
     )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, TypeAlias
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, event
@@ -160,6 +161,10 @@ def write_gate(engine: AsyncEngine) -> asyncio.Lock:
     return gates.setdefault(str(engine.url), asyncio.Lock())
 
 
+# PostgreSQL advisory lock key for schema migrations (any constant that nothing else uses).
+MIGRATION_LOCK = 0x66696E6C6974  # "finlit"
+
+
 def alembic_config(connection: Connection | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -175,4 +180,11 @@ async def migrate(engine: AsyncEngine) -> None:
         command.upgrade(alembic_config(connection), "head")
 
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas started together on an empty database would each create alembic_version
+            # and all but one die on a duplicate key. This lock (released at commit) makes them
+            # take turns: the second finds the schema current and does nothing.
+            await connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         await connection.run_sync(upgrade)

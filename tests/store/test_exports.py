@@ -7,7 +7,7 @@ import datetime as dt
 import gzip
 import io
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,21 +17,26 @@ from bot.store import Store
 from bot.store import exports as export_module
 from bot.store.exports import ExportTooLarge
 from bot.store.schema import export_chunks, export_parts, exports
+from tests.backends import BACKENDS, PostgresDatabases, backend_database
 
 START = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 HEADER = ("resident", "question_id", "answered_week")
 
 
-@pytest.fixture(params=["sqlite-inline", "sqlite-asyncio"])
+@pytest.fixture(params=BACKENDS)
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_databases: PostgresDatabases
+) -> Iterator[tuple[str, bool]]:
+    yield from backend_database(request.param, tmp_path, postgres_databases)
+
+
+@pytest.fixture
 async def store_and_clock(
-    request: pytest.FixtureRequest, tmp_path: Path
+    store_url: tuple[str, bool],
 ) -> AsyncIterator[tuple[Store, list[dt.datetime]]]:
     now = [START]
-    store = await Store.open(
-        f"sqlite+aiosqlite:///{tmp_path}/e.db",
-        clock=lambda: now[0],
-        inline=request.param == "sqlite-inline",
-    )
+    url, inline = store_url
+    store = await Store.open(url, clock=lambda: now[0], inline=inline)
     yield store, now
     await store.close()
 

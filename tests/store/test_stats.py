@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,15 +20,23 @@ from bot.store.schema import (
     scope_question_totals,
 )
 from bot.store.stats import raw_scope_counts, scope_counts
+from tests.backends import BACKENDS, PostgresDatabases, backend_database
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["inline", "asyncio"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    # Both ways of running the store's statements keep the same aggregates.
-    url = f"sqlite+aiosqlite:///{tmp_path}/stats.db"
-    store = await Store.open(url, inline=request.param == "inline")
+@pytest.fixture(params=BACKENDS)
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_databases: PostgresDatabases
+) -> Iterator[tuple[str, bool]]:
+    yield from backend_database(request.param, tmp_path, postgres_databases)
+
+
+@pytest.fixture
+async def store(store_url: tuple[str, bool]) -> AsyncIterator[Store]:
+    # Every backend, and both ways of running SQLite's statements, keep the same aggregates.
+    url, inline = store_url
+    store = await Store.open(url, inline=inline)
     yield store
     await store.close()
 

@@ -1,14 +1,15 @@
 """The store's contract. Every backend must pass this suite; add one to BACKENDS to run it.
 
 SQLite runs twice: with the store's statements inline on the loop's thread (the default), and
-through aiosqlite, the asyncio path that other databases (PostgreSQL) take.
+through aiosqlite, the asyncio path that PostgreSQL (asyncpg) takes too; PostgreSQL runs on a
+fresh database per test (tests/backends.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +19,20 @@ from alembic.migration import MigrationContext
 from bot.core.progress import LessonStatus
 from bot.store import Store
 from bot.store.schema import metadata
-
-BACKENDS = ["sqlite-inline", "sqlite-asyncio"]
+from tests.backends import BACKENDS, PostgresDatabases, backend_database
 
 
 @pytest.fixture(params=BACKENDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    url = f"sqlite+aiosqlite:///{tmp_path}/store.db"
-    store = await Store.open(url, inline=request.param == "sqlite-inline")
+def store_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_databases: PostgresDatabases
+) -> Iterator[tuple[str, bool]]:
+    yield from backend_database(request.param, tmp_path, postgres_databases)
+
+
+@pytest.fixture
+async def store(store_url: tuple[str, bool]) -> AsyncIterator[Store]:
+    url, inline = store_url
+    store = await Store.open(url, inline=inline)
     yield store
     await store.close()
 
@@ -75,10 +82,14 @@ async def test_two_stores_on_one_file_take_turns_across_awaits(tmp_path: Path) -
     await second.close()
 
 
-async def test_sqlite_runs_in_wal_mode_with_foreign_keys(store: Store) -> None:
-    async with store.engine.connect() as conn:
-        assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
-        assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/wal.db")
+    try:
+        async with store.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        await store.close()
 
 
 async def test_resident_created_once_with_first_language(store: Store) -> None:

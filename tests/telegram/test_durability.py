@@ -150,12 +150,12 @@ async def test_deliveries_to_different_residents_overlap(
     sending: list[int] = []
     overlap: list[int] = []
 
-    async def slow(bot_: Any, chat_id: int, item: Any) -> int | None:
+    async def slow(bot_: Any, chat_id: int, item: Any, *more: Any) -> int | None:
         sending.append(chat_id)
         overlap.append(len(set(sending)))
         await asyncio.sleep(0.05)
         sending.remove(chat_id)
-        return await real(bot_, chat_id, item)
+        return await real(bot_, chat_id, item, *more)
 
     monkeypatch.setattr(delivery_module, "send_payload", slow)
     await asyncio.gather(*(u.send("/help") for u in users))
