@@ -9,15 +9,25 @@ for one cohort, checks that both give identical figures, and prints a small tabl
     python bench/stats.py [--residents 100000] [--answers 5000000] [--cohort-share 0.05]
                           [--repeat 15] [--db PATH] [--seed 2026] [--keep] [--reuse] [--explain]
 
-Both populations (the full one and a 10x smaller one, used only to show that the fast path's
+Both populations (the full one and a 10x smaller one, used to show that the fast path's
 memory does not grow with the number of residents) are generated in child processes, so the
 measuring process's peak RSS is not inflated by generation.
+
+Then, for each population in a fresh process (unless ``--no-export``): /stats for everyone and
+for the cohort, and one answer-level /export of every answer through the administrators' desk
+(exactly what /export runs), while a resident opens a lesson card every 20 ms: the export's
+time, size and the process's peak RSS, and how long the resident's writes took while idle and
+while the export ran (the export reads on its own connection; residents' writes go on). For
+the issue's figures at 1 M answers:
+
+    python bench/stats.py --residents 20000 --answers 1000000 --repeat 9
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -41,8 +51,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from bot.core.admin import AdminDesk
 from bot.core.assessment import DIMENSIONS
 from bot.core.content import load_content
+from bot.core.html import visible_text
 from bot.core.metrics import ScopeCounts, StatsReport, build_report
 from bot.store import Store
 from bot.store.aggregates import rebuild_statements
@@ -724,6 +736,156 @@ def in_fresh_processes(calls: Sequence[tuple[Callable[..., T], tuple[Any, ...]]]
         return [future.result() for future in futures]
 
 
+# /stats and /export side by side at two sizes, each in a fresh process.
+
+ADMIN_ID = 1  # the cohorts' creator in the generated data
+EXPORT_KEY = b"bench-pseudonym-key-of-32-bytes!"
+WRITE_EVERY_S = 0.02  # a resident's write (a lesson card opened) this often during the export
+IDLE_WRITES = 50
+
+
+@dataclasses.dataclass(frozen=True)
+class SizeFigures:
+    """One population's /stats and /export figures, measured in a fresh process."""
+
+    answers: int
+    residents: int
+    stats_whole: Timing
+    stats_cohort: Timing
+    export_s: float
+    export_bytes: int
+    export_parts: int
+    export_said: str  # the refusal or notice the administrator got, if any
+    rss_before_kib: int  # the process after opening the store and warming /stats up
+    peak_rss_kib: int  # ... and its peak once the export is done
+    idle_write_ms: list[float]
+    export_write_ms: list[float]
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)] if ordered else float("nan")
+
+
+async def _writes(
+    store: Store, resident_id: int, lesson_id: str, stop: asyncio.Event
+) -> list[float]:
+    """A resident opening a lesson card every WRITE_EVERY_S until ``stop``: for each write, the
+    ms from when it was due until it committed (so a busy event loop counts, not only SQL)."""
+    took = []
+    card = 0
+    due = time.perf_counter()
+    while not stop.is_set():
+        await store.open_card(resident_id=resident_id, lesson_id=lesson_id, card_index=card % 3)
+        took.append((time.perf_counter() - due) * 1000)
+        card += 1
+        due = time.perf_counter() + WRITE_EVERY_S
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), WRITE_EVERY_S)
+    return took
+
+
+def size_figures(path: Path, generated: Generated, repeat: int) -> SizeFigures:
+    """/stats timings, then one whole-population answer-level /export with a resident writing
+    alongside it: its time, size, the process's peak RSS, and the resident's write latencies
+    while idle and while the export runs."""
+
+    async def run() -> SizeFigures:
+        store = await Store.open(f"sqlite+aiosqlite:///{path}")
+        try:
+            shape = load_shape()
+            bench = Bench(store, shape, generated.cohort_name)
+            whole, _ = await bench.time("whole", scope_counts, None, repeat)
+            cohort, _ = await bench.time("cohort", scope_counts, BENCHMARK_COHORT_ID, repeat)
+            content = load_content(CONTENT)
+            desk = AdminDesk(
+                content=content,
+                store=store,
+                admin_ids=frozenset({ADMIN_ID}),
+                min_group=MIN_GROUP,
+                pseudonym_key=EXPORT_KEY,
+                clock=lambda: NOW,
+            )
+            writer = 1  # a resident of its own, so the writes touch nobody's figures
+            await store.ensure_resident(resident_id=writer, language="zh")
+            lesson_id = shape.lessons[0].id
+            stop = asyncio.Event()
+            idle = asyncio.create_task(_writes(store, writer, lesson_id, stop))
+            await asyncio.sleep(WRITE_EVERY_S * IDLE_WRITES)
+            stop.set()
+            idle_ms = await idle
+            rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            stop = asyncio.Event()
+            during = asyncio.create_task(_writes(store, writer, lesson_id, stop))
+            started = time.perf_counter()
+            reply = await desk.handle(ADMIN_ID, "en", "export", "")
+            export_s = time.perf_counter() - started
+            stop.set()
+            during_ms = await during
+            answers = [d for d in reply.documents if "answers" in d.filename]
+            stored = getattr(reply, "stored", ())
+            size = sum(len(d.data) for d in answers) + sum(p.size for p in stored)
+            said = " ".join(visible_text(s.text) for s in reply.screens)
+            return SizeFigures(
+                answers=generated.rows["answers"],
+                residents=generated.rows["residents"],
+                stats_whole=whole,
+                stats_cohort=cohort,
+                export_s=export_s,
+                export_bytes=size,
+                export_parts=len(answers) + len(stored),
+                export_said=said,
+                rss_before_kib=rss_before,
+                peak_rss_kib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                idle_write_ms=idle_ms,
+                export_write_ms=during_ms,
+            )
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _spread(values: Sequence[float]) -> str:
+    return " / ".join(f"{_percentile(values, q):.0f}" for q in (0.5, 0.95, 1.0))
+
+
+def print_sizes(figures: Sequence[SizeFigures]) -> None:
+    """The two populations' /stats and /export figures in two columns."""
+    heads = [f"{f.answers:,} answers" for f in figures]
+    width = max(18, *(len(h) for h in heads))
+    label = 58
+
+    def line(name: str, cells: Sequence[str]) -> None:
+        print(f"{name:<{label}}" + "".join(f"{c:>{width}}" for c in cells))
+
+    print("/stats and /export side by side (each population in a fresh process):")
+    line("", heads)
+    line("residents", [f"{f.residents:,}" for f in figures])
+    line("/stats whole population, median ms", [f"{f.stats_whole.median_ms:.1f}" for f in figures])
+    line("/stats cohort, median ms", [f"{f.stats_cohort.median_ms:.1f}" for f in figures])
+    line("/export all answers, s", [f"{f.export_s:.2f}" for f in figures])
+    line("/export answers per second", [f"{f.answers / f.export_s:,.0f}" for f in figures])
+    line(
+        "/export size (parts)",
+        [f"{f.export_bytes / 2**20:.1f} MiB ({f.export_parts})" for f in figures],
+    )
+    line("peak RSS before /export", [mib(f.rss_before_kib) for f in figures])
+    line("peak RSS after /export", [mib(f.peak_rss_kib) for f in figures])
+    line(
+        "a resident's write, due to committed, idle: median / p95 / max ms",
+        [_spread(f.idle_write_ms) for f in figures],
+    )
+    line(
+        "... during /export: median / p95 / max ms",
+        [_spread(f.export_write_ms) for f in figures],
+    )
+    line("... writes committed during /export", [f"{len(f.export_write_ms):,}" for f in figures])
+    for f in figures:
+        if f.export_said:
+            print(f"  ({f.answers:,} answers: the administrator was told: {f.export_said})")
+
+
 # Output.
 
 
@@ -770,6 +932,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--explain", action="store_true", help="print each fast-path query's time and plan"
+    )
+    parser.add_argument(
+        "--no-export",
+        action="store_true",
+        help="skip /stats and /export side by side at both sizes (with a resident writing)",
     )
     args = parser.parse_args(argv)
     if args.residents < 10 or args.answers < 10 or args.repeat < 1:
@@ -861,6 +1028,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for line in plans:
             print(line)
+        if not args.no_export:
+            # One population at a time: the two processes would otherwise share the CPU.
+            sizes = [
+                in_fresh_processes([(size_figures, (p, g, args.repeat))])[0]
+                for p, g in ((small_path, small), (path, big))
+            ]
+            print_sizes(sizes)
         print(f"total run time {time.perf_counter() - begun:.0f} s")
         return 1 if problems else 0
     finally:
