@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from bot.core.checks import (
     review_warnings,
 )
 from bot.core.content import ContentError, load_content
+from bot.core.fraud.checks import fraud_tool_warnings
 from bot.core.stats import content_stats
 from bot.logs import configure_logging
 from bot.settings import Settings
@@ -192,6 +194,9 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
             )
         # Lessons and questions whose changeable figures are due for a re-check (not a failure).
         for warning in review_warnings(content):
+            print(f"warning: {warning}")
+        # Time-sensitive figures (the loan calculator's LPR and ceilings) due for a re-check.
+        for warning in fraud_tool_warnings(content, dt.date.today()):
             print(f"warning: {warning}")
     elif args.json:
         print(json.dumps(stats, indent=2))

@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 # Telegram redelivers for at most a day: handled update ids are remembered a little longer.
 INBOX_MEMORY = dt.timedelta(days=3)
+# A loan calculator left half-way keeps the numbers typed into it this long (issue 16).
+LOAN_SESSION_MEMORY = dt.timedelta(days=1)
 EVERY_SECONDS = 3600.0
 # Batches per purge in one pass; the rest waits for the next hour.
 MAX_BATCHES = 200
@@ -70,6 +72,11 @@ class Housekeeping:
                 "audit log",
                 5000,
                 lambda: store.purge_audit_log(older_than=days(s.audit_retention_days), limit=5000),
+            ),
+            (
+                "loan calculator sessions",
+                500,
+                lambda: store.loans.purge(older_than=LOAN_SESSION_MEMORY, limit=500),
             ),
             # A day after delivery (two if never delivered): see bot/store/exports.py.
             ("exports", 20, lambda: store.exports.purge(limit=20)),

@@ -76,6 +76,11 @@ async def learner(store: Store, resident_id: int, *, cohort_id: int) -> None:
     await store.record_item_answer(sitting=sitting, position=0, option_index=None, points=0)
     await store.join_cohort(resident_id=resident_id, cohort_id=cohort_id)
     await queue_message(store, resident_id, f"an undelivered /mydata for {resident_id}")
+    # The fraud tools (issue 16): a loan calculator half-way, and a drill answered.
+    await store.loans.start(resident_id=resident_id, step="received")
+    await store.drills.record(
+        resident_id=resident_id, drill_id="police-safe-account", answer="scam", correct=True
+    )
     # An export waiting for their chat (an administrator can be a resident too).
     async with store.engine.begin() as conn:
         await conn.execute(sa.insert(exports).values(chat_id=resident_id, created_at=START))

@@ -24,6 +24,7 @@ from bot.core import callbacks as cb
 from bot.core import screens
 from bot.core.content import Content, load_content
 from bot.core.curriculum import Question
+from bot.core.fraud.drill_report import drill_report_lines
 from bot.core.html import visible_length, visible_text
 from bot.core.i18n import Language
 from bot.core.metrics import Cell, StatsReport, build_report, cell, suppress_partition
@@ -371,7 +372,10 @@ class AdminDesk:
         if isinstance(scope, str):
             return self._say(language, scope)
         report = await self.report(*scope)
-        text = "\n".join(self.report_lines(language, report))
+        lines = self.report_lines(language, report)
+        # The spot-the-scam drills' accuracy per category (issue 16), before the closing note.
+        lines[-2:-2] = await drill_report_lines(self, language, scope[0])
+        text = "\n".join(lines)
         chart = await asyncio.to_thread(self._chart, language, report)
         return Reply((screens.plain_notice(self.content, language, text),), photos=(chart,))
 

@@ -186,6 +186,38 @@ class NoticeReview:
 
 
 @dataclasses.dataclass(frozen=True)
+class DrillNext:
+    """Spot-the-scam drills: show the next drill."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DrillAnswer:
+    """An answer to a drill: its position in ``drills.ANSWERS`` (scam, genuine, not sure)."""
+
+    drill_id: str
+    answer: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LoanStart:
+    """The loan calculator: start (again) from the first question."""
+
+
+@dataclasses.dataclass(frozen=True)
+class LoanChoose:
+    """A choice in the loan calculator's session ``session`` at step ``step``."""
+
+    session: int
+    step: int
+    value: int
+
+
+@dataclasses.dataclass(frozen=True)
+class LoanStop:
+    session: int
+
+
+@dataclasses.dataclass(frozen=True)
 class BroadcastSend:
     broadcast_id: int
 
@@ -225,6 +257,11 @@ Action = (
     | NoticeAgree
     | NoticeLater
     | NoticeReview
+    | DrillNext
+    | DrillAnswer
+    | LoanStart
+    | LoanChoose
+    | LoanStop
     | BroadcastSend
     | BroadcastCancel
 )
@@ -260,6 +297,11 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     NoticeAgree: ("na", ("int",)),
     NoticeLater: ("nl", ("int",)),
     NoticeReview: ("nr", ()),
+    DrillNext: ("dn", ()),
+    DrillAnswer: ("da", ("id", "int")),
+    LoanStart: ("ls", ()),
+    LoanChoose: ("lc", ("int", "int", "int")),
+    LoanStop: ("lx", ("int",)),
     BroadcastSend: ("bs", ("int",)),
     BroadcastCancel: ("bx", ("int",)),
 }

@@ -14,6 +14,7 @@ from bot.core.assessment import Assessment
 from bot.core.callbacks import MAX_BYTES
 from bot.core.content import PUBLISHED_FILE, Content, Problem
 from bot.core.curriculum import Curriculum, Lesson, Topic
+from bot.core.fraud.checks import check_fraud_tools
 from bot.core.html import display_width, html_problems, visible_length, visible_text
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
 from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progress_report
@@ -61,6 +62,7 @@ def check_content(content: Content) -> list[Problem]:
     problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
     problems += _check_texts("profile.yaml", _profile_texts(content))
     problems += _check_ui(content)
+    problems += check_fraud_tools(content)
     if not problems:  # rendering is only meaningful on otherwise sound content
         problems += _check_screens(content)
     return problems

@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from bot.core.assessment import Assessment
 from bot.core.consent import PrivacyNotice
 from bot.core.curriculum import Curriculum, Published, Topic
+from bot.core.fraud.drills import DRILL_FILE, DrillBook
+from bot.core.fraud.loan_talk import LOANS_FILE, LoanBook
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.profile import Profile
 from bot.core.ui import UiTexts
@@ -61,6 +63,9 @@ class Content:
     templates: jinja2.Environment
     # Which file each topic came from, so later checks can name it.
     topic_files: Mapping[str, str]
+    # The fraud tools' data (issue 16): drills.yaml and loans.yaml, when the content has them.
+    drills: DrillBook | None = None
+    loans: LoanBook | None = None
     # published.yaml: every lesson and question id ever published, aliases, check-up versions
     # (None for a content directory that has published nothing yet, such as a test fixture).
     published: Published | None = None
@@ -149,6 +154,14 @@ def _load_file(
     return _parse(model, raw, rel, problems) if raw is not None else None
 
 
+def _load_optional(root: Path, rel: str, model: type[M], problems: list[Problem]) -> M | None:
+    """An optional YAML file parsed into ``model``; None when the file is not there."""
+    if not (root / rel).is_file():
+        return None
+    raw = _read_yaml(root / rel, rel, problems)
+    return _parse(model, raw, rel, problems) if raw is not None else None
+
+
 def load_content(root: Path) -> Content:
     """Load and fully check the content directory; raise ContentError listing every problem."""
     from bot.core.checks import (
@@ -201,6 +214,9 @@ def load_content(root: Path) -> Content:
         if texts is not None:
             ui[language] = texts
 
+    drills = _load_optional(root, DRILL_FILE, DrillBook, problems)
+    loans = _load_optional(root, LOANS_FILE, LoanBook, problems)
+
     templates = make_environment(root / "templates")
     for name in sorted(p.name for p in (root / "templates").glob("*.j2")):
         try:
@@ -223,6 +239,8 @@ def load_content(root: Path) -> Content:
         ui=ui,
         templates=templates,
         topic_files={topic.id: rel for rel, topic in parsed},
+        drills=drills,
+        loans=loans,
         published=published,
     )
     problems.extend(check_content(content))

@@ -33,6 +33,9 @@ class Screen:
 
     text: str
     keyboard: Keyboard = ()
+    # The screen asks for typed text (a number for the loan calculator): a channel that reads
+    # digits as button numbers (the preview) passes them on as text instead.
+    expects_text: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -44,9 +44,20 @@ def main_menu(content: Content, language: Language, notice: str | None = None) -
         (Button.of(ui.btn_lessons, cb.Topics()),),
         (Button.of(ui.btn_continue, cb.Continue()),),
         (Button.of(ui.btn_progress, cb.Progress()),),
+        *_fraud_tools_row(content, language),
         (Button.of(ui.btn_help, cb.Help()), Button.of(ui.btn_language, cb.ChooseLanguage())),
     )
     return Screen(text, keyboard)
+
+
+def _fraud_tools_row(content: Content, language: Language) -> tuple[tuple[Button, ...], ...]:
+    """The spot-the-scam drills and the loan calculator (issue 16), when content has them."""
+    buttons = []
+    if content.drills is not None:
+        buttons.append(Button.of(content.drills.texts[language].btn_drill, cb.DrillNext()))
+    if content.loans is not None:
+        buttons.append(Button.of(content.loans.texts[language].btn_loan, cb.LoanStart()))
+    return (tuple(buttons),) if buttons else ()
 
 
 def welcome(content: Content, language: Language, *, name: str, unknown_link: bool) -> Screen:

@@ -18,6 +18,8 @@ from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.assessment import BASELINE, FINAL, final_is_due, score_sitting
 from bot.core.content import Content
 from bot.core.curriculum import Lesson, shown_order
+from bot.core.fraud.drills import DrillDesk
+from bot.core.fraud.loan_talk import LoanDesk
 from bot.core.i18n import Language, suggest_language
 from bot.core.profile import DECLINED
 from bot.core.progress import LessonStatus, next_lesson, progress_report, score_attempt
@@ -25,7 +27,16 @@ from bot.core.replies import Button, Document, Keyboard, Reply, Screen
 from bot.store import Attempt, Resident, Sitting, Store
 
 CommandName = Literal[
-    "menu", "help", "progress", "checkup", "language", "mydata", "forget", "settings"
+    "menu",
+    "help",
+    "progress",
+    "checkup",
+    "language",
+    "mydata",
+    "forget",
+    "settings",
+    "drill",
+    "loan",
 ]
 COMMANDS: tuple[CommandName, ...] = (
     "menu",
@@ -36,6 +47,8 @@ COMMANDS: tuple[CommandName, ...] = (
     "mydata",
     "forget",
     "settings",
+    "drill",
+    "loan",
 )
 FULL_QUIZ = "full"
 RETRY_QUIZ = "retry"
@@ -66,6 +79,9 @@ class Tutor:
         self.store = store
         self.default_language = default_language
         self.admin = admin
+        # The fraud tools (issue 16): spot-the-scam drills and the loan calculator.
+        self.drills = DrillDesk(content, store.drills)
+        self.loans = LoanDesk(content, store.loans)
 
     def language_for(self, hint: str | None) -> Language:
         return suggest_language(hint, self.default_language)
@@ -124,6 +140,10 @@ class Tutor:
                 return await self._my_data(resident)
             case "forget":
                 return Reply((screens.forget_prompt(self.content, language),))
+            case "drill":
+                return await self.drills.next(resident.id, language, edit=False)
+            case "loan":
+                return await self.loans.start(resident.id, language, edit=False)
             case "settings":
                 on = await self.store.announcements(resident_id=resident.id)
                 news = self._news(resident)
@@ -147,6 +167,14 @@ class Tutor:
             for command in COMMANDS:
                 if name == command:
                     return await self.command(visitor, command)
+        else:
+            # The loan calculator waiting for a number takes typed text as its answer (issue 16;
+            # its own branch, to move into bot/core/fraud/routing.py once that module lands).
+            resident = await self._resident(visitor)
+            if resident.consented:
+                typed = await self.loans.typed(resident.id, resident.language, text)
+                if typed is not None:
+                    return typed
         return await self.chatter(visitor)
 
     async def chatter(self, visitor: Visitor) -> Reply:
@@ -371,6 +399,22 @@ class Tutor:
                 if news is None:
                     return self._stale(language)
                 return Reply((screens.notice_update(content, language, news),), edit=True)
+            case cb.DrillNext():
+                return await self.drills.next(resident.id, language, edit=True)
+            case cb.DrillAnswer(drill_id=drill_id, answer=answer):
+                drilled = await self.drills.answer(resident.id, language, drill_id, answer)
+                return drilled if drilled is not None else self._stale(language)
+            case cb.LoanStart():
+                return await self.loans.start(resident.id, language, edit=True)
+            case cb.LoanChoose():
+                picked = await self.loans.choose(resident.id, language, action)
+                return picked if picked is not None else self._stale(language)
+            case cb.LoanStop(session=session):
+                if not await self.loans.stop(resident.id, session):
+                    return self._stale(language)
+                assert content.loans is not None
+                notice = content.loans.texts[language].stopped
+                return Reply((screens.main_menu(content, language, notice=notice),), edit=True)
             case cb.BroadcastSend() | cb.BroadcastCancel():
                 return self._stale(language)  # handled in press(); never reached
 

@@ -38,6 +38,7 @@ class PreviewSession:
         self.write = write
         self.ansi = ansi
         self.buttons: list[Button] = []
+        self.expects_text = False  # the latest screen asks for a typed number
         self.shown: list[Shown] = []
 
     async def hint(self) -> None:
@@ -49,7 +50,11 @@ class PreviewSession:
         line = line.strip()
         if not line:
             return
-        if line.isascii() and line.isdigit():
+        # "#2" always presses button 2; a plain number does, unless the screen asks for one.
+        pressing = line.isascii() and line.isdigit() and not self.expects_text
+        if line.startswith("#") and line[1:].isascii() and line[1:].isdigit():
+            line, pressing = line[1:], True
+        if pressing:
             number = int(line)
             if not 1 <= number <= len(self.buttons):
                 ui = await self._ui()
@@ -67,8 +72,10 @@ class PreviewSession:
             self._show_screen(screen)
             if screen.keyboard:
                 self.buttons = [button for row in screen.keyboard for button in row]
+                self.expects_text = screen.expects_text
             elif index == 0 and reply.edit:
                 self.buttons = []  # the message with the old buttons was replaced
+                self.expects_text = False
         if not (reply.photos or reply.documents or reply.stored):
             return
         ui = await self._ui()

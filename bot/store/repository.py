@@ -23,6 +23,7 @@ from bot.store import aggregates
 from bot.store import statements as sql
 from bot.store.db import Conn, Database, create_engine, migrate
 from bot.store.exports import Exports
+from bot.store.fraud_tools import DrillAnswers, LoanSessions
 from bot.store.schema import (
     admin_audit,
     app_state,
@@ -190,6 +191,9 @@ class Store:
         self._ambient: contextvars.ContextVar[Conn | None] = contextvars.ContextVar(
             f"finlit_store_{id(self)}", default=None
         )
+        # The fraud tools (issue 16): the loan calculator's sessions and the drills' answers.
+        self.loans = LoanSessions(self, clock)
+        self.drills = DrillAnswers(self, clock)
         self.exports = Exports(self, clock)
 
     @contextlib.asynccontextmanager

@@ -383,3 +383,46 @@ export_chunks = sa.Table(
         ondelete="CASCADE",
     ),
 )
+
+# The loan calculator's conversation (/loan): the step it waits for and what the resident typed
+# or chose so far, so a restart or another process carries on. One per resident; a new /loan
+# replaces it with a new random token (carried by its buttons, so the old screen's are stale),
+# the result deletes it, and housekeeping purges one left idle for a day.
+loan_sessions = sa.Table(
+    "loan_sessions",
+    metadata,
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    sa.Column("token", sa.Integer, nullable=False),
+    sa.Column("step", sa.String(16), nullable=False),
+    # JSON: the numbers typed and the choices made, by name.
+    sa.Column("answers", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "updated_at"),
+)
+
+# Spot-the-scam drills (/drill): a resident's first answer to each drill (what /stats counts)
+# and when they last answered it (where the next drill follows on from).
+drill_answers = sa.Table(
+    "drill_answers",
+    metadata,
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("drill_id", sa.String(32), primary_key=True),
+    # scam | genuine | unsure
+    sa.Column("answer", sa.String(8), nullable=False),
+    sa.Column("correct", sa.Boolean, nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "drill_id", "correct"),
+    sa.Index(None, "resident_id", "last_at"),
+)

@@ -36,6 +36,11 @@ ACTIONS: list[cb.Action] = [
     cb.NoticeAgree(2),
     cb.NoticeLater(2**31 - 1),
     cb.NoticeReview(),
+    cb.DrillNext(),
+    cb.DrillAnswer("a" * 24, 2),
+    cb.LoanStart(),
+    cb.LoanChoose(2**31 - 1, 9, 120),
+    cb.LoanStop(2**31 - 1),
     cb.BroadcastSend(2**31 - 1),
     cb.BroadcastCancel(3),
 ]

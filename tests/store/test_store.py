@@ -187,6 +187,9 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         await store.record_item_answer(sitting=sitting, position=0, option_index=None, points=0)
         cohort = await store.create_cohort(code=f"c{resident_id}", name="Dawa", created_by=9)
         await store.join_cohort(resident_id=resident_id, cohort_id=cohort.id)
+        # The fraud tools (issue 16): a loan calculator half-way, and a drill answered.
+        await store.loans.start(resident_id=resident_id, step="received")
+        await store.drills.record(resident_id=resident_id, drill_id="d", answer="scam", correct=True)
     exported = await store.export_resident(resident_id=1)
     assert {k: len(v) for k, v in exported.items()} == {
         "residents": 1,
@@ -200,6 +203,8 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "latest_answers": 1,
         "outbox": 0,
         "exports": 0,
+        "loan_sessions": 1,
+        "drill_answers": 1,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -214,6 +219,8 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "latest_answers": 0,
         "outbox": 0,
         "exports": 0,
+        "loan_sessions": 0,
+        "drill_answers": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1

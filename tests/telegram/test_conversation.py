@@ -156,13 +156,13 @@ async def test_returning_resident_gets_the_menu(bot: Harness) -> None:
     await user.send("/start")
     ui = bot.content.ui["en"]
     assert ui.welcome_hello.format(name="Ann") in user.last.visible  # type: ignore[union-attr]
-    assert user.last.labels == [
-        ui.btn_lessons,
-        ui.btn_continue,
-        ui.btn_progress,
-        ui.btn_help,
-        ui.btn_language,
-    ]  # type: ignore[union-attr]
+    labels = user.last.labels  # type: ignore[union-attr]
+    assert labels[:3] == [ui.btn_lessons, ui.btn_continue, ui.btn_progress]
+    assert labels[-2:] == [ui.btn_help, ui.btn_language]
+    # The fraud tools (issue 16) sit between them.
+    assert bot.content.drills is not None and bot.content.loans is not None
+    assert bot.content.drills.texts["en"].btn_drill in labels
+    assert bot.content.loans.texts["en"].btn_loan in labels
 
 
 async def test_command_menu_is_published_in_both_languages(bot: Harness) -> None:

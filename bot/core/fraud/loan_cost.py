@@ -169,7 +169,7 @@ class Figures(BaseModel):
 
     lpr: Figure  # one-year Loan Prime Rate; the court cap is 4 times it, at signing
     licensed_ceiling: Figure  # regulators' comprehensive-cost ceiling for licensed lenders
-    warning_line: Figure  # above this, a warning sign whoever lends
+    warning_line: Figure  # above this, a warning sign whoever lends (not a figure that moves)
 
     @property
     def private_cap(self) -> float:
@@ -179,7 +179,8 @@ class Figures(BaseModel):
     def stale(self, today: dt.date, *, months: int = 6) -> list[tuple[str, Figure]]:
         """Figures last confirmed more than ``months`` ago: re-check them."""
         limit = today - dt.timedelta(days=round(months * 365.25 / 12))
-        return [(name, figure) for name, figure in self if figure.as_of < limit]
+        moving = (("lpr", self.lpr), ("licensed_ceiling", self.licensed_ceiling))
+        return [(name, figure) for name, figure in moving if figure.as_of < limit]
 
 
 class Finding(enum.StrEnum):

@@ -1,0 +1,488 @@
+"""The loan calculator's conversation (/loan): buttons and typed numbers, one question at a time.
+
+amount received → how repayment works → the figure that kind needs (monthly fee, daily rate,
+contract amount, or service fee and when it was asked for) → number of instalments → each
+payment (where the lender states it) → who lends → the result. Where the resident is and what
+they typed so far is a row in the database (``LoanSessionStore``), never process memory; the
+result deletes it, since nothing typed is needed after that.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from bot.core import callbacks as cb
+from bot.core.fraud.loan_cost import (
+    MAX_INSTALMENTS,
+    Figures,
+    Kind,
+    Lender,
+    Terms,
+    findings,
+    real_cost,
+)
+from bot.core.i18n import LANGUAGES, Language
+from bot.core.replies import Button, Keyboard, Reply, Screen
+
+if TYPE_CHECKING:  # content imports this module
+    from bot.core.content import Content
+
+LOANS_FILE = "loans.yaml"
+# Typed text counts as an answer to the calculator only this long after its last question.
+IDLE = dt.timedelta(minutes=30)
+STEPS = (
+    "received",
+    "kind",
+    "monthly_fee",
+    "daily_rate",
+    "contract",
+    "fee",
+    "fee_when",
+    "instalments",
+    "payment",
+    "lender",
+)
+NUMBER_STEPS = frozenset(
+    {"received", "monthly_fee", "daily_rate", "contract", "fee", "instalments", "payment"}
+)
+KINDS = (Kind.FLAT, Kind.DAILY, Kind.UPFRONT, Kind.FEE)
+LENDERS = (Lender.LICENSED, Lender.PRIVATE, Lender.UNKNOWN)
+INSTALMENT_CHOICES = (3, 6, 12, 24, 36)
+MAX_YUAN = 10_000_000
+# (lowest, highest) accepted for each typed number; a fee must also be below what was received.
+RANGES: dict[str, tuple[float, float]] = {
+    "received": (1, MAX_YUAN),
+    "monthly_fee": (0, 30),
+    "daily_rate": (0, 10),
+    "contract": (1, MAX_YUAN),
+    "fee": (0.01, MAX_YUAN),
+    "instalments": (1, MAX_INSTALMENTS),
+    "payment": (0.01, MAX_YUAN),
+}
+
+
+class LoanTexts(BaseModel):
+    """Everything the calculator says, in one language ({name} placeholders as marked)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    btn_loan: str  # the main menu's button
+    title: str
+    ask_received: str
+    ask_kind: str
+    kind_flat: str
+    kind_daily: str
+    kind_upfront: str
+    kind_fee: str
+    ask_monthly_fee: str
+    ask_daily_rate: str
+    ask_contract: str
+    ask_fee: str
+    ask_fee_when: str
+    btn_fee_before: str
+    btn_fee_after: str
+    ask_instalments: str
+    btn_instalments: str  # {n}
+    ask_payment: str
+    ask_lender: str
+    btn_lender_licensed: str
+    btn_lender_private: str
+    btn_lender_unknown: str
+    btn_stop: str
+    btn_again: str
+    type_hint: str
+    not_a_number: str
+    out_of_range: str  # {low} {high}
+    contract_not_more: str  # {received}
+    fee_too_big: str  # {received}
+    payments_too_small: str  # {total} {net}
+    stopped: str
+    result_title: str
+    result_apr: str  # {apr}
+    result_effective: str  # {effective}
+    result_payment: str  # {payment} {n}
+    result_total: str  # {total}
+    result_extra: str  # {extra} {received}
+    result_net: str  # {net}
+    result_method: str
+    finding_above_private_cap: str  # {apr} {cap} {lpr} {lpr_date}
+    finding_within_private_cap: str  # {apr} {cap} {lpr} {lpr_date}
+    finding_above_licensed_ceiling: str  # {apr} {ceiling} {ceiling_date}
+    finding_within_licensed_ceiling: str  # {apr} {ceiling} {ceiling_date}
+    finding_both_lines: str  # {apr} {cap} {lpr} {lpr_date} {ceiling} {ceiling_date}
+    finding_above_warning_line: str  # {apr} {line}
+    finding_fee_before_money: str
+    finding_deducted_up_front: str  # {contract} {received}
+    finding_flat_fee_misleads: str  # {fee} {naive} {apr}
+    advice: str
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class LoanBook(BaseModel):
+    """content/loans.yaml: the calculator's texts and the figures it compares with."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    figures: Figures
+    texts: dict[Language, LoanTexts]
+
+    @field_validator("texts")
+    @classmethod
+    def _every_language(cls, value: dict[Language, LoanTexts]) -> dict[Language, LoanTexts]:
+        missing = [language for language in LANGUAGES if language not in value]
+        if missing:
+            raise ValueError(f"texts missing for {', '.join(missing)}")
+        return value
+
+
+# The port: what the calculator needs from storage.
+
+
+@dataclasses.dataclass(frozen=True)
+class LoanSession:
+    id: int  # a random token, new with each /loan: the buttons of its screens carry it
+    resident_id: int
+    step: str
+    answers: dict[str, Any]
+    updated_at: dt.datetime
+
+
+class LoanSessionStore(Protocol):
+    async def start(self, *, resident_id: int, step: str) -> LoanSession: ...
+
+    async def get(self, *, resident_id: int) -> LoanSession | None: ...
+
+    async def advance(
+        self, *, session: LoanSession, step: str, answers: dict[str, Any]
+    ) -> bool: ...
+
+    async def finish(self, *, resident_id: int, session_id: int) -> None: ...
+
+
+# Typed numbers
+
+_UNITS = re.compile(
+    r"(元|块钱|块|人民币|rmb|yuan|cny|¥|%|percent|个月|月|期|months?|instalments?|天|days?)$"
+)
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def parse_number(text: str) -> float | None:
+    """A number as residents type it: full-width digits, thousands commas, 1.5%, 9000元, 1万,
+    3千, ¥500. None when it is not one number."""
+    value = unicodedata.normalize("NFKC", text).strip().lower()
+    value = re.sub(r"[\s,，_']", "", value).lstrip("¥￥")
+    for _ in range(2):  # "1.5%/月", "12期" ...
+        value = _UNITS.sub("", value.rstrip("/每"))
+    factor = 1.0
+    if value.endswith("万"):
+        value, factor = value[:-1], 10_000.0
+    elif value.endswith(("千", "k")):
+        value, factor = value[:-1], 1_000.0
+    if not _NUMBER.match(value):
+        return None
+    return float(value) * factor
+
+
+def _money(value: float) -> str:
+    return f"{value:,.2f}".removesuffix(".00")
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.1f}%"
+
+
+def _plain(number: float) -> str:
+    return f"{number:g}"
+
+
+# Screens
+
+
+def _texts(content: Content, language: Language) -> LoanTexts:
+    assert content.loans is not None
+    return content.loans.texts[language]
+
+
+def step_screen(
+    content: Content,
+    language: Language,
+    session_id: int,
+    step: str,
+    *,
+    notice: str | None = None,
+) -> Screen:
+    """The question for ``step``, with its buttons (and a way out)."""
+    texts = _texts(content, language)
+    index = STEPS.index(step)
+    ui = content.ui[language]
+
+    def choice(label: str, value: int) -> Button:
+        return Button.of(label, cb.LoanChoose(session_id, index, value))
+
+    rows: list[tuple[Button, ...]] = []
+    prompt = {
+        "received": texts.ask_received,
+        "kind": texts.ask_kind,
+        "monthly_fee": texts.ask_monthly_fee,
+        "daily_rate": texts.ask_daily_rate,
+        "contract": texts.ask_contract,
+        "fee": texts.ask_fee,
+        "fee_when": texts.ask_fee_when,
+        "instalments": texts.ask_instalments,
+        "payment": texts.ask_payment,
+        "lender": texts.ask_lender,
+    }[step]
+    if step == "kind":
+        kinds = (texts.kind_flat, texts.kind_daily, texts.kind_upfront, texts.kind_fee)
+        rows += [(choice(label, i),) for i, label in enumerate(kinds)]
+    elif step == "fee_when":
+        rows += [(choice(texts.btn_fee_before, 0),), (choice(texts.btn_fee_after, 1),)]
+    elif step == "instalments":
+        rows.append(tuple(choice(texts.btn_instalments.format(n=n), n) for n in INSTALMENT_CHOICES))
+    elif step == "lender":
+        lenders = (texts.btn_lender_licensed, texts.btn_lender_private, texts.btn_lender_unknown)
+        rows += [(choice(label, i),) for i, label in enumerate(lenders)]
+    rows.append(
+        (
+            Button.of(texts.btn_stop, cb.LoanStop(session_id)),
+            Button.of(ui.btn_menu, cb.Menu()),
+        )
+    )
+    text = content.render(
+        "loan_step.html.j2",
+        language,
+        texts=texts,
+        notice=notice,
+        prompt=prompt,
+        typed=step in NUMBER_STEPS,
+    )
+    return Screen(text, tuple(rows), expects_text=step in NUMBER_STEPS)
+
+
+def _terms(answers: dict[str, Any]) -> Terms:
+    return Terms(
+        kind=Kind(answers["kind"]),
+        received=float(answers["received"]),
+        instalments=int(answers["instalments"]),
+        monthly_fee=float(answers.get("monthly_fee", 0.0)),
+        daily_rate=float(answers.get("daily_rate", 0.0)),
+        contract=float(answers.get("contract", 0.0)),
+        fee=float(answers.get("fee", 0.0)),
+        fee_before=bool(answers.get("fee_before", False)),
+        payment=float(answers.get("payment", 0.0)),
+    )
+
+
+def result_screen(content: Content, language: Language, terms: Terms, lender: Lender) -> Screen:
+    """The real cost, the comparison with the right ceiling, and the warnings."""
+    texts = _texts(content, language)
+    assert content.loans is not None
+    figures = content.loans.figures
+    ui = content.ui[language]
+    cost = real_cost(terms)
+    apr = _percent(cost.apr)
+    fields = {
+        "apr": apr,
+        "cap": _percent(figures.private_cap),
+        "lpr": f"{_plain(figures.lpr.percent)}%",
+        "lpr_date": figures.lpr.as_of.isoformat(),
+        "ceiling": f"{_plain(figures.licensed_ceiling.percent)}%",
+        "ceiling_date": figures.licensed_ceiling.as_of.isoformat(),
+        "line": f"{_plain(figures.warning_line.percent)}%",
+        "contract": _money(terms.contract),
+        "received": _money(terms.received),
+        "fee": _plain(terms.monthly_fee),
+        "naive": f"{_plain(round(terms.monthly_fee * 12, 2))}%",
+    }
+    said = [
+        getattr(texts, f"finding_{finding.value}").format(**fields)
+        for finding in findings(terms, cost, lender, figures)
+    ]
+    lines = [
+        texts.result_apr.format(apr=apr),
+        texts.result_effective.format(effective=_percent(cost.effective)),
+        texts.result_payment.format(payment=_money(cost.payment), n=cost.instalments),
+        texts.result_total.format(total=_money(cost.total_repaid)),
+        texts.result_extra.format(extra=_money(cost.extra_cost), received=_money(terms.received)),
+    ]
+    if cost.net_received != terms.received:
+        lines.append(texts.result_net.format(net=_money(cost.net_received)))
+    keyboard: Keyboard = (
+        (Button.of(texts.btn_again, cb.LoanStart()),),
+        (Button.of(ui.btn_menu, cb.Menu()),),
+    )
+    text = content.render("loan_result.html.j2", language, texts=texts, lines=lines, findings=said)
+    return Screen(text, keyboard)
+
+
+def all_loan_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
+    """Every kind of screen the calculator shows, for the content check."""
+    texts = _texts(content, language)
+    found = [
+        (step, step_screen(content, language, 2**31 - 1, step, notice=texts.not_a_number))
+        for step in STEPS
+    ]
+    samples = [
+        Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1),
+        Terms(Kind.DAILY, received=5_000_000, instalments=120, daily_rate=0.2),
+        Terms(Kind.UPFRONT, received=9_000, instalments=12, contract=10_000, payment=900),
+        Terms(Kind.FEE, received=10_000, instalments=12, fee=500, fee_before=True, payment=1_200),
+    ]
+    for terms in samples:
+        for lender in LENDERS:
+            found.append((f"result {terms.kind}", result_screen(content, language, terms, lender)))
+    return found
+
+
+class LoanDesk:
+    """The calculator's conversation; every step is stored before its reply is built."""
+
+    def __init__(
+        self,
+        content: Content,
+        store: LoanSessionStore,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.content = content
+        self.store = store
+        self.clock = clock
+
+    async def start(self, resident_id: int, language: Language, *, edit: bool) -> Reply:
+        session = await self.store.start(resident_id=resident_id, step="received")
+        texts = _texts(self.content, language)
+        screen = step_screen(self.content, language, session.id, "received", notice=texts.title)
+        return Reply((screen,), edit=edit)
+
+    async def typed(self, resident_id: int, language: Language, text: str) -> Reply | None:
+        """A typed number for the step waiting; None when the calculator waits for nothing (or
+        was left idle: text typed much later is not meant for it)."""
+        session = await self.store.get(resident_id=resident_id)
+        if (
+            session is None
+            or session.step not in NUMBER_STEPS
+            or self.clock() - session.updated_at > IDLE
+        ):
+            return None
+        texts = _texts(self.content, language)
+        number = parse_number(text)
+        if number is None:
+            return self._ask(language, session, session.step, texts.not_a_number)
+        low, high = RANGES[session.step]
+        if session.step == "instalments":
+            number = float(round(number))
+        if not low <= number <= high:
+            problem = texts.out_of_range.format(low=_plain(low), high=f"{high:,.0f}")
+            return self._ask(language, session, session.step, problem)
+        return await self._take(session, language, session.step, number)
+
+    async def choose(
+        self, resident_id: int, language: Language, action: cb.LoanChoose
+    ) -> Reply | None:
+        """A button of the calculator; None when it is stale or forged."""
+        session = await self.store.get(resident_id=resident_id)
+        if session is None or session.id != action.session or not 0 <= action.step < len(STEPS):
+            return None
+        step = STEPS[action.step]
+        if step != session.step:
+            # An older question's button (a double press): show the question that is due.
+            return dataclasses.replace(self._ask(language, session, session.step, None), edit=True)
+        value: Any
+        match step:
+            case "kind" if 0 <= action.value < len(KINDS):
+                value = KINDS[action.value].value
+            case "fee_when" if action.value in (0, 1):
+                value = action.value == 0
+            case "instalments" if 1 <= action.value <= MAX_INSTALMENTS:
+                value = action.value
+            case "lender" if 0 <= action.value < len(LENDERS):
+                value = LENDERS[action.value].value
+            case _:
+                return None
+        reply = await self._take(session, language, step, value)
+        return dataclasses.replace(reply, edit=True)
+
+    async def stop(self, resident_id: int, session_id: int) -> bool:
+        """Close the calculator (its typed numbers are deleted); False if it was not open."""
+        session = await self.store.get(resident_id=resident_id)
+        if session is None or session.id != session_id:
+            return False
+        await self.store.finish(resident_id=session.resident_id, session_id=session.id)
+        return True
+
+    def _ask(
+        self, language: Language, session: LoanSession, step: str, notice: str | None
+    ) -> Reply:
+        return Reply((step_screen(self.content, language, session.id, step, notice=notice),))
+
+    async def _take(self, session: LoanSession, language: Language, step: str, value: Any) -> Reply:
+        texts = _texts(self.content, language)
+        answers = dict(session.answers)
+        name = "fee_before" if step == "fee_when" else step
+        answers[name] = value
+        # Checks that need earlier answers: re-ask the same question with what is wrong.
+        received = float(answers.get("received", 0))
+        if step == "contract" and value <= received:
+            notice = texts.contract_not_more.format(received=_money(received))
+            return self._ask(language, session, step, notice)
+        if step == "fee" and value >= received:
+            return self._ask(
+                language, session, step, texts.fee_too_big.format(received=_money(received))
+            )
+        if step == "payment":
+            terms = _terms(answers)
+            net = received - terms.fee
+            total = terms.payment * terms.instalments
+            if total < net:
+                notice = texts.payments_too_small.format(total=_money(total), net=_money(net))
+                return self._ask(language, session, step, notice)
+        following = _following(step, answers)
+        if following is None:
+            await self.store.finish(resident_id=session.resident_id, session_id=session.id)
+            terms = _terms(answers)
+            screen = result_screen(self.content, language, terms, Lender(answers["lender"]))
+            return Reply((screen,))
+        if not await self.store.advance(session=session, step=following, answers=answers):
+            current = await self.store.get(resident_id=session.resident_id)
+            if current is None:
+                return Reply()
+            return self._ask(language, current, current.step, None)
+        return self._ask(language, session, following, None)
+
+
+def _following(step: str, answers: dict[str, Any]) -> str | None:
+    """The question after ``step``; None when everything needed is known."""
+    kind = str(answers.get("kind", ""))
+    match step:
+        case "received":
+            return "kind"
+        case "kind":
+            return {
+                Kind.FLAT.value: "monthly_fee",
+                Kind.DAILY.value: "daily_rate",
+                Kind.UPFRONT.value: "contract",
+                Kind.FEE.value: "fee",
+            }[kind]
+        case "fee":
+            return "fee_when"
+        case "monthly_fee" | "daily_rate" | "contract" | "fee_when":
+            return "instalments"
+        case "instalments":
+            return "payment" if kind in (Kind.UPFRONT.value, Kind.FEE.value) else "lender"
+        case "payment":
+            return "lender"
+        case _:
+            return None
