@@ -102,6 +102,9 @@ async def test_wrong_numbers_are_asked_again(bot: Harness) -> None:
     await user.send("0")
     assert t.out_of_range.split("{")[0] in user.last.visible  # type: ignore[union-attr]
     await user.send("9000")
+    await user.send("3")  # a number where a button is wanted
+    assert t.tap_a_button in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_kind in user.last.visible  # type: ignore[union-attr]
     await user.press(t.kind_upfront)
     await user.send("8000")  # less than received: not a contract amount
     assert t.contract_not_more.format(received="9,000") in user.last.visible  # type: ignore[union-attr]

@@ -99,6 +99,7 @@ class LoanTexts(BaseModel):
     btn_again: str
     type_hint: str
     not_a_number: str
+    tap_a_button: str
     out_of_range: str  # {low} {high}
     contract_not_more: str  # {received}
     fee_too_big: str  # {received}
@@ -371,14 +372,15 @@ class LoanDesk:
         """A typed number for the step waiting; None when the calculator waits for nothing (or
         was left idle: text typed much later is not meant for it)."""
         session = await self.store.get(resident_id=resident_id)
-        if (
-            session is None
-            or session.step not in NUMBER_STEPS
-            or self.clock() - session.updated_at > IDLE
-        ):
+        if session is None or self.clock() - session.updated_at > IDLE:
             return None
         texts = _texts(self.content, language)
         number = parse_number(text)
+        if session.step not in NUMBER_STEPS:
+            # A number typed where a button is wanted ("1" for the first choice): ask again.
+            if number is None:
+                return None
+            return self._ask(language, session, session.step, texts.tap_a_button)
         if number is None:
             return self._ask(language, session, session.step, texts.not_a_number)
         low, high = RANGES[session.step]
