@@ -45,12 +45,15 @@ from bot.store.stats import (
     scope_counts,
 )
 
+EXPORT_BATCH = 2000  # answers read from the database at a time
+
 # The answer-level export's columns: pseudonym, never the id; the ISO week, never the day.
 ANSWER_COLUMNS = (
     "resident",
     "lesson_id",
     "question_id",
     "option_index",
+    "option_id",
     "correct",
     "try_number",
     "answered_week",
@@ -709,6 +712,7 @@ class AdminDesk:
             answers.c.lesson_id,
             answers.c.question_id,
             answers.c.option_index,
+            answers.c.option_id,
             answers.c.correct,
             answers.c.try_number,
             answers.c.answered_at,
@@ -718,19 +722,34 @@ class AdminDesk:
                 cohort_members.c.cohort_id == cohort.id
             )
             query = query.where(answers.c.resident_id.in_(members))
+        # Each resident's pseudonym and each day's week are computed once, not once per answer.
+        pseudonyms: dict[int, str] = {}
+        weeks: dict[dt.date, str] = {}
         async with self.store.engine.connect() as conn:
-            result = await conn.stream(query.execution_options(yield_per=5000))
-            async for row in result:
-                yield (
-                    export_pseudonym(key, row.resident_id),
-                    safe_csv_text(row.lesson_id),
-                    safe_csv_text(row.question_id),
-                    row.option_index,
-                    int(row.correct),
-                    row.try_number,
-                    # The week, not the day: a day and a lecture's date single people out.
-                    iso_week(row.answered_at.date()),
-                )
+            result = await conn.stream(query.execution_options(yield_per=EXPORT_BATCH))
+            # A batch per await: fetching row by row costs an await (a thread hop) per answer.
+            async for batch in result.partitions():
+                for row in batch:
+                    pseudonym = pseudonyms.get(row.resident_id)
+                    if pseudonym is None:
+                        pseudonym = pseudonyms[row.resident_id] = export_pseudonym(
+                            key, row.resident_id
+                        )
+                    day = row.answered_at.date()
+                    week = weeks.get(day)
+                    if week is None:
+                        # The week, not the day: a day and a lecture's date single people out.
+                        week = weeks[day] = iso_week(day)
+                    yield (
+                        pseudonym,
+                        safe_csv_text(row.lesson_id),
+                        safe_csv_text(row.question_id),
+                        row.option_index,
+                        safe_csv_text(row.option_id or ""),
+                        int(row.correct),
+                        row.try_number,
+                        week,
+                    )
 
 
 def _value(value: Cell) -> float | None:

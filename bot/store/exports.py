@@ -11,6 +11,7 @@ part was delivered (and one never delivered after two days).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import datetime as dt
@@ -31,6 +32,7 @@ PART_BYTES = 45 * 1024 * 1024
 MAX_PARTS = 10  # beyond this, the administrator is asked to export one cohort at a time
 CHUNK_BYTES = 1024 * 1024  # one chunk row: small writes, few of them
 _ENCODE_EVERY = 64 * 1024  # characters of CSV text compressed at a time
+_YIELD_EVERY = 500  # rows encoded between two turns of the event loop
 KEEP_DELIVERED = dt.timedelta(days=1)
 KEEP_UNDELIVERED = dt.timedelta(days=2)
 
@@ -263,6 +265,10 @@ class ExportWriter:
                 self.rows += 1
                 if self._text.tell() >= _ENCODE_EVERY:
                     await self._compress()
+                if self.rows % _YIELD_EVERY == 0:
+                    # Rows come from the database a batch at a time, and a batch is encoded with
+                    # no await in between: let residents' updates in now and then.
+                    await asyncio.sleep(0)
             return await self._finish()
         except BaseException:
             await self._exports.discard(export_id=self.export_id)
