@@ -19,7 +19,9 @@ from bot.core.checks import (
     length_cues,
     review_warnings,
 )
-from bot.core.content import ContentError, load_content
+from bot.core.content import ContentError, Problem, load_content
+from bot.core.fraud.catalogue import REDFLAGS_FILE
+from bot.core.fraud.checker import Checker
 from bot.core.fraud.checks import fraud_tool_warnings
 from bot.core.stats import content_stats
 from bot.logs import configure_logging
@@ -48,6 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--name", help="the name to greet the resident with")
     preview.add_argument(
         "--script", type=Path, help="run one input per line and print the transcript"
+    )
+    scam = commands.add_parser(
+        "check", help="check a message on standard input for scam red flags (as /check)"
+    )
+    scam.add_argument("--lang", choices=["zh", "en"], help="language of the sentences")
+    scam_eval = commands.add_parser(
+        "check-eval", help="the scam checker's precision and recall on the labelled corpus"
+    )
+    scam_eval.add_argument("--corpus", type=Path, help="default: tests/fixtures/scam_corpus.yaml")
+    scam_eval.add_argument(
+        "--half", choices=["held", "tune", "all"], default="held", help="default: held"
+    )
+    scam_eval.add_argument(
+        "--misses", action="store_true", help="list disagreements (tuning half only)"
     )
     db = commands.add_parser("db", help="the database: migrate, or copy to another one")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -90,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         return _content(args, settings)
     if args.command == "db":
         return _db(args, settings)
+    if args.command == "check":
+        return _check(args, settings)
+    if args.command == "check-eval":
+        return _check_eval(args, settings)
     if args.command == "preview":
         return _preview(args, settings)
     if args.command == "stats":
@@ -203,6 +223,52 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
     else:
         for language, counts in stats.items():
             print(language + ": " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def _scam_checker(settings: Settings) -> Checker:
+    content = load_content(settings.content_dir)
+    if content.redflags is None:
+        raise ContentError([Problem(REDFLAGS_FILE, "(file)", "the red-flag catalogue is missing")])
+    return Checker(content.redflags)
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    """One line per red flag in the message on standard input: category id, tab, sentence."""
+    try:
+        checker = _scam_checker(settings)
+    except ContentError as exc:
+        return _refuse(exc)
+    language = args.lang or settings.default_language
+    for category in checker.flags(sys.stdin.read()):
+        print(f"{category.id}\t{category.sentence(language)}")
+    return 0
+
+
+def _check_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """Precision and recall per category on a half of the labelled corpus."""
+    from bot.core.fraud.evaluation import Corpus, evaluate, report
+
+    if args.misses and args.half != "tune":
+        print("finlit: --misses only with --half tune (the held-out half stays unseen)")
+        return EXIT_CONFIG
+    try:
+        checker = _scam_checker(settings)
+    except ContentError as exc:
+        return _refuse(exc)
+    path = args.corpus or Path(__file__).resolve().parents[1] / "tests/fixtures/scam_corpus.yaml"
+    corpus = Corpus.load(path)
+    half = None if args.half == "all" else args.half
+    messages = corpus.half(half)
+    evaluation = evaluate(checker, messages)
+    title = f"{path.name}, seed {corpus.seed}, half: {args.half} ({len(messages)} messages)"
+    print("\n".join(report(evaluation, title=title)))
+    if args.misses:
+        for miss in evaluation.misses:
+            print(
+                f"{miss.id}: expected {', '.join(miss.expected) or '-'}; "
+                f"found {', '.join(miss.found) or '-'}"
+            )
     return 0
 
 

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 INBOX_MEMORY = dt.timedelta(days=3)
 # A loan calculator left half-way keeps the numbers typed into it this long (issue 16).
 LOAN_SESSION_MEMORY = dt.timedelta(days=1)
+# "Check a message" pressed but no message sent: the row goes a day later (it lapses after
+# bot.core.fraud.routing.CHECK_WAIT anyway).
+CHECK_WAIT_MEMORY = dt.timedelta(days=1)
 EVERY_SECONDS = 3600.0
 # Batches per purge in one pass; the rest waits for the next hour.
 MAX_BATCHES = 200
@@ -80,6 +83,12 @@ class Housekeeping:
             ),
             # A day after delivery (two if never delivered): see bot/store/exports.py.
             ("exports", 20, lambda: store.exports.purge(limit=20)),
+            # "Check a message" pressed and nothing sent (issue 16): the wait lapsed long ago.
+            (
+                "scam-check waits",
+                5000,
+                lambda: store.checks.purge_waits(older_than=CHECK_WAIT_MEMORY, limit=5000),
+            ),
         ]
 
     async def run_once(self) -> dict[str, int]:

@@ -1138,6 +1138,19 @@ class TelegramUser:
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return self.message_update(content)
 
+    async def forward(self, text: str, *, sender: str = "95588", caption: bool = False) -> Exchange:
+        """Forward a message someone else sent (an SMS-like text from ``sender``); with
+        ``caption`` it comes as a forwarded photo with the text as its caption."""
+        origin: JSON = {"type": "hidden_user", "sender_user_name": sender, "date": 1764700000}
+        if not caption:
+            return await self._deliver(
+                self.message_update({"text": text, "forward_origin": origin})
+            )
+        file_id, unique_id = self.fake.next_file_id("AgAC")
+        photo = [{"file_id": file_id, "file_unique_id": unique_id, "width": 90, "height": 67}]
+        content: JSON = {"photo": photo, "caption": text, "forward_origin": origin}
+        return await self._deliver(self.message_update(content))
+
     async def sticker(self, emoji: str = "👍") -> Exchange:
         file_id, unique_id = self.fake.next_file_id("CAAC")
         sticker = {

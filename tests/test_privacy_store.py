@@ -81,6 +81,8 @@ async def learner(store: Store, resident_id: int, *, cohort_id: int) -> None:
     await store.drills.record(
         resident_id=resident_id, drill_id="police-safe-account", answer="scam", correct=True
     )
+    # The scam-message checker waiting for the message to check (never the message itself).
+    await store.checks.wait_for_message(resident_id=resident_id)
     # An export waiting for their chat (an administrator can be a resident too).
     async with store.engine.begin() as conn:
         await conn.execute(sa.insert(exports).values(chat_id=resident_id, created_at=START))

@@ -24,6 +24,7 @@ from bot.core import callbacks as cb
 from bot.core import screens
 from bot.core.content import Content, load_content
 from bot.core.curriculum import Question
+from bot.core.fraud.check_report import check_report_lines
 from bot.core.fraud.drill_report import drill_report_lines
 from bot.core.html import visible_length, visible_text
 from bot.core.i18n import Language
@@ -378,6 +379,8 @@ class AdminDesk:
         lines = self.report_lines(language, report)
         # The spot-the-scam drills' accuracy per category (issue 16), before the closing note.
         lines[-2:-2] = await drill_report_lines(self, language, scope[0])
+        # The scam-message checker's counts (issue 16), likewise.
+        lines[-2:-2] = await check_report_lines(self, language, scope[0])
         text = "\n".join(lines)
         chart = await asyncio.to_thread(self._chart, language, report)
         return Reply((screens.plain_notice(self.content, language, text),), photos=(chart,))

@@ -186,6 +186,11 @@ class NoticeReview:
 
 
 @dataclasses.dataclass(frozen=True)
+class CheckMessage:
+    """The scam-message checker: the resident will send a message to check."""
+
+
+@dataclasses.dataclass(frozen=True)
 class DrillNext:
     """Spot-the-scam drills: show the next drill."""
 
@@ -257,6 +262,7 @@ Action = (
     | NoticeAgree
     | NoticeLater
     | NoticeReview
+    | CheckMessage
     | DrillNext
     | DrillAnswer
     | LoanStart
@@ -297,6 +303,7 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     NoticeAgree: ("na", ("int",)),
     NoticeLater: ("nl", ("int",)),
     NoticeReview: ("nr", ()),
+    CheckMessage: ("cm", ()),
     DrillNext: ("dn", ()),
     DrillAnswer: ("da", ("id", "int")),
     LoanStart: ("ls", ()),

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from bot.core.assessment import Assessment
 from bot.core.consent import PrivacyNotice
 from bot.core.curriculum import Curriculum, Published, Topic
+from bot.core.fraud.catalogue import REDFLAGS_FILE, RedFlags
 from bot.core.fraud.drills import DRILL_FILE, DrillBook
 from bot.core.fraud.loan_talk import LOANS_FILE, LoanBook
 from bot.core.i18n import LANGUAGES, Language
@@ -66,6 +67,8 @@ class Content:
     # The fraud tools' data (issue 16): drills.yaml and loans.yaml, when the content has them.
     drills: DrillBook | None = None
     loans: LoanBook | None = None
+    # The scam-message checker's red flags (issue 16): redflags.yaml, when the content has it.
+    redflags: RedFlags | None = None
     # published.yaml: every lesson and question id ever published, aliases, check-up versions
     # (None for a content directory that has published nothing yet, such as a test fixture).
     published: Published | None = None
@@ -216,6 +219,7 @@ def load_content(root: Path) -> Content:
 
     drills = _load_optional(root, DRILL_FILE, DrillBook, problems)
     loans = _load_optional(root, LOANS_FILE, LoanBook, problems)
+    redflags = _load_optional(root, REDFLAGS_FILE, RedFlags, problems)
 
     templates = make_environment(root / "templates")
     for name in sorted(p.name for p in (root / "templates").glob("*.j2")):
@@ -242,6 +246,7 @@ def load_content(root: Path) -> Content:
         drills=drills,
         loans=loans,
         published=published,
+        redflags=redflags,
     )
     problems.extend(check_content(content))
     if problems:

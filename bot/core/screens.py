@@ -44,10 +44,18 @@ def main_menu(content: Content, language: Language, notice: str | None = None) -
         (Button.of(ui.btn_lessons, cb.Topics()),),
         (Button.of(ui.btn_continue, cb.Continue()),),
         (Button.of(ui.btn_progress, cb.Progress()),),
+        *_checker_row(content, language),
         *_fraud_tools_row(content, language),
         (Button.of(ui.btn_help, cb.Help()), Button.of(ui.btn_language, cb.ChooseLanguage())),
     )
     return Screen(text, keyboard)
+
+
+def _checker_row(content: Content, language: Language) -> tuple[tuple[Button, ...], ...]:
+    """The scam-message checker's button (issue 16), when content has the red flags."""
+    if content.redflags is None:
+        return ()
+    return ((Button.of(content.redflags.texts[language].btn_check, cb.CheckMessage()),),)
 
 
 def _fraud_tools_row(content: Content, language: Language) -> tuple[tuple[Button, ...], ...]:

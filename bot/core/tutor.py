@@ -18,6 +18,8 @@ from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.assessment import BASELINE, FINAL, final_is_due, score_sitting
 from bot.core.content import Content
 from bot.core.curriculum import Lesson, shown_order
+from bot.core.fraud import routing
+from bot.core.fraud.checking import CheckDesk
 from bot.core.fraud.drills import DrillDesk
 from bot.core.fraud.loan_talk import LoanDesk
 from bot.core.i18n import Language, suggest_language
@@ -37,6 +39,7 @@ CommandName = Literal[
     "settings",
     "drill",
     "loan",
+    "check",
 ]
 COMMANDS: tuple[CommandName, ...] = (
     "menu",
@@ -49,6 +52,7 @@ COMMANDS: tuple[CommandName, ...] = (
     "settings",
     "drill",
     "loan",
+    "check",
 )
 FULL_QUIZ = "full"
 RETRY_QUIZ = "retry"
@@ -82,6 +86,8 @@ class Tutor:
         # The fraud tools (issue 16): spot-the-scam drills and the loan calculator.
         self.drills = DrillDesk(content, store.drills)
         self.loans = LoanDesk(content, store.loans)
+        # The scam-message checker (issue 16): /check, its button, forwarded messages.
+        self.checks = CheckDesk(content, store.checks)
 
     def language_for(self, hint: str | None) -> Language:
         return suggest_language(hint, self.default_language)
@@ -140,6 +146,8 @@ class Tutor:
                 return await self._my_data(resident)
             case "forget":
                 return Reply((screens.forget_prompt(self.content, language),))
+            case "check":
+                return await self.checks.ask(resident.id, language, edit=False)
             case "drill":
                 return await self.drills.next(resident.id, language, edit=False)
             case "loan":
@@ -149,8 +157,28 @@ class Tutor:
                 news = self._news(resident)
                 return Reply((settings_screen(self.content, language, on=on, news=news),))
 
-    async def text(self, visitor: Visitor, text: str) -> Reply:
-        """Anything typed: ``/start [payload]``, another known command, or free text."""
+    async def text(self, visitor: Visitor, text: str, *, forwarded: bool = False) -> Reply:
+        """Anything typed or forwarded in private; where it goes is ``routing.route``'s rule."""
+        known: Resident | None = None
+
+        async def asked_to_check() -> bool:
+            nonlocal known
+            known = await self._resident(visitor)
+            return known.consented and await self.checks.asked(known.id)
+
+        match await routing.route(text, forwarded=forwarded, asked_to_check=asked_to_check):
+            case routing.Route.CHECK:
+                # Forwarded messages are checked before consent too: nothing about the
+                # resident is stored, and this is the moment of danger.
+                resident = known or await self._resident(visitor)
+                return await self.checks.check(resident.language, text)
+            case routing.Route.COMMAND:
+                return await self._command_text(visitor, text)
+            case routing.Route.TYPED:
+                return await self._typed(visitor, known or await self._resident(visitor), text)
+
+    async def _command_text(self, visitor: Visitor, text: str) -> Reply:
+        """``/start [payload]``, another known command, an administrator's, or an unknown one."""
         # Split at the first whitespace of any kind: "/broadcast" may be followed by a new line.
         word, rest = (*text.strip().split(maxsplit=1), "", "")[:2]
         if word.startswith("/"):
@@ -166,15 +194,22 @@ class Tutor:
                 return await self.admin.handle(visitor.id, language, name, rest)
             for command in COMMANDS:
                 if name == command:
+                    if command != "check":  # another command: /check's request lapses
+                        await self.checks.asked(visitor.id)
                     return await self.command(visitor, command)
-        else:
-            # The loan calculator waiting for a number takes typed text as its answer (issue 16;
-            # its own branch, to move into bot/core/fraud/routing.py once that module lands).
-            resident = await self._resident(visitor)
-            if resident.consented:
-                typed = await self.loans.typed(resident.id, resident.language, text)
-                if typed is not None:
-                    return typed
+        return await self.chatter(visitor)
+
+    async def _typed(self, visitor: Visitor, resident: Resident, text: str) -> Reply:
+        """Typed text that is neither a command nor a message to check."""
+        if resident.consented:
+            # The loan calculator waiting for a number takes typed text as its answer (issue 16).
+            typed = await self.loans.typed(resident.id, resident.language, text)
+            if typed is not None:
+                return typed
+            # Until the "ask in your own words" path answers it: offer the checker and the menu.
+            offer = self.checks.offer(resident.language)
+            if offer is not None:
+                return await self._with_news(resident, Reply((offer,)))
         return await self.chatter(visitor)
 
     async def chatter(self, visitor: Visitor) -> Reply:
@@ -399,6 +434,8 @@ class Tutor:
                 if news is None:
                     return self._stale(language)
                 return Reply((screens.notice_update(content, language, news),), edit=True)
+            case cb.CheckMessage():
+                return await self.checks.ask(resident.id, language, edit=False)
             case cb.DrillNext():
                 return await self.drills.next(resident.id, language, edit=True)
             case cb.DrillAnswer(drill_id=drill_id, answer=answer):

@@ -19,6 +19,7 @@ class CommandTexts(BaseModel):
 
     start: str
     menu: str
+    check: str
     progress: str
     language: str
     help: str

@@ -21,6 +21,7 @@ from bot.core.i18n import Language
 from bot.core.progress import LessonStatus, ResidentState
 from bot.store import aggregates
 from bot.store import statements as sql
+from bot.store.checker import CheckRecords
 from bot.store.db import Conn, Database, create_engine, migrate
 from bot.store.exports import Exports
 from bot.store.fraud_tools import DrillAnswers, LoanSessions
@@ -195,6 +196,7 @@ class Store:
         self.loans = LoanSessions(self, clock)
         self.drills = DrillAnswers(self, clock)
         self.exports = Exports(self, clock)
+        self.checks = CheckRecords(self, clock)  # the scam-message checker
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Conn]:

@@ -426,3 +426,28 @@ drill_answers = sa.Table(
     sa.Index(None, "drill_id", "correct"),
     sa.Index(None, "resident_id", "last_at"),
 )
+
+# The scam-message checker (/check, issue 16). A resident who pressed "check a message" or sent
+# /check: their next text goes to the checker. One row while it waits, deleted when the text
+# comes (or purged by housekeeping); the checked text itself is never stored.
+check_waits = sa.Table(
+    "check_waits",
+    metadata,
+    sa.Column(
+        "resident_id",
+        sa.BigInteger,
+        sa.ForeignKey("residents.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+    sa.Index(None, "since"),
+)
+
+# How often each red flag was found, for /stats: counts only, no resident, no text, no time.
+# "checked" counts messages checked and "none" those with no flag.
+check_counts = sa.Table(
+    "check_counts",
+    metadata,
+    sa.Column("category", sa.String(32), primary_key=True),
+    sa.Column("times", sa.Integer, nullable=False),
+)

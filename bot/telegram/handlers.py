@@ -41,10 +41,11 @@ def visitor_of(update: Update) -> Visitor:
 
 
 async def on_text(update: Update, context: FinlitContext) -> None:
-    """Anything typed in private: commands (residents' and administrators') and free text."""
+    """Anything typed or forwarded in private: commands, messages to check, free text."""
     message = cast(Message, update.effective_message)
     visitor = visitor_of(update)
-    reply = await context.services.tutor.text(visitor, message.text or "")
+    forwarded = message.forward_origin is not None  # goes to the scam-message checker
+    reply = await context.services.tutor.text(visitor, message.text or "", forwarded=forwarded)
     await show(message.chat_id, reply)
     admins = context.services.settings.admin_ids
     if visitor.id in admins and visitor.id not in context.bot_data.admin_menus:
@@ -103,9 +104,14 @@ def shows(message: Message, screen: Screen) -> bool:
 
 
 async def on_chatter(update: Update, context: FinlitContext) -> None:
-    """Free text, unknown commands, stickers, photos, voice: point to the menu."""
+    """Stickers, photos, voice: point to the menu. A forwarded photo's caption is checked."""
     chat = cast(Chat, update.effective_chat)
-    reply = await context.services.tutor.chatter(visitor_of(update))
+    message = update.effective_message
+    if message is not None and message.forward_origin is not None and message.caption:
+        tutor = context.services.tutor
+        reply = await tutor.text(visitor_of(update), message.caption, forwarded=True)
+    else:
+        reply = await context.services.tutor.chatter(visitor_of(update))
     await show(chat.id, reply)
 
 

@@ -36,6 +36,7 @@ ACTIONS: list[cb.Action] = [
     cb.NoticeAgree(2),
     cb.NoticeLater(2**31 - 1),
     cb.NoticeReview(),
+    cb.CheckMessage(),
     cb.DrillNext(),
     cb.DrillAnswer("a" * 24, 2),
     cb.LoanStart(),

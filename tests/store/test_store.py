@@ -190,6 +190,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         # The fraud tools (issue 16): a loan calculator half-way, and a drill answered.
         await store.loans.start(resident_id=resident_id, step="received")
         await store.drills.record(resident_id=resident_id, drill_id="d", answer="scam", correct=True)
+        await store.checks.wait_for_message(resident_id=resident_id)  # the scam checker
     exported = await store.export_resident(resident_id=1)
     assert {k: len(v) for k, v in exported.items()} == {
         "residents": 1,
@@ -205,6 +206,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "exports": 0,
         "loan_sessions": 1,
         "drill_answers": 1,
+        "check_waits": 1,
     }
     await store.forget_resident(resident_id=1)
     assert {k: len(v) for k, v in (await store.export_resident(resident_id=1)).items()} == {
@@ -221,6 +223,7 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         "exports": 0,
         "loan_sessions": 0,
         "drill_answers": 0,
+        "check_waits": 0,
     }
     assert (await store.get_resident(resident_id=2)) is not None  # others untouched
     assert len((await store.export_resident(resident_id=2))["answers"]) == 1

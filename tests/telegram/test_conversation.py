@@ -173,6 +173,7 @@ async def test_command_menu_is_published_in_both_languages(bot: Harness) -> None
     assert names == [
         "start",
         "menu",
+        "check",
         "progress",
         "language",
         "help",

@@ -132,7 +132,11 @@ async def test_anything_else_gets_a_pointer_to_the_menu(bot: Harness, act: str) 
             exchange = await user.send("<script>alert(1)</script> & <b>")
     ui = bot.content.ui["en"]
     assert exchange.methods == ["sendMessage"]
-    assert ui.chatter_pointer in user.last.visible  # type: ignore[union-attr]
+    # Typed text is offered the scam-message checker with the menu (issue 16's routing rule).
+    typed = act in ("huge text", "html text")
+    assert bot.content.redflags is not None
+    pointer = bot.content.redflags.texts["en"].offer if typed else ui.chatter_pointer
+    assert pointer in user.last.visible  # type: ignore[union-attr]
     assert user.last.labels[0] == ui.btn_lessons  # type: ignore[union-attr]
     assert "password" not in json.dumps(await bot.store.export_resident(resident_id=51))
 
@@ -294,7 +298,7 @@ async def test_a_crash_apologises_with_the_menu_and_logs_no_text_or_name(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(bot.app.bot_data.services.tutor, "chatter", broken)  # type: ignore[union-attr]
+    monkeypatch.setattr(bot.app.bot_data.services.tutor, "text", broken)  # type: ignore[union-attr]
     caplog.set_level(logging.INFO)
     user.raise_errors = False
     exchange = await user.send("my secret message")
@@ -330,6 +334,7 @@ async def test_mydata_sends_everything_stored(bot: Harness) -> None:
         "broadcast_deliveries",
         "latest_answers",
         "outbox",
+        "check_waits",
     }
 
 

@@ -26,6 +26,11 @@ def compile_pattern(source: str, form: Form) -> re.Pattern[str]:
     return re.compile(re.sub(r"\s+", "", source) if form == "compact" else source)
 
 
+# In compact form the clauses are searched together, one per line: "." or a negated set could
+# match the line break and join two clauses.
+_CROSSES_CLAUSES = re.compile(r"(?<!\\)\.|\\[sSWD]|\[\^")
+
+
 def _pattern_problem(source: str) -> str | None:
     try:
         compiled = re.compile(source)
@@ -75,6 +80,18 @@ class Category(BaseModel):
                     raise ValueError(f"pattern {source!r}: {problem}")
         return entries
 
+    @model_validator(mode="after")
+    def _within_a_clause(self) -> Category:
+        if self.form == "compact":
+            for entry in self.patterns:
+                for source in entry if isinstance(entry, list) else [entry]:
+                    if _CROSSES_CLAUSES.search(source):
+                        raise ValueError(
+                            f"pattern {source!r}: write \\w{{0,n}} instead of '.', '\\s' or "
+                            "'[^...]' (they would reach into the next clause)"
+                        )
+        return self
+
     @field_validator("zh", "en")
     @classmethod
     def _one_sentence(cls, value: str) -> str:
@@ -97,6 +114,11 @@ class CheckerTexts(BaseModel):
     prompt: Annotated[str, Field(min_length=1)]
     offer: Annotated[str, Field(min_length=1)]
     btn_check: Annotated[str, Field(min_length=1, max_length=40)]
+    # /stats (administrators): {checked} {none}, {flag} {count}
+    stats_heading: Annotated[str, Field(min_length=1)]
+    stats_checked: Annotated[str, Field(min_length=1)]
+    stats_line: Annotated[str, Field(min_length=1)]
+    stats_not_per_cohort: Annotated[str, Field(min_length=1)]
 
 
 class RedFlags(BaseModel):

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 
 from bot.core.fraud.catalogue import Category, RedFlags, compile_pattern
-from bot.core.fraud.normalise import Normalised, compact, normalise
+from bot.core.fraud.normalise import compact, normalise
 
 # How far before a match a negation still counts ("请勿将验证码告知他人"), in characters of the
 # compact clause: Chinese packs a clause into a few characters, English (spaces dropped) into many.
@@ -50,15 +50,20 @@ class Checker:
         """The categories ``text`` shows, in the catalogue's order (none for a warning notice
         that names the tricks, such as "转到安全账户的都是诈骗")."""
         message = normalise(text, self.catalogue.folds)
-        if self._warning is not None and any(self._warning.search(c) for c in message.clauses):
+        # The clauses, one per line: a compact pattern cannot match across a line break (it is
+        # written with \w, never "."), so one search per pattern covers every clause.
+        clauses = "\n".join(message.clauses)
+        if self._warning is not None and self._warning.search(clauses):
             return ()
-        return tuple(rule.category for rule in self._rules if self._shows(rule, message))
+        return tuple(
+            rule.category for rule in self._rules if self._shows(rule, message.raw, clauses)
+        )
 
-    def _shows(self, rule: _Rule, message: Normalised) -> bool:
-        texts: Sequence[str] = (message.raw,) if rule.category.form == "raw" else message.clauses
+    def _shows(self, rule: _Rule, raw: str, clauses: str) -> bool:
+        text = raw if rule.category.form == "raw" else clauses
         negatable = rule.category.negatable
         return any(
-            all(any(self._matches(pattern, text, negatable) for text in texts) for pattern in entry)
+            all(self._matches(pattern, text, negatable) for pattern in entry)
             for entry in rule.entries
         )
 
@@ -68,6 +73,7 @@ class Checker:
                 return True
             reach = NEGATION_REACH_EN if match.group(0).isascii() else NEGATION_REACH_ZH
             before = text[max(0, match.start() - reach) : match.start()]
+            before = before[before.rfind("\n") + 1 :]  # within the match's own clause
             if not self._negation.search(compact(before)):
                 return True
         return False

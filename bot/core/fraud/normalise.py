@@ -18,7 +18,7 @@ import opencc
 
 # Longer texts are cut: Telegram's own limit is 4096 characters, and a pasted essay must not hold
 # a handling slot for long. A scam's telltale words come early.
-MAX_CHARS = 20_000
+MAX_CHARS = 5_000
 
 _DIGITS = {
     "零": 0,

@@ -1,0 +1,46 @@
+"""The scam-message checker's section of /stats: how many messages were checked and how often
+each red flag was found.
+
+The counts hold no resident and no text, so they exist for everyone only, not per cohort. Any
+count below ``MIN_GROUP_SIZE`` is withheld, as in the rest of the report.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.core.i18n import Language
+
+if TYPE_CHECKING:
+    from bot.core.admin import AdminDesk
+    from bot.store import Cohort
+
+
+async def check_report_lines(
+    desk: AdminDesk, language: Language, cohort: Cohort | None
+) -> list[str]:
+    """The section's lines (empty when the content has no red flags)."""
+    flags = desk.content.redflags
+    if flags is None:
+        return []
+    texts = flags.texts[language]
+    if cohort is not None:
+        return ["", texts.stats_heading, texts.stats_not_per_cohort]
+    counts = await desk.store.checks.counts()
+    hidden = desk.content.ui[language].admin.hidden.format(k=desk.min_group)
+
+    def shown(count: int) -> str:
+        return hidden if 0 < count < desk.min_group else f"{count:,}"
+
+    lines = [
+        "",
+        texts.stats_heading,
+        texts.stats_checked.format(
+            checked=shown(counts.get("checked", 0)), none=shown(counts.get("none", 0))
+        ),
+    ]
+    for category in flags.categories:
+        lines.append(
+            texts.stats_line.format(flag=category.id, count=shown(counts.get(category.id, 0)))
+        )
+    return lines
