@@ -261,9 +261,10 @@ def test_held_out_quality_does_not_fall_below_what_was_measured(checker: Checker
     held = Corpus.load(CORPUS).half("held")
     evaluation = evaluate(checker, held)
     assert evaluation.scam_recall >= 0.90  # the goal
-    # Measured on the held-out half when the matcher was written: 4 of 63 ordinary messages
-    # flagged (6.3%, over the 5% goal). This guards against getting worse.
-    assert evaluation.ordinary_flagged <= 4
+    # The first run on the held-out half flagged 4 of 63 ordinary messages (6.3%); one change
+    # made for the issue's own example (a bank's "切勿告诉他人" read as secrecy) brought it to 2
+    # (3.2%). This guards against getting worse.
+    assert evaluation.ordinary_flagged <= 2
 
 
 # -- routing --------------------------------------------------------------------------------
