@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.core.content import Content
+from bot.core.curriculum import shown_order
 from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.core.tutor import Tutor, Visitor
@@ -40,7 +41,9 @@ def lesson_script(content: Content, language: Language) -> list[str]:
             if position != 1
             else (question.correct_index + 1) % len(question.options)
         )
-        lines += [str(chosen + 1), "1"]  # the option, then Next question / See my result
+        # Options are shown shuffled: resident -1 (the script's), the database's first attempt.
+        shown = shown_order(question, resident_id=-1, attempt_id=1).index(chosen)
+        lines += [str(shown + 1), "1"]  # the option, then Next question / See my result
     lines.append("/progress")
     return lines  # the same in both languages: only numbers and commands
 
@@ -200,7 +203,8 @@ async def test_telegram_and_preview_show_the_same_conversation(
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/preview.db")
     try:
         tutor = Tutor(content, store, default_language="zh")
-        visitor = Visitor(id=-1, language_hint=language, name="Li")
+        # The same resident id as on Telegram: options are shuffled per resident.
+        visitor = Visitor(id=3001, language_hint=language, name="Li")
         session = PreviewSession(tutor, visitor, lambda line: None, ansi=False)
         for kind, value in steps:
             if kind == "send":
