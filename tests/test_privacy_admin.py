@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.admin import AdminDesk, iso_week, safe_csv_text
-from bot.core.content import Content
+from bot.core.content import Content, load_content
 from bot.core.html import visible_text
 from bot.core.metrics import Cell
 from bot.core.replies import Reply
@@ -22,6 +22,8 @@ from bot.pseudonyms import export_pseudonym
 from bot.store import Store
 from bot.store import exports as export_module
 from bot.store.repository import Broadcast
+
+_CONTENT = load_content(Path(__file__).resolve().parents[1] / "content")
 
 ADMIN = 900
 K = 5
@@ -65,7 +67,16 @@ async def answer_once(store: Store, resident_id: int, question_id: str, *, optio
     attempt = await store.start_attempt(
         resident_id=resident_id, lesson_id="pay-codes", question_ids=[question_id], kind="full"
     )
-    await store.record_answer(attempt=attempt, position=0, option_index=option, correct=False)
+    # Answers name their option by its stable id (statistics count by it), as the tutor stores.
+    question = _CONTENT.curriculum.question(question_id)
+    assert question is not None
+    await store.record_answer(
+        attempt=attempt,
+        position=0,
+        option_index=option,
+        option_id=question.options[option].id,
+        correct=False,
+    )
     await store.finish_attempt(attempt_id=attempt.id)
 
 
