@@ -335,6 +335,9 @@ async def test_mydata_sends_everything_stored(bot: Harness) -> None:
         "latest_answers",
         "outbox",
         "check_waits",
+        "exports",
+        "drill_answers",
+        "loan_sessions",
     }
 
 
