@@ -29,7 +29,7 @@ async def test_a_failing_handler_changes_nothing_and_apologises(
     store = bot.store
     tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
 
-    async def half_done(visitor: Any, text: str) -> Any:
+    async def half_done(visitor: Any, text: str, **_: Any) -> Any:
         await store.set_language(resident_id=visitor.id, language="zh")  # an effect...
         raise RuntimeError("then a crash")  # ...and a failure before the reply
 
