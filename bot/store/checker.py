@@ -14,6 +14,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
+from bot.store.aggregates import upsert
 from bot.store.db import Conn
 from bot.store.schema import check_counts, check_waits
 
@@ -65,13 +66,15 @@ class CheckRecords:
         """One message checked, with the red flags it showed (``none`` counted when none)."""
         async with self._db._write() as conn:
             for category in ("checked", *(categories or ("none",))):
-                bumped = await conn.execute(
-                    sa.update(check_counts)
-                    .where(check_counts.c.category == category)
-                    .values(times=check_counts.c.times + 1)
+                # One statement (ON CONFLICT): two processes counting a category's first time at
+                # once on PostgreSQL would otherwise both insert, and one would fail.
+                insert = upsert(conn, check_counts).values(category=category, times=1)
+                await conn.execute(
+                    insert.on_conflict_do_update(
+                        index_elements=[check_counts.c.category],
+                        set_={"times": check_counts.c.times + 1},
+                    )
                 )
-                if bumped.rowcount == 0:
-                    await conn.execute(sa.insert(check_counts).values(category=category, times=1))
 
     async def counts(self) -> dict[str, int]:
         """Messages checked (``checked``), found clean (``none``), and per red flag."""

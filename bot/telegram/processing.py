@@ -64,15 +64,13 @@ def reads_only(update: Update, admin_ids: frozenset[int]) -> bool:
 
 def collapsible(update: Update) -> bool:
     """Whether a newer update of the same resident may replace this one while it waits:
-    navigation presses and plain chatter only (see ``dispatch``)."""
+    navigation presses only (see ``dispatch``). Typed texts are never collapsed: a text may be
+    the message to check after /check, or a number the loan calculator asked for, and which
+    one it is shows only when the updates before it have been handled."""
     query = update.callback_query
     if query is not None:
         return callbacks.is_navigation(callbacks.decode(query.data))
-    message = update.message
-    if message is None or message.forward_origin is not None:
-        return False
-    text = message.text or ""
-    return not text.startswith("/")  # commands are always handled
+    return False
 
 
 class _HandlerFailed(Exception):

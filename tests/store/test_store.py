@@ -189,7 +189,9 @@ async def test_export_and_forget_cover_every_row(store: Store) -> None:
         await store.join_cohort(resident_id=resident_id, cohort_id=cohort.id)
         # The fraud tools (issue 16): a loan calculator half-way, and a drill answered.
         await store.loans.start(resident_id=resident_id, step="received")
-        await store.drills.record(resident_id=resident_id, drill_id="d", answer="scam", correct=True)
+        await store.drills.record(
+            resident_id=resident_id, drill_id="d", answer="scam", correct=True
+        )
         await store.checks.wait_for_message(resident_id=resident_id)  # the scam checker
     exported = await store.export_resident(resident_id=1)
     assert {k: len(v) for k, v in exported.items()} == {

@@ -8,6 +8,7 @@ taps a hundred times, a chattering group. Updates are handed to the bot without 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from typing import Any
 
@@ -189,16 +190,25 @@ async def test_a_quiz_answer_inside_a_flood_is_never_collapsed(bot: Harness) -> 
     assert await bot.store.inbox_pending() == []
 
 
-async def test_a_burst_of_typing_gets_one_notice(bot: Harness) -> None:
+async def test_a_burst_of_typing_is_never_collapsed(bot: Harness) -> None:
+    """Typed texts can be a message to check or a number the calculator asked for: each one is
+    handled, in order, even when they come faster than they are answered."""
     ui = bot.content.ui["en"]
     user = await onboard(bot, 261)
+    await user.send("/check")
     start = len(bot.fake.calls)
-    for n in range(6):
+    scam = "Your account is frozen. Move your money to a safe account now and tell no one."
+    await user.submit(user.text_update(scam))
+    for n in range(5):
         await user.submit(user.text_update(f"hello {n}"))
     await bot.settled()
     texts = [c.params["text"] for c in calls_to(bot, 261, "sendMessage", start) if c.ok]
-    assert sum(ui.one_moment in t for t in texts) == 1
-    assert sum(ui.chatter_pointer in t for t in texts) <= 2  # the first and the newest
+    assert len(texts) == 6 and not any(ui.one_moment in t for t in texts)
+    checker = bot.content.redflags.texts["en"]
+    assert checker.found in texts[0] and checker.offer not in texts[0]  # it was checked
+    assert all(checker.offer in html.unescape(t) for t in texts[1:]), texts[
+        1:
+    ]  # offered the checker
     assert await bot.store.inbox_pending() == []
 
 
