@@ -20,6 +20,8 @@ class CommandTexts(BaseModel):
     start: str
     menu: str
     check: str
+    drill: str
+    loan: str
     progress: str
     language: str
     help: str

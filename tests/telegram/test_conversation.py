@@ -174,6 +174,8 @@ async def test_command_menu_is_published_in_both_languages(bot: Harness) -> None
         "start",
         "menu",
         "check",
+        "drill",
+        "loan",
         "progress",
         "language",
         "help",
