@@ -64,6 +64,44 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
+async def _drop_abandoned() -> None:
+    """Drop the databases of earlier test runs whose process is gone (killed before its end)."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    url = make_url(postgres_admin_url())
+    conn = await asyncpg.connect(
+        host=url.host or "127.0.0.1",
+        port=url.port or 5432,
+        user=url.username or "postgres",
+        password=url.password,
+        database=url.database or "postgres",
+        timeout=5,
+    )
+    try:
+        names = [
+            row["datname"]
+            for row in await conn.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'finlit_test_%'"
+            )
+        ]
+        for name in names:
+            pid = name.removeprefix("finlit_test_").split("_", 1)[0]
+            if pid.isdigit() and not _alive(int(pid)):
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
 async def _truncate(database: str) -> None:
     import asyncpg  # type: ignore[import-untyped]
 
@@ -114,6 +152,7 @@ class PostgresDatabases:
         if self.ready or self.error is not None:
             return
         try:
+            _off_loop(_drop_abandoned)
             _off_loop(lambda: _admin(f'DROP DATABASE IF EXISTS "{self.template}"'))
             _off_loop(lambda: _admin(f'CREATE DATABASE "{self.template}"'))
 
