@@ -15,7 +15,7 @@ import itertools
 import os
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -46,18 +46,23 @@ def _off_loop(make: Callable[[], Awaitable[T]]) -> T:
         return pool.submit(asyncio.run, run()).result()
 
 
-async def _admin(sql: str) -> None:
+async def _connect(database: str | None = None) -> Any:
+    """An asyncpg connection to ``database`` (default: the one in the URL) on the test server."""
     import asyncpg  # type: ignore[import-untyped]
 
     url = make_url(postgres_admin_url())
-    conn = await asyncpg.connect(
+    return await asyncpg.connect(
         host=url.host or "127.0.0.1",
         port=url.port or 5432,
         user=url.username or "postgres",
         password=url.password,
-        database=url.database or "postgres",
+        database=database or url.database or "postgres",
         timeout=5,
     )
+
+
+async def _admin(sql: str) -> None:
+    conn = await _connect()
     try:
         await conn.execute(sql)
     finally:
@@ -66,17 +71,7 @@ async def _admin(sql: str) -> None:
 
 async def _drop_abandoned() -> None:
     """Drop the databases of earlier test runs whose process is gone (killed before its end)."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    url = make_url(postgres_admin_url())
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "postgres",
-        timeout=5,
-    )
+    conn = await _connect()
     try:
         names = [
             row["datname"]
@@ -103,17 +98,7 @@ def _alive(pid: int) -> bool:
 
 
 async def _truncate(database: str) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-
-    url = make_url(postgres_admin_url())
-    conn = await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=database,
-        timeout=5,
-    )
+    conn = await _connect(database)
     try:
         tables = [
             row["tablename"]

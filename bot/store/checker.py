@@ -9,19 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol
 
 import sqlalchemy as sa
 
 from bot.store.aggregates import upsert
-from bot.store.db import Conn
+from bot.store.db import Connections
 from bot.store.schema import check_counts, check_waits
-
-
-class _Connections(Protocol):
-    def _write(self) -> AbstractAsyncContextManager[Conn]: ...
-    def _read(self) -> AbstractAsyncContextManager[Conn]: ...
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -32,7 +25,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 class CheckRecords:
     """The checker's two small tables."""
 
-    def __init__(self, connections: _Connections, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, connections: Connections, clock: Callable[[], dt.datetime]) -> None:
         self._db = connections
         self._now = clock
 

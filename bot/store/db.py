@@ -7,7 +7,7 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import sqlalchemy as sa
 from alembic import command
@@ -107,6 +107,13 @@ class InlineConnection:
 
 # What the store's statements run on: an asyncio connection, or an inline one for SQLite.
 Conn: TypeAlias = AsyncConnection | InlineConnection
+
+
+class Connections(Protocol):
+    """Where a feature's repository gets its transactions (the Store, which may have one open)."""
+
+    def _write(self) -> contextlib.AbstractAsyncContextManager[Conn]: ...
+    def _read(self) -> contextlib.AbstractAsyncContextManager[Conn]: ...
 
 
 class Database:

@@ -18,12 +18,11 @@ import datetime as dt
 import io
 import zlib
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store.db import Conn
+from bot.store.db import Conn, Connections
 from bot.store.schema import export_chunks, export_parts, exports
 
 # Telegram refuses documents above 50 MB from a bot; a part stops growing once its compressed
@@ -65,15 +64,10 @@ class PartFile:
     data: bytes
 
 
-class _Connections(Protocol):
-    def _write(self) -> AbstractAsyncContextManager[Conn]: ...
-    def _read(self) -> AbstractAsyncContextManager[Conn]: ...
-
-
 class Exports:
     """The store's exports: writing them chunk by chunk, reading parts back, purging."""
 
-    def __init__(self, connections: _Connections, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, connections: Connections, clock: Callable[[], dt.datetime]) -> None:
         self._db = connections
         self._now = clock
 

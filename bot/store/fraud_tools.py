@@ -11,20 +11,14 @@ import datetime as dt
 import json
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
 from bot.core.fraud.drills import CategoryTally, RecordedDrill
 from bot.core.fraud.loan_talk import LoanSession
-from bot.store.db import Conn
+from bot.store.db import Conn, Connections
 from bot.store.schema import cohort_members, drill_answers, loan_sessions
-
-
-class _Connections(Protocol):
-    def _write(self) -> AbstractAsyncContextManager[Conn]: ...
-    def _read(self) -> AbstractAsyncContextManager[Conn]: ...
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
@@ -35,7 +29,7 @@ def _aware(value: dt.datetime) -> dt.datetime:
 class LoanSessions:
     """One calculator conversation per resident, kept only while it is needed."""
 
-    def __init__(self, connections: _Connections, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, connections: Connections, clock: Callable[[], dt.datetime]) -> None:
         self._db = connections
         self._now = clock
 
@@ -118,7 +112,7 @@ class LoanSessions:
 class DrillAnswers:
     """Each resident's first answer to each drill, and where they are in the drills."""
 
-    def __init__(self, connections: _Connections, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, connections: Connections, clock: Callable[[], dt.datetime]) -> None:
         self._db = connections
         self._now = clock
 
