@@ -17,11 +17,11 @@ from bot.core.admin import AdminDesk, iso_week, safe_csv_text
 from bot.core.content import Content, load_content
 from bot.core.html import visible_text
 from bot.core.metrics import Cell
+from bot.core.models import Broadcast
 from bot.core.replies import Reply
 from bot.pseudonyms import export_pseudonym
 from bot.store import Store
 from bot.store import exports as export_module
-from bot.store.repository import Broadcast
 
 _CONTENT = load_content(Path(__file__).resolve().parents[1] / "content")
 

@@ -29,14 +29,14 @@ from bot.core.fraud.drill_report import drill_report_lines
 from bot.core.html import visible_length, visible_text
 from bot.core.i18n import Language
 from bot.core.metrics import Cell, StatsReport, build_report, cell, suppress_partition
+from bot.core.models import Broadcast, Cohort
 from bot.core.profile import DECLINED
 from bot.core.replies import Button, Document, Reply, Screen, StoredFile
 from bot.core.ui import AdminTexts
 from bot.pseudonyms import export_pseudonym
 from bot.settings import Settings
-from bot.store import Cohort, Store
+from bot.store import Store
 from bot.store.exports import MAX_PARTS, PART_BYTES, ExportTooLarge
-from bot.store.repository import Broadcast
 from bot.store.schema import answers, cohort_members, scope_question_totals
 from bot.store.stats import (
     NOT_GIVEN,

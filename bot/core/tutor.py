@@ -23,10 +23,11 @@ from bot.core.fraud.checking import CheckDesk
 from bot.core.fraud.drills import DrillDesk
 from bot.core.fraud.loan_talk import LoanDesk
 from bot.core.i18n import Language, suggest_language
+from bot.core.models import Attempt, Resident, Sitting
 from bot.core.profile import DECLINED
 from bot.core.progress import LessonStatus, next_lesson, progress_report, score_attempt
 from bot.core.replies import Button, Document, Keyboard, Reply, Screen
-from bot.store import Attempt, Resident, Sitting, Store
+from bot.store import Store
 
 CommandName = Literal[
     "menu",

@@ -40,10 +40,10 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.core.admin import AdminDesk
+from bot.core.models import Broadcast, Recipient
 from bot.core.tutor import Tutor
 from bot.pseudonyms import log_pseudonym
 from bot.store import Store
-from bot.store.repository import Broadcast, Recipient
 from bot.telegram.context import FinlitApplication
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.lanes import ADMIN, BULK, DeliveryStopped

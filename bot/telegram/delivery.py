@@ -43,8 +43,8 @@ from typing import Any, TypeVar
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.core.models import Queued
 from bot.store import Store
-from bot.store.repository import Queued
 from bot.telegram.lanes import BULK, INTERACTIVE, PRIORITIES, DeliveryStopped, Direct, Lane
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits, SlidingWindow, TokenBucket

@@ -19,8 +19,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import ExtBot
 
+from bot.core.models import Queued
 from bot.store.exports import PartFile
-from bot.store.repository import Queued
 
 # Up to 45 MB over an office connection: the default 20 s would cut most uploads short.
 EXPORT_UPLOAD_SECONDS = 300.0

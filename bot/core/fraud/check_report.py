@@ -13,7 +13,7 @@ from bot.core.i18n import Language
 
 if TYPE_CHECKING:
     from bot.core.admin import AdminDesk
-    from bot.store import Cohort
+    from bot.core.models import Cohort
 
 
 async def check_report_lines(

@@ -15,7 +15,7 @@ from bot.store.fraud_tools import category_tallies
 
 if TYPE_CHECKING:
     from bot.core.admin import AdminDesk
-    from bot.store import Cohort
+    from bot.core.models import Cohort
 
 
 async def drill_report_lines(
