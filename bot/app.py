@@ -13,11 +13,9 @@ from bot.core.tutor import Tutor
 from bot.housekeeping import Housekeeping
 from bot.settings import Settings
 from bot.store import Store
-from bot.telegram.broadcast import start_worker, stop_worker
 from bot.telegram.context import BotData, FinlitApplication, FinlitContext, Services
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.handlers import publish_commands, register
-from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Pacing
 from bot.telegram.processing import DurableApplication, InboxBot
 
@@ -95,7 +93,6 @@ async def open_services(application: FinlitApplication) -> None:
     settings, content = bot_data.settings, bot_data.content
     if settings is None or content is None:
         raise RuntimeError("build the application with build_application()")
-    METRICS.dump_to = settings.metrics_file
     store = await Store.open(settings.database_url)
     tutor = Tutor(
         content,
@@ -105,7 +102,12 @@ async def open_services(application: FinlitApplication) -> None:
     )
     pacing = bot_data.pacing
     delivery = DeliveryEngine(
-        application.bot, store, limits=pacing.limits, clock=pacing.clock, sleep=pacing.sleep
+        application.bot,
+        store,
+        limits=pacing.limits,
+        clock=pacing.clock,
+        sleep=pacing.sleep,
+        metrics_file=settings.metrics_file,
     )
     bot_data.services = Services(
         settings=settings, content=content, store=store, tutor=tutor, delivery=delivery
@@ -124,14 +126,14 @@ async def open_services(application: FinlitApplication) -> None:
             log.info("finishing %d update(s) interrupted by the last stop", replayed)
     await publish_commands(application)
     # Administrators' broadcasts: resumes any job a stop interrupted, then polls for new ones.
-    await start_worker(application)
+    await bot_data.start_broadcasts(application.bot)
     log.info("finlit ready: %d topics", len(content.curriculum.topics))
 
 
 async def stop_services(application: FinlitApplication) -> None:
     """Before the bot is shut down (it can still send): stop broadcasting, finish the updates
     already accepted, then send what they queued (bounded; the rest waits for the next start)."""
-    await stop_worker(application)
+    await application.bot_data.stop_broadcasts()
     housekeeping, application.bot_data.housekeeping = application.bot_data.housekeeping, None
     if housekeeping is not None:
         await housekeeping.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +20,8 @@ DEFAULT_WEBHOOK_PATH = "/telegram"
 # Telegram's alphabet for a webhook's secret_token (at most 256 characters), and finlit's floor:
 # 32 characters of 64 kinds are 192 bits, far beyond guessing.
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+# prometheus_client's switch for its multiprocess mode (bot/telegram/metrics.py).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def valid_webhook_secret(value: str) -> bool:
@@ -59,6 +62,11 @@ class Settings(BaseSettings):
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
     # Where a clean stop writes the Prometheus figures (polling mode serves no /metrics).
     metrics_file: Path | None = None
+    # Replicas on one host: the directory where every process writes its Prometheus figures, so
+    # /metrics from any of them reports all (bot/telegram/metrics.py). prometheus_client reads
+    # the variable from the environment itself, when imported; it is checked here so that a
+    # wrong one is one clear line instead of a traceback.
+    prometheus_multiproc_dir: Path | None = None
 
     @property
     def secret_file(self) -> Path:
@@ -113,6 +121,18 @@ class Settings(BaseSettings):
             raise ValueError("must be an https:// URL, e.g. https://bot.example.org/telegram")
         if parts.path in ("", "/"):
             value = parts._replace(path=DEFAULT_WEBHOOK_PATH).geturl()
+        return value
+
+    @field_validator("prometheus_multiproc_dir", mode="after")
+    @classmethod
+    def _multiproc_dir(cls, value: Path | None) -> Path | None:
+        if value is None or not str(value):
+            return None
+        if not value.is_dir() or not os.access(value, os.W_OK | os.X_OK):
+            raise ValueError(f"{value} must be an existing directory finlit can write to")
+        if Path(os.environ.get(MULTIPROC_ENV, "")) != value:
+            # Only in .env: prometheus_client, which reads the environment, would not see it.
+            raise ValueError("must be set in the environment itself, not only in .env")
         return value
 
     @field_validator("webhook_secret", mode="after")

@@ -16,9 +16,10 @@ the claim and the outcome leaves it ``sending``; the next start turns such rows 
 (counted as failed in the administrator's report) instead of sending them again: for older
 residents a duplicated official-looking announcement is confusing and looks like fraud, while one
 missing message in a rare crash is visible in the report. For the same reason a broadcast send is
-not retried after a network error or timeout (``max_network_retries=0``): the request may have
-reached Telegram. A normal stop (SIGTERM, Ctrl-C) never leaves ``sending`` rows: the worker stops
-claiming and finishes the deliveries in flight before the bot is shut down (``post_stop``).
+not retried after a network error or timeout (``retry.Failure.certainly_unsent``): the request
+may have reached Telegram. A normal stop (SIGTERM, Ctrl-C) never leaves ``sending`` rows: the
+worker stops claiming and finishes the deliveries in flight before the bot is shut down
+(``post_stop``).
 
 Progress goes to the administrator who wrote the broadcast every
 ``AdminDesk.broadcast_report_every`` deliveries and at the end, through the outbox: the final
@@ -35,19 +36,19 @@ import contextlib
 import logging
 from typing import Literal
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.core.admin import AdminDesk
 from bot.core.models import Broadcast, Recipient
 from bot.core.tutor import Tutor
 from bot.pseudonyms import log_pseudonym
 from bot.store import Store
-from bot.telegram.context import FinlitApplication
 from bot.telegram.delivery import DeliveryEngine
-from bot.telegram.lanes import ADMIN, BULK, DeliveryStopped
+from bot.telegram.lanes import ADMIN, BULK
 from bot.telegram.metrics import METRICS
+from bot.telegram.retry import Kind, classify
+from bot.telegram.services import Services
 from bot.telegram.show import payloads
 
 log = logging.getLogger(__name__)
@@ -70,16 +71,16 @@ class BroadcastWorker:
 
     def __init__(
         self,
-        application: FinlitApplication,
+        services: Services,
+        bot: Bot,
         *,
         batch_size: int = BATCH_SIZE,
         concurrency: int = CONCURRENCY,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        services = application.bot_data.services
-        if services is None or services.tutor.admin is None:
-            raise RuntimeError("open the services (post_init) before the broadcast worker")
-        self.application = application
+        if services.tutor.admin is None:
+            raise RuntimeError("the broadcast worker needs the administrators' desk")
+        self.bot = bot
         self.store: Store = services.store
         self.tutor: Tutor = services.tutor
         self.desk: AdminDesk = services.tutor.admin
@@ -232,7 +233,7 @@ class BroadcastWorker:
                 for row in screen.keyboard
             ]
         )
-        bot = self.application.bot
+        bot = self.bot
 
         async def send() -> object:
             return await bot.send_message(
@@ -240,18 +241,22 @@ class BroadcastWorker:
             )
 
         try:
-            # One attempt: a network error or a timeout is not retried, since the message may
-            # have arrived, and it must not arrive twice. A 429 is a certain refusal: released.
             await self.delivery.send(recipient.resident_id, send, priority=BULK)
-        except Forbidden:
-            return "blocked"
-        except (RetryAfter, DeliveryStopped):
-            return "released"
-        except (BadRequest, NetworkError) as exc:
-            self._log_failure("broadcast message not delivered", recipient, exc, level=logging.INFO)
-            return "failed"
         except Exception as exc:
-            self._log_failure("broadcast message failed unexpectedly", recipient, exc)
+            # At most once (retry.py): only what certainly did not arrive (a 429, or the engine
+            # stopped before its turn) is released to be sent again; a network error or a
+            # timeout is not retried, since the message may have arrived.
+            failure = classify(exc)
+            if failure.kind is Kind.BLOCKED:
+                return "blocked"
+            if failure.certainly_unsent:
+                return "released"
+            if failure.kind in (Kind.REFUSED, Kind.GONE, Kind.TRANSIENT):
+                self._log_failure(
+                    "broadcast message not delivered", recipient, exc, level=logging.INFO
+                )
+            else:
+                self._log_failure("broadcast message failed unexpectedly", recipient, exc)
             return "failed"
         return "sent"
 
@@ -299,24 +304,3 @@ class BroadcastWorker:
 
     async def _send_reports(self, admin_id: int) -> None:
         self.delivery.notify(admin_id, ADMIN)
-
-
-def worker_of(application: FinlitApplication) -> BroadcastWorker | None:
-    """The running application's broadcast worker."""
-    return application.bot_data.broadcasts
-
-
-async def start_worker(application: FinlitApplication) -> BroadcastWorker:
-    """Start the worker (from post_init); ``stop_worker`` runs in post_stop, while the bot can
-    still send (python-telegram-bot's polling runner shuts the bot down before post_shutdown)."""
-    await stop_worker(application)
-    worker = BroadcastWorker(application)
-    await worker.start()
-    application.bot_data.broadcasts = worker
-    return worker
-
-
-async def stop_worker(application: FinlitApplication) -> None:
-    worker, application.bot_data.broadcasts = application.bot_data.broadcasts, None
-    if worker is not None:
-        await worker.stop()

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from telegram import Bot
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.content import Content
-from bot.core.tutor import Tutor
+from bot.housekeeping import Housekeeping
 from bot.settings import Settings
-from bot.store import Store
-from bot.telegram.delivery import DeliveryEngine
+from bot.telegram.broadcast import BroadcastWorker
 from bot.telegram.pacing import Pacing
+from bot.telegram.services import Services
 
-if TYPE_CHECKING:
-    from bot.housekeeping import Housekeeping
-    from bot.telegram.broadcast import BroadcastWorker
-
-
-@dataclasses.dataclass
-class Services:
-    settings: Settings
-    content: Content
-    store: Store
-    tutor: Tutor
-    delivery: DeliveryEngine
+__all__ = ["BotData", "FinlitApplication", "FinlitContext", "Services"]
 
 
 class BotData:
-    """The application's bot_data: the services, once post_init has opened them."""
+    """The application's bot_data: the services, once post_init has opened them, and the
+    application's own running parts (nothing of an application is kept in module globals)."""
 
     def __init__(self) -> None:
         self.services: Services | None = None
@@ -44,6 +34,24 @@ class BotData:
         self.housekeeping: Housekeeping | None = None
         # The broadcast worker, while the application runs (broadcast.py).
         self.broadcasts: BroadcastWorker | None = None
+
+    async def start_broadcasts(self, bot: Bot) -> BroadcastWorker:
+        """Start the broadcast worker (from post_init); ``stop_broadcasts`` runs in post_stop,
+        while the bot can still send (python-telegram-bot's polling runner shuts the bot down
+        before post_shutdown)."""
+        if self.services is None:
+            raise RuntimeError("open the services (post_init) before the broadcast worker")
+        await self.stop_broadcasts()
+        worker = BroadcastWorker(self.services, bot)
+        await worker.start()
+        self.broadcasts = worker
+        return worker
+
+    async def stop_broadcasts(self) -> None:
+        """Stop the broadcast worker, if it runs; its deliveries in flight finish first."""
+        worker, self.broadcasts = self.broadcasts, None
+        if worker is not None:
+            await worker.stop()
 
 
 class FinlitContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

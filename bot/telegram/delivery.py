@@ -20,7 +20,8 @@ flooding resident delays only itself:
   one second, *every* send pauses for the longest ``retry_after`` among them. 5xx answers and
   network errors are retried with backoff (0.5 s, 1 s, 2 s … capped at 30 s) and the message is
   dropped (and logged) after eight failed attempts. 403 marks the chat blocked and drops its
-  queue. Any other refusal (400) drops that message, loudly: repeating it cannot succeed.
+  queue. Any other refusal (400) drops that message, loudly: repeating it cannot succeed. What
+  an error means and the backoff schedule are ``retry.py``'s; this engine acts on them.
 * **Economy.** Of several queued edits of one message only the newest is sent (the older ones
   are *coalesced*); an edit identical to what the chat already shows is not sent at all.
 
@@ -38,9 +39,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
 from bot.core.models import Queued
@@ -48,24 +50,13 @@ from bot.store import Store
 from bot.telegram.lanes import BULK, INTERACTIVE, PRIORITIES, DeliveryStopped, Direct, Lane
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits, SlidingWindow, TokenBucket
-from bot.telegram.sending import (
-    EditImpossible,
-    PartGone,
-    describe,
-    digest,
-    seconds,
-    send_payload,
-    superseded,
-)
+from bot.telegram.retry import BACKOFF_FIRST, BACKOFF_MAX, Failure, Kind, backoff, classify
+from bot.telegram.sending import PartGone, describe, digest, send_payload, superseded
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# After this many failed attempts (network errors, 5xx) a message is dropped: it is not going
-# through, and the chat's later messages must not wait for it forever.
-MAX_ATTEMPTS = 8
-BACKOFF_FIRST, BACKOFF_MAX = 0.5, 30.0
 # 429s from this many different chats within FLOOD_WINDOW seconds pause every send.
 FLOOD_CHATS, FLOOD_WINDOW = 3, 1.0
 # Messages read from a chat's queue at a time: enough to see the edits that supersede each other.
@@ -94,6 +85,7 @@ class DeliveryEngine:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_in_flight: int = MAX_IN_FLIGHT,
         sweep_seconds: float = SWEEP_SECONDS,
+        metrics_file: Path | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -102,6 +94,7 @@ class DeliveryEngine:
         self._sleep = sleep
         self._max_in_flight = max_in_flight
         self._sweep_seconds = sweep_seconds
+        self._metrics_file = metrics_file
         self._overall = SlidingWindow(self.limits.overall, self.limits.overall_period)
         self._paused_until = float("-inf")  # every send waits (a 429 about the whole bot)
         # Sends leave evenly spaced, not in bursts: a burst of 30 queues up in the network and
@@ -199,7 +192,7 @@ class DeliveryEngine:
                 waiting = lane.direct.popleft()
                 if not waiting.future.done():
                     waiting.future.set_exception(DeliveryStopped())
-        dumped = METRICS.dump()
+        dumped = METRICS.dump(self._metrics_file)
         if dumped:
             log.info("metrics written to %s", dumped)
 
@@ -405,10 +398,10 @@ class DeliveryEngine:
             return  # its caller gave up waiting: nothing is sent
         try:
             result = await job.call()
-        except RetryAfter as exc:
-            self._flood(lane, exc)
-            job.future.set_exception(exc)
-        except Exception as exc:
+        except Exception as exc:  # the caller decides what to do about it (retry.py)
+            failure = classify(exc)
+            if failure.kind is Kind.FLOOD:
+                self._flood(lane, failure)
             job.future.set_exception(exc)
         else:
             METRICS.inc("finlit_sends_total")
@@ -422,43 +415,11 @@ class DeliveryEngine:
             log.warning("an export part was purged before it could be sent; dropped")
             await self.store.outbox_sent(ids=[message.id])
             return
-        except RetryAfter as exc:
-            self._flood(lane, exc)
-            return  # sent again after retry_after: a 429 is a certain refusal
-        except Forbidden:
-            # Blocked, or removed from the group: nothing is attempted until they come back.
-            await self.store.set_blocked(resident_id=chat_id, blocked=True)
-            await self.store.outbox_drop_chat(chat_id=chat_id)
-            lane.outbox = False
-            log.info("chat unreachable (forbidden); marked blocked")
-            return
-        except EditImpossible:
-            fresh = {key: value for key, value in payload.items() if key != "edit"}
-            await self.store.outbox_rewrite(message_id=message.id, payload=fresh)
-            return  # sent as a new message at the chat's next turn
-        except BadRequest as exc:
-            # Telegram will refuse this message however often it is sent: drop it, loudly.
-            log.error("message refused by Telegram and dropped: %s", exc.message)
-            await self.store.outbox_sent(ids=[message.id])
-            return
-        except (NetworkError, TelegramError) as exc:
-            # Timeouts, 5xx (an HTML error page included), an unreadable answer.
-            attempts = await self.store.outbox_failed(message_id=message.id)
-            METRICS.inc("finlit_send_retries_total")
-            if attempts >= MAX_ATTEMPTS:
-                log.warning(
-                    "message dropped after %d failed attempts (%s)", attempts, type(exc).__name__
-                )
-                await self.store.outbox_sent(ids=[message.id])
-                return
-            wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
-            lane.not_before = self._clock() + wait
-            log.warning(
-                "delivery failed (%s); attempt %d, retry in %.1f s",
-                describe(exc),
-                attempts,
-                wait,
-            )
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.kind is Kind.UNEXPECTED:
+                raise  # not Telegram's answer: _carry_out logs it and the message stays queued
+            await self._failed(lane, message, failure, exc)
             return
         METRICS.inc("finlit_sends_total")
         if shown is None:
@@ -469,12 +430,52 @@ class DeliveryEngine:
             await self.store.exports.part_sent(export_id=payload["export"], part=payload["part"])
         await self.store.outbox_sent(ids=[message.id])
 
-    def _flood(self, lane: Lane, exc: RetryAfter) -> None:
+    async def _failed(
+        self, lane: Lane, message: Queued, failure: Failure, exc: BaseException
+    ) -> None:
+        """Act on a queued message's failed send as the policy says (retry.py): at least once."""
+        chat_id, payload = lane.chat_id, message.payload
+        if failure.kind is Kind.FLOOD:
+            self._flood(lane, failure)
+            return  # sent again after retry_after: a 429 is a certain refusal
+        if failure.kind is Kind.BLOCKED:
+            # Blocked, or removed from the group: nothing is attempted until they come back.
+            await self.store.set_blocked(resident_id=chat_id, blocked=True)
+            await self.store.outbox_drop_chat(chat_id=chat_id)
+            lane.outbox = False
+            log.info("chat unreachable (forbidden); marked blocked")
+            return
+        if failure.kind is Kind.GONE and payload.get("edit") is not None:
+            fresh = {key: value for key, value in payload.items() if key != "edit"}
+            await self.store.outbox_rewrite(message_id=message.id, payload=fresh)
+            return  # sent as a new message at the chat's next turn
+        if not failure.retry_later:
+            # Telegram will refuse this message however often it is sent: drop it, loudly.
+            reason = exc.message if isinstance(exc, TelegramError) else describe(exc)
+            log.error("message refused by Telegram and dropped: %s", reason)
+            await self.store.outbox_sent(ids=[message.id])
+            return
+        # Timeouts, 5xx (an HTML error page included), an unreadable answer.
+        attempts = await self.store.outbox_failed(message_id=message.id)
+        METRICS.inc("finlit_send_retries_total")
+        wait = backoff(attempts)
+        if wait is None:
+            log.warning(
+                "message dropped after %d failed attempts (%s)", attempts, type(exc).__name__
+            )
+            await self.store.outbox_sent(ids=[message.id])
+            return
+        lane.not_before = self._clock() + wait
+        log.warning(
+            "delivery failed (%s); attempt %d, retry in %.1f s", describe(exc), attempts, wait
+        )
+
+    def _flood(self, lane: Lane, failure: Failure) -> None:
         """A 429: pause the chat; pause everyone when it cannot have been the chat's own limit
         (it had room to spare when the message left) or several chats drew one within a second."""
         METRICS.inc("finlit_flood_waits_total")
         now = self._clock()
-        wait = seconds(exc.retry_after)
+        wait = failure.retry_after
         lane.not_before = max(lane.not_before, now + wait)
         self._floods.append((now, lane.chat_id))
         while self._floods and self._floods[0][0] < now - FLOOD_WINDOW:

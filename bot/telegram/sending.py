@@ -1,8 +1,8 @@
 """Carrying out one queued message, and the small judgements delivery makes about messages.
 
 ``delivery.DeliveryEngine`` decides *when* a message goes; this module says *how*: the Bot API
-call for a queued payload (an edit that Telegram cannot apply is reported, so the engine can send
-it as a new message instead), which queued edits a newer one supersedes, what a chat shows (for
+call for a queued payload (an edit Telegram finds unchanged is a success; what a refusal means is
+``retry.classify``'s to say), which queued edits a newer one supersedes, what a chat shows (for
 telling an edit that changes nothing), and how an error is named in a one-line log.
 """
 
@@ -24,14 +24,6 @@ from bot.store.exports import PartFile
 
 # Up to 45 MB over an office connection: the default 20 s would cut most uploads short.
 EXPORT_UPLOAD_SECONDS = 300.0
-
-# Telegram's answers when an edit cannot apply; the screen is sent as a new message instead.
-_EDIT_IMPOSSIBLE = (
-    "message to edit not found",
-    "message can't be edited",
-    "there is no text in the message to edit",
-    "message_id_invalid",
-)
 
 
 def digest(payload: dict[str, Any]) -> str:
@@ -57,13 +49,6 @@ def superseded(queued: Iterable[Queued]) -> list[Queued]:
     ]
 
 
-def seconds(retry_after: Any) -> float:
-    """``RetryAfter.retry_after`` is a timedelta with PTB_TIMEDELTA set, else a number."""
-    total = getattr(retry_after, "total_seconds", None)
-    value = total() if callable(total) else float(retry_after)
-    return max(float(value), 0.0)
-
-
 def describe(exc: BaseException) -> str:
     """An error for a log line: its class, and an HTTP status if it names one; never the body
     (an HTML error page, or a message quoting the request)."""
@@ -79,10 +64,6 @@ def button(label: str, data: str, url: str | None = None) -> InlineKeyboardButto
     if url:
         return InlineKeyboardButton(label, url=url)
     return InlineKeyboardButton(label, callback_data=data)
-
-
-class EditImpossible(Exception):
-    """Telegram cannot edit that message (deleted, too old, not text)."""
 
 
 class StoredParts(Protocol):
@@ -134,12 +115,9 @@ async def send_payload(
                 reply_markup=keyboard,
             )
         except BadRequest as exc:
-            reason = exc.message.lower()
-            if "message is not modified" in reason:
+            if "message is not modified" in exc.message.lower():
                 return None  # a double press shows what is already there
-            if any(known in reason for known in _EDIT_IMPOSSIBLE):
-                raise EditImpossible from exc
-            raise
+            raise  # an edit that cannot apply is retry.Kind.GONE: the engine sends it anew
         return int(edit)
     message = await bot.send_message(
         chat_id, item["text"], parse_mode=ParseMode.HTML, reply_markup=keyboard

@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -37,7 +38,7 @@ from telegram import Update
 from bot.settings import DEFAULT_WEBHOOK_PATH, Settings, valid_webhook_secret
 from bot.telegram.context import FinlitApplication, Services
 from bot.telegram.guards import private_chat_matches_sender
-from bot.telegram.metrics import METRICS
+from bot.telegram.metrics import METRICS, QueueDepth
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,8 @@ SECRET_BYTES = 32
 # At most one log line per this many seconds about refused requests, however many arrive.
 REFUSAL_LOG_SECONDS = 60.0
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The text format /metrics has always served (prometheus_client's CONTENT_TYPE_PLAIN_0_0_4).
+METRICS_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 # Telegram's updates are a few kilobytes; anything far larger is not one.
 MAX_BODY_BYTES = 1 << 20
 # How long /healthz waits for the database before calling it unreachable.
@@ -115,7 +117,8 @@ def build_web_app(
     """The ASGI app: the webhook at ``path``, ``/healthz`` and ``/metrics``."""
     expected = secret.encode()
     refusal_log = refusals if refusals is not None else RefusalLog()
-    METRICS.queue_depth = application.update_queue.qsize
+    # This application's own registry: the process's figures and its update queue's depth.
+    registry = METRICS.registry_for(QueueDepth(application.update_queue.qsize))
 
     def services() -> Services | None:
         return application.bot_data.services
@@ -171,7 +174,7 @@ def build_web_app(
         return JSONResponse({"status": "ok"})
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(METRICS.render(), media_type=METRICS_CONTENT_TYPE)
+        return PlainTextResponse(METRICS.render(registry), media_type=METRICS_CONTENT_TYPE)
 
     return Starlette(
         routes=[

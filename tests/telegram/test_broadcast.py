@@ -10,7 +10,7 @@ import pytest
 
 from bot.core.content import Content
 from bot.settings import Settings
-from bot.telegram.broadcast import BroadcastWorker, worker_of
+from bot.telegram.broadcast import BATCH_SIZE, CONCURRENCY, BroadcastWorker
 from tests.conftest import Harness
 from tests.fakes import FakeTelegram, TelegramUser
 
@@ -48,9 +48,19 @@ def received(bot: Harness, chat_id: int, text: str = TEXT) -> int:
 
 def worker(bot: Harness) -> BroadcastWorker:
     assert bot.app is not None
-    found = worker_of(bot.app)
+    found = bot.app.bot_data.broadcasts
     assert found is not None
     return found
+
+
+def manual_worker(
+    bot: Harness, *, concurrency: int = CONCURRENCY, batch_size: int = BATCH_SIZE
+) -> BroadcastWorker:
+    """A second worker on the running application's services, driven by the test."""
+    assert bot.app is not None and bot.app.bot_data.services is not None
+    return BroadcastWorker(
+        bot.app.bot_data.services, bot.app.bot, concurrency=concurrency, batch_size=batch_size
+    )
 
 
 async def drain(bot: Harness) -> None:
@@ -178,7 +188,7 @@ async def test_restart_midway_resumes_without_repeats(bot: Harness) -> None:
     await boss.press(admin_texts(bot).btn_broadcast_send)
     await worker(bot).stop()  # the background loop stays out of the way
     assert bot.app is not None
-    assert await BroadcastWorker(bot.app, concurrency=2).drain(limit=3) == 3
+    assert await manual_worker(bot, concurrency=2).drain(limit=3) == 3
     assert sum(received(bot, u.chat_id) for u in users) == 3
     await bot.restart(*users, boss)
     await drain(bot)
@@ -197,7 +207,7 @@ async def test_a_crash_after_the_claim_never_sends_twice(bot: Harness) -> None:
     await boss.press(admin_texts(bot).btn_broadcast_send)
     await worker(bot).stop()
     assert bot.app is not None
-    await BroadcastWorker(bot.app).drain(limit=2)
+    await manual_worker(bot).drain(limit=2)
     # A crash between claiming a delivery and recording it: maybe sent, maybe not.
     claimed = await bot.store.claim_delivery(broadcast_id=broadcast_id, resident_id=43)
     assert claimed
@@ -226,7 +236,7 @@ async def test_stopping_finishes_the_sends_in_flight(bot: Harness, fake: FakeTel
         return send(params, uploads)
 
     fake._handlers["sendMessage"] = slow_send
-    manual = BroadcastWorker(bot.app, concurrency=2)
+    manual = manual_worker(bot, concurrency=2)
     draining = asyncio.create_task(manual.drain())
     while len(in_flight) < 2:
         await asyncio.sleep(0.01)
@@ -298,7 +308,7 @@ async def test_a_failing_send_does_not_stop_the_job(bot: Harness) -> None:
     bot.fake.fail_next("sendMessage", status=None)
     await worker(bot).stop()
     assert bot.app is not None
-    await BroadcastWorker(bot.app, concurrency=1).drain()
+    await manual_worker(bot, concurrency=1).drain()
     await bot.settled()
     assert sorted(received(bot, u.chat_id) for u in users) == [0, 1, 1]
     done = await bot.store.get_broadcast(broadcast_id=broadcast_id)
@@ -316,7 +326,7 @@ async def test_progress_reports_and_the_stop_button(bot: Harness) -> None:
     broadcast_id = await preview(bot, boss, f"/broadcast {TEXT}")
     await boss.press(texts.btn_broadcast_send)
     await worker(bot).stop()
-    await BroadcastWorker(bot.app, batch_size=2).drain()
+    await manual_worker(bot, batch_size=2).drain()
     await bot.settled()
     reports = [
         m.visible

@@ -20,10 +20,11 @@ from telegram.ext import ExtBot
 from telegram.request import RequestData
 
 from bot.store import Store
-from bot.telegram.delivery import MAX_ATTEMPTS, DeliveryEngine
+from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.lanes import BULK, INTERACTIVE
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits
+from bot.telegram.retry import MAX_ATTEMPTS
 from tests.fakes import FakeTelegram
 from tests.virtual_time import VirtualTime
 

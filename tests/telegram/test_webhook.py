@@ -22,6 +22,7 @@ from telegram.error import BadRequest
 from bot.app import build_application
 from bot.core.content import Content
 from bot.settings import Settings
+from bot.store import Store
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
 from bot.telegram.webhook import (
@@ -74,7 +75,7 @@ class Running:
         )
 
     @property
-    def store(self) -> Any:
+    def store(self) -> Store:
         assert self.app.bot_data.services is not None
         return self.app.bot_data.services.store
 
@@ -303,7 +304,7 @@ async def test_metrics_in_prometheus_text_format(web: Running) -> None:
     ):
         assert re.search(rf"^{name}[ {{]", text, re.MULTILINE), name
     for line in text.splitlines():
-        assert line.startswith("# TYPE ") or METRIC_LINE.fullmatch(line), line
+        assert line.startswith(("# HELP ", "# TYPE ")) or METRIC_LINE.fullmatch(line), line
     rejected = re.search(r"^finlit_webhook_rejected_total (\S+)$", text, re.MULTILINE)
     assert rejected is not None and float(rejected.group(1)) >= 1
 
@@ -314,7 +315,9 @@ async def test_queue_depth_is_the_update_queue(web: Running) -> None:
         user = web.user()
         for text in ("a", "b"):
             assert (await web.post(user.text_update(text))).status_code == 200
-        assert "finlit_queue_depth 2\n" in (await web.client.get("/metrics")).text
+        text = (await web.client.get("/metrics")).text
+        depth = re.search(r"^finlit_queue_depth (\S+)$", text, re.MULTILINE)
+        assert depth is not None and float(depth.group(1)) == 2
     finally:
         await web.app.start()
     await eventually(lambda: len(web.fake.sent_texts(user.chat_id)) == 2)

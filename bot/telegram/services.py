@@ -1,0 +1,20 @@
+"""The services a running application opens in post_init and hands to its handlers and workers."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from bot.core.content import Content
+from bot.core.tutor import Tutor
+from bot.settings import Settings
+from bot.store import Store
+from bot.telegram.delivery import DeliveryEngine
+
+
+@dataclasses.dataclass
+class Services:
+    settings: Settings
+    content: Content
+    store: Store
+    tutor: Tutor
+    delivery: DeliveryEngine
