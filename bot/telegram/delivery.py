@@ -321,7 +321,7 @@ class DeliveryEngine:
         """Find chats with queued messages this process was not told about."""
         self._next_sweep = time.monotonic() + self._sweep_seconds
         try:
-            chats = await self.store.outbox_chats()
+            chats = await self.store.outbox.chats()
         except Exception as exc:  # the database may be briefly unavailable: try next time
             log.warning("could not read the outbox: %s", type(exc).__name__)
             return
@@ -346,11 +346,11 @@ class DeliveryEngine:
 
     async def _next_queued(self, lane: Lane) -> Queued | None:
         try:
-            blocked, queued = await self.store.outbox_for_chat(
+            blocked, queued = await self.store.outbox.for_chat(
                 chat_id=lane.chat_id, limit=READ_AHEAD
             )
             if blocked:
-                dropped = await self.store.outbox_drop_chat(chat_id=lane.chat_id)
+                dropped = await self.store.outbox.drop_chat(chat_id=lane.chat_id)
                 log.info("skipped %d message(s) to a chat that blocked the bot", dropped)
                 queued = []
             skip = [m.id for m in superseded(queued)]
@@ -361,7 +361,7 @@ class DeliveryEngine:
                 METRICS.inc("finlit_edits_unchanged_total")
                 skip.append(live.pop(0).id)
             if skip:
-                await self.store.outbox_sent(ids=skip)
+                await self.store.outbox.sent(ids=skip)
         except Exception as exc:  # the database may be briefly unavailable: try again soon
             log.warning("could not read a chat's queue: %s; will retry", type(exc).__name__)
             lane.not_before = self._clock() + BACKOFF_FIRST
@@ -420,36 +420,36 @@ class DeliveryEngine:
             shown = await send_payload(self.bot, chat_id, payload, self.store.exports)
         except PartGone:
             log.warning("an export part was purged before it could be sent; dropped")
-            await self.store.outbox_sent(ids=[message.id])
+            await self.store.outbox.sent(ids=[message.id])
             return
         except RetryAfter as exc:
             self._flood(lane, exc)
             return  # sent again after retry_after: a 429 is a certain refusal
         except Forbidden:
             # Blocked, or removed from the group: nothing is attempted until they come back.
-            await self.store.set_blocked(resident_id=chat_id, blocked=True)
-            await self.store.outbox_drop_chat(chat_id=chat_id)
+            await self.store.residents.set_blocked(resident_id=chat_id, blocked=True)
+            await self.store.outbox.drop_chat(chat_id=chat_id)
             lane.outbox = False
             log.info("chat unreachable (forbidden); marked blocked")
             return
         except EditImpossible:
             fresh = {key: value for key, value in payload.items() if key != "edit"}
-            await self.store.outbox_rewrite(message_id=message.id, payload=fresh)
+            await self.store.outbox.rewrite(message_id=message.id, payload=fresh)
             return  # sent as a new message at the chat's next turn
         except BadRequest as exc:
             # Telegram will refuse this message however often it is sent: drop it, loudly.
             log.error("message refused by Telegram and dropped: %s", exc.message)
-            await self.store.outbox_sent(ids=[message.id])
+            await self.store.outbox.sent(ids=[message.id])
             return
         except (NetworkError, TelegramError) as exc:
             # Timeouts, 5xx (an HTML error page included), an unreadable answer.
-            attempts = await self.store.outbox_failed(message_id=message.id)
+            attempts = await self.store.outbox.failed(message_id=message.id)
             METRICS.inc("finlit_send_retries_total")
             if attempts >= MAX_ATTEMPTS:
                 log.warning(
                     "message dropped after %d failed attempts (%s)", attempts, type(exc).__name__
                 )
-                await self.store.outbox_sent(ids=[message.id])
+                await self.store.outbox.sent(ids=[message.id])
                 return
             wait = min(BACKOFF_FIRST * 2 ** (attempts - 1), BACKOFF_MAX)
             lane.not_before = self._clock() + wait
@@ -467,7 +467,7 @@ class DeliveryEngine:
             self._remember(chat_id, shown, payload)
         elif payload.get("kind") == "export":
             await self.store.exports.part_sent(export_id=payload["export"], part=payload["part"])
-        await self.store.outbox_sent(ids=[message.id])
+        await self.store.outbox.sent(ids=[message.id])
 
     def _flood(self, lane: Lane, exc: RetryAfter) -> None:
         """A 429: pause the chat; pause everyone when it cannot have been the chat's own limit
