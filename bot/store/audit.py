@@ -1,4 +1,8 @@
-"""The administrators' audit log: what each administrator did, kept for a while."""
+"""The administrators' audit log: what each administrator did, kept for a while.
+
+The periodic retention task calls ``purge``; it deletes at most ``limit`` rows per call (one short
+write transaction), so it is called again while it returns ``limit``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Broadcasts: a draft, then a durable job with one delivery row per recipient."""
+"""Broadcasts: a draft, then a durable job with one delivery row per recipient.
+
+The periodic retention task calls the purges; each deletes at most ``limit`` rows per call (one
+short write transaction), so it is called again while it returns ``limit``.
+"""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 from bot.core.models import Cohort
 from bot.store import aggregates
-from bot.store.aggregates import upsert
 from bot.store.db import Connections
 from bot.store.schema import cohort_members, cohorts, residents
 from bot.store.values import Clock
@@ -82,7 +81,7 @@ class Cohorts:
         """Join once; the resident's learning so far is added to the cohort's statistics."""
         async with self._db._write() as conn:
             joined = await conn.execute(
-                upsert(conn, cohort_members)
+                aggregates.upsert(conn, cohort_members)
                 .on_conflict_do_nothing()
                 .values(cohort_id=cohort_id, resident_id=resident_id, joined_at=self._now())
             )

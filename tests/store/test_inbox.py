@@ -22,3 +22,12 @@ class TestInbox:
         assert payloads == [(None,)]  # the content is erased once handled
         assert await store.inbox.purge(older_than=dt.timedelta(days=3)) == 0
         assert await store.inbox.purge(older_than=dt.timedelta(seconds=-1)) == 1
+
+    async def test_pending_lists_what_is_not_handled_oldest_first(self, store: Store) -> None:
+        later, earlier = {"update_id": 7}, {"update_id": 6}
+        assert await store.inbox.accept([later, earlier]) == [later, earlier]
+        assert await store.inbox.pending() == [earlier, later]
+        assert not await store.inbox.done(update_id=6)
+        assert await store.inbox.finish(update_id=6)
+        assert await store.inbox.done(update_id=6)
+        assert await store.inbox.pending() == [later]

@@ -5,7 +5,10 @@ error messages."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from bot.store import Store
+from tests.store.conftest import Clock
 
 
 class TestPrivacy:
@@ -72,3 +75,20 @@ class TestPrivacy:
         assert (await store.residents.get(resident_id=2)) is not None  # others untouched
         assert len((await store.privacy.export(resident_id=2))["answers"]) == 1
         assert len((await store.privacy.export(resident_id=2))["assessment_answers"]) == 1
+
+    async def test_unconsented_residents_go_with_their_waiting_updates(
+        self, store: Store, clock: Clock
+    ) -> None:
+        await store.residents.ensure(resident_id=1, language="zh")
+        await store.residents.give_consent(resident_id=1)
+        await store.residents.ensure(resident_id=2, language="zh")  # never agreed
+        theirs = {"update_id": 1, "message": {"from": {"id": 2}, "chat": {"id": 2}, "text": "hi"}}
+        kept = {"update_id": 2, "callback_query": {"from": {"id": 1}, "data": "x"}}
+        await store.inbox.accept([theirs, kept])
+        month = dt.timedelta(days=30)
+        assert await store.privacy.purge_unconsented(older_than=month) == 0  # seen just now
+        clock.advance(month + dt.timedelta(days=1))
+        assert await store.privacy.purge_unconsented(older_than=month) == 1
+        assert await store.residents.get(resident_id=2) is None
+        assert await store.residents.get(resident_id=1) is not None
+        assert await store.inbox.pending() == [kept]
