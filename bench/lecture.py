@@ -414,7 +414,10 @@ db, code, admin, first, count = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6
 async def main():
     store = await Store.open(f"sqlite+aiosqlite:///{db}")
     try:
-        await store.create_cohort(code=code, name="Lecture hall", created_by=admin)
+        # A baseline tree from before the store's feature repositories has the flat method.
+        flat = getattr(store, "create_cohort", None)
+        create = flat if flat is not None else store.cohorts.create
+        await create(code=code, name="Lecture hall", created_by=admin)
     finally:
         await store.close()
 

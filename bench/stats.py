@@ -776,7 +776,9 @@ async def _writes(
     card = 0
     due = time.perf_counter()
     while not stop.is_set():
-        await store.open_card(resident_id=resident_id, lesson_id=lesson_id, card_index=card % 3)
+        await store.lessons.open_card(
+            resident_id=resident_id, lesson_id=lesson_id, card_index=card % 3
+        )
         took.append((time.perf_counter() - due) * 1000)
         card += 1
         due = time.perf_counter() + WRITE_EVERY_S
@@ -807,7 +809,7 @@ def size_figures(path: Path, generated: Generated, repeat: int) -> SizeFigures:
                 clock=lambda: NOW,
             )
             writer = 1  # a resident of its own, so the writes touch nobody's figures
-            await store.ensure_resident(resident_id=writer, language="zh")
+            await store.residents.ensure(resident_id=writer, language="zh")
             lesson_id = shape.lessons[0].id
             stop = asyncio.Event()
             idle = asyncio.create_task(_writes(store, writer, lesson_id, stop))

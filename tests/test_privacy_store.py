@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from bot.store import Store
 from bot.store import db as store_db
+from bot.store.privacy import PERSON_COLUMNS, PRIVACY_EXEMPT, resident_columns
 from bot.store.schema import (
     admin_audit,
     app_state,
@@ -65,16 +66,16 @@ async def queue_message(store: Store, chat_id: int, text: str) -> None:
 
 async def learner(store: Store, resident_id: int, *, cohort_id: int) -> None:
     """A resident with a row in every table that can hold one of theirs."""
-    await store.ensure_resident(resident_id=resident_id, language="zh")
-    await store.give_consent(resident_id=resident_id)
-    await store.open_card(resident_id=resident_id, lesson_id="a", card_index=0)
-    attempt = await store.start_attempt(
+    await store.residents.ensure(resident_id=resident_id, language="zh")
+    await store.residents.give_consent(resident_id=resident_id)
+    await store.lessons.open_card(resident_id=resident_id, lesson_id="a", card_index=0)
+    attempt = await store.quizzes.start(
         resident_id=resident_id, lesson_id="a", question_ids=["q1"], kind="full"
     )
-    await store.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
-    sitting = await store.start_sitting(resident_id=resident_id, kind="baseline", item_ids=["k1"])
-    await store.record_item_answer(sitting=sitting, position=0, option_index=None, points=0)
-    await store.join_cohort(resident_id=resident_id, cohort_id=cohort_id)
+    await store.quizzes.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
+    sitting = await store.checkups.start(resident_id=resident_id, kind="baseline", item_ids=["k1"])
+    await store.checkups.record_answer(sitting=sitting, position=0, option_index=None, points=0)
+    await store.cohorts.join(resident_id=resident_id, cohort_id=cohort_id)
     await queue_message(store, resident_id, f"an undelivered /mydata for {resident_id}")
     # The fraud tools (issue 16): a loan calculator half-way, and a drill answered.
     await store.loans.start(resident_id=resident_id, step="received")
@@ -89,14 +90,14 @@ async def learner(store: Store, resident_id: int, *, cohort_id: int) -> None:
 
 
 async def test_mydata_and_forget_cover_every_table_with_a_resident(store: Store) -> None:
-    cohort = await store.create_cohort(code="dawa000001", name="Dawa", created_by=9)
+    cohort = await store.cohorts.create(code="dawa000001", name="Dawa", created_by=9)
     for resident_id in (1, 2):
         await learner(store, resident_id, cohort_id=cohort.id)
-    draft = await store.create_broadcast(admin_id=9, cohort_id=None, text="hello")
-    assert await store.start_broadcast(broadcast_id=draft.id) is not None
+    draft = await store.broadcasts.create(admin_id=9, cohort_id=None, text="hello")
+    assert await store.broadcasts.start(broadcast_id=draft.id) is not None
 
-    covered = {column.table.name for column in Store.resident_columns()}
-    exported = await store.export_resident(resident_id=1)
+    covered = {column.table.name for column in resident_columns()}
+    exported = await store.privacy.export(resident_id=1)
     assert set(exported) == covered
     # The latest answers and the queued messages were once left out; every table has a row.
     assert {name for name, rows in exported.items() if len(rows) != 1} == set()
@@ -104,13 +105,13 @@ async def test_mydata_and_forget_cover_every_table_with_a_resident(store: Store)
     assert exported["outbox"][0]["payload"]["text"] == "an undelivered /mydata for 1"
     json.dumps(exported)  # JSON-ready as it is
 
-    await store.forget_resident(resident_id=1)
+    await store.privacy.forget(resident_id=1)
     assert {
-        name: len(rows) for name, rows in (await store.export_resident(resident_id=1)).items()
+        name: len(rows) for name, rows in (await store.privacy.export(resident_id=1)).items()
     } == {name: 0 for name in covered}
     async with store.engine.connect() as conn:
         assert (await conn.execute(sa.select(outbox.c.chat_id))).scalars().all() == [2]
-    kept = await store.export_resident(resident_id=2)
+    kept = await store.privacy.export(resident_id=2)
     assert {name for name, rows in kept.items() if len(rows) != 1} == set()
 
 
@@ -118,14 +119,14 @@ def person_columns(table: sa.Table) -> list[str]:
     return [
         column.name
         for column in table.columns
-        if column.name in Store.PERSON_COLUMNS
+        if column.name in PERSON_COLUMNS
         or any(fk.column.table.name == "residents" for fk in column.foreign_keys)
     ]
 
 
 def test_every_table_naming_a_person_is_covered_or_exempt_with_a_reason() -> None:
-    covered = {column.table.name for column in Store.resident_columns()}
-    exempt = dict(Store.PRIVACY_EXEMPT)
+    covered = {column.table.name for column in resident_columns()}
+    exempt = dict(PRIVACY_EXEMPT)
     assert covered.isdisjoint(exempt)
     assert set(exempt) <= set(metadata.tables), "an exemption for a table that is gone"
     assert all(len(reason) > 20 for reason in exempt.values())
@@ -145,7 +146,7 @@ def test_a_new_table_with_a_resident_column_is_covered_without_listing_it() -> N
         sa.Column("resident_id", sa.BigInteger, sa.ForeignKey("residents.id"), nullable=False),
         sa.Column("display_name", sa.String(64)),
     )
-    columns = Store.resident_columns(copy)
+    columns = resident_columns(copy)
     names = [column.table.name for column in columns]
     assert "certificates" in names
     # Parents first: deleting in reverse removes certificates before residents.
@@ -160,7 +161,7 @@ async def test_a_failing_statement_logs_no_resident_text(
     store: Store, caplog: pytest.LogCaptureFixture
 ) -> None:
     secret = "我的银行卡密码是 123456"
-    await store.set_state_once("note", secret)
+    await store.state.set_once("note", secret)
     log = logging.getLogger("finlit.test")
     for where in ("store", "engine"):
         with pytest.raises(sa.exc.IntegrityError) as failure:
@@ -198,62 +199,62 @@ def test_every_engine_hides_parameters(tmp_path: Path, monkeypatch: pytest.Monke
 async def test_residents_who_never_consent_are_pruned_after_the_retention_period(
     store: Store, clock: Clock
 ) -> None:
-    cohort = await store.create_cohort(code="dawa000002", name="Dawa", created_by=9)
+    cohort = await store.cohorts.create(code="dawa000002", name="Dawa", created_by=9)
     await learner(store, 1, cohort_id=cohort.id)  # consented
-    await store.ensure_resident(resident_id=2, language="zh")  # read the notice, never agreed
-    await store.hold_cohort_code(resident_id=2, code="dawa000002")
+    await store.residents.ensure(resident_id=2, language="zh")  # read the notice, never agreed
+    await store.cohorts.hold_code(resident_id=2, code="dawa000002")
     await queue_message(store, 2, "privacy notice")
     waiting = {"update_id": 70, "message": {"from": {"id": 2}, "chat": {"id": 2}, "text": "hi"}}
     other = {"update_id": 71, "callback_query": {"from": {"id": 1}, "data": "x"}}
-    assert await store.inbox_accept([waiting, other]) == [waiting, other]
+    assert await store.inbox.accept([waiting, other]) == [waiting, other]
     clock.now = START + dt.timedelta(days=20)
-    await store.ensure_resident(resident_id=3, language="en")  # new, never agreed, recent
+    await store.residents.ensure(resident_id=3, language="en")  # new, never agreed, recent
 
     clock.now = START + dt.timedelta(days=31)
-    assert await store.purge_unconsented(older_than=dt.timedelta(days=30)) == 1
-    assert await store.get_resident(resident_id=2) is None
-    assert {k: len(v) for k, v in (await store.export_resident(resident_id=2)).items()} == {
-        k: 0 for k in (await store.export_resident(resident_id=2))
+    assert await store.privacy.purge_unconsented(older_than=dt.timedelta(days=30)) == 1
+    assert await store.residents.get(resident_id=2) is None
+    assert {k: len(v) for k, v in (await store.privacy.export(resident_id=2)).items()} == {
+        k: 0 for k in (await store.privacy.export(resident_id=2))
     }
-    assert await store.get_resident(resident_id=1) is not None
-    assert await store.get_resident(resident_id=3) is not None
-    assert await store.inbox_pending() == [other]
-    assert await store.purge_unconsented(older_than=dt.timedelta(days=30)) == 0
+    assert await store.residents.get(resident_id=1) is not None
+    assert await store.residents.get(resident_id=3) is not None
+    assert await store.inbox.pending() == [other]
+    assert await store.privacy.purge_unconsented(older_than=dt.timedelta(days=30)) == 0
 
 
 async def test_purges_keep_each_table_only_for_its_retention(store: Store, clock: Clock) -> None:
-    cohort = await store.create_cohort(code="dawa000003", name="Dawa", created_by=9)
+    cohort = await store.cohorts.create(code="dawa000003", name="Dawa", created_by=9)
     for resident_id in (1, 2):
         await learner(store, resident_id, cohort_id=cohort.id)
-    await store.audit(admin_id=9, action="stats", detail="")
-    old = await store.create_broadcast(admin_id=9, cohort_id=None, text="old news")
-    await store.start_broadcast(broadcast_id=old.id)
+    await store.audit.record(admin_id=9, action="stats", detail="")
+    old = await store.broadcasts.create(admin_id=9, cohort_id=None, text="old news")
+    await store.broadcasts.start(broadcast_id=old.id)
     for resident_id in (1, 2):
-        assert await store.claim_delivery(broadcast_id=old.id, resident_id=resident_id)
-        await store.settle_delivery(broadcast_id=old.id, resident_id=resident_id, status="sent")
-    assert await store.finish_broadcast(broadcast_id=old.id)
-    forgotten_draft = await store.create_broadcast(admin_id=9, cohort_id=None, text="draft")
+        assert await store.broadcasts.claim(broadcast_id=old.id, resident_id=resident_id)
+        await store.broadcasts.settle(broadcast_id=old.id, resident_id=resident_id, status="sent")
+    assert await store.broadcasts.finish(broadcast_id=old.id)
+    forgotten_draft = await store.broadcasts.create(admin_id=9, cohort_id=None, text="draft")
 
     clock.now = START + dt.timedelta(days=40)
-    await store.audit(admin_id=9, action="export", detail="")
-    recent = await store.create_broadcast(admin_id=9, cohort_id=None, text="new news")
-    await store.start_broadcast(broadcast_id=recent.id)  # still sending
+    await store.audit.record(admin_id=9, action="export", detail="")
+    recent = await store.broadcasts.create(admin_id=9, cohort_id=None, text="new news")
+    await store.broadcasts.start(broadcast_id=recent.id)  # still sending
 
     # Deliveries go after 30 days; the broadcast keeps its counters.
-    assert await store.purge_deliveries(older_than=dt.timedelta(days=30)) == 2
-    assert await store.delivery_status(broadcast_id=old.id) == {}
-    kept = await store.get_broadcast(broadcast_id=old.id)
+    assert await store.broadcasts.purge_deliveries(older_than=dt.timedelta(days=30)) == 2
+    assert await store.broadcasts.delivery_status(broadcast_id=old.id) == {}
+    kept = await store.broadcasts.get(broadcast_id=old.id)
     assert kept is not None and kept.sent == 2
-    assert len(await store.delivery_status(broadcast_id=recent.id)) == 2
+    assert len(await store.broadcasts.delivery_status(broadcast_id=recent.id)) == 2
     # Audit rows and broadcasts after their own periods.
-    assert await store.purge_audit_log(older_than=dt.timedelta(days=30)) == 1
-    assert [row["action"] for row in await store.audit_log()] == ["export"]
-    assert await store.purge_broadcasts(older_than=dt.timedelta(days=365)) == 0
+    assert await store.audit.purge(older_than=dt.timedelta(days=30)) == 1
+    assert [row["action"] for row in await store.audit.recent()] == ["export"]
+    assert await store.broadcasts.purge(older_than=dt.timedelta(days=365)) == 0
     clock.now = START + dt.timedelta(days=400)
-    assert await store.purge_broadcasts(older_than=dt.timedelta(days=365)) == 2
-    assert await store.get_broadcast(broadcast_id=old.id) is None
-    assert await store.get_broadcast(broadcast_id=forgotten_draft.id) is None
-    assert await store.get_broadcast(broadcast_id=recent.id) is not None  # never finished
+    assert await store.broadcasts.purge(older_than=dt.timedelta(days=365)) == 2
+    assert await store.broadcasts.get(broadcast_id=old.id) is None
+    assert await store.broadcasts.get(broadcast_id=forgotten_draft.id) is None
+    assert await store.broadcasts.get(broadcast_id=recent.id) is not None  # never finished
     async with store.engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(broadcasts)) == 1
         assert await conn.scalar(sa.select(sa.func.count()).select_from(admin_audit)) == 1
@@ -263,9 +264,9 @@ async def test_purges_keep_each_table_only_for_its_retention(store: Store, clock
 
 async def test_purges_work_in_batches(store: Store, clock: Clock) -> None:
     for resident_id in range(1, 8):
-        await store.ensure_resident(resident_id=resident_id, language="zh")
+        await store.residents.ensure(resident_id=resident_id, language="zh")
     clock.now = START + dt.timedelta(days=31)
     batches = []
-    while count := await store.purge_unconsented(older_than=dt.timedelta(days=30), limit=3):
+    while count := await store.privacy.purge_unconsented(older_than=dt.timedelta(days=30), limit=3):
         batches.append(count)
     assert batches == [3, 3, 1]

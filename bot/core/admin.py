@@ -118,7 +118,7 @@ class AdminDesk:
         return user_id in self.admin_ids
 
     async def handle(self, admin_id: int, language: Language, name: str, args: str) -> Reply:
-        await self.store.audit(admin_id=admin_id, action=name, detail=args)
+        await self.store.audit.record(admin_id=admin_id, action=name, detail=args)
         texts = self.content.ui[language].admin
         match name:
             case "cohort":
@@ -180,7 +180,9 @@ class AdminDesk:
         words = list(_WORD.finditer(rest))[:_MAX_NAME_WORDS]
         for count in range(len(words), 0, -1):
             name = " ".join(w.group() for w in words[:count])
-            cohort = await self.store.cohort(name=name) or await self.store.cohort(code=name)
+            cohort = await self.store.cohorts.find(name=name) or await self.store.cohorts.find(
+                code=name
+            )
             if cohort is not None:
                 return cohort, rest[words[count - 1].end() :].strip()
         return None
@@ -204,10 +206,12 @@ class AdminDesk:
         if visible_length(message.text) > BROADCAST_LIMIT:
             return self._say(language, texts.broadcast_too_long.format(limit=BROADCAST_LIMIT))
         cohort_id = cohort.id if cohort else None
-        count = await self.store.broadcast_audience(cohort_id=cohort_id)
+        count = await self.store.broadcasts.audience(cohort_id=cohort_id)
         if count == 0:
             return self._say(language, texts.broadcast_nobody.format(scope=scope))
-        draft = await self.store.create_broadcast(admin_id=admin_id, cohort_id=cohort_id, text=text)
+        draft = await self.store.broadcasts.create(
+            admin_id=admin_id, cohort_id=cohort_id, text=text
+        )
         buttons = (
             (
                 Button.of(texts.btn_broadcast_send, cb.BroadcastSend(draft.id)),
@@ -227,22 +231,22 @@ class AdminDesk:
     ) -> Reply | None:
         """[Send] or [Cancel] under a preview; None (a stale button) unless it is this admin's."""
         texts = self.content.ui[language].admin
-        draft = await self.store.get_broadcast(broadcast_id=action.broadcast_id)
+        draft = await self.store.broadcasts.get(broadcast_id=action.broadcast_id)
         if draft is None or draft.admin_id != admin_id:
             return None
         # The preview without its buttons: what was confirmed stays readable in the chat.
         confirmed = self.broadcast_message(language, draft.text, keyboard=())
         cancelled = screens.plain_notice(self.content, language, texts.broadcast_cancelled)
         if isinstance(action, cb.BroadcastCancel):
-            if await self.store.cancel_broadcast(broadcast_id=draft.id):
-                await self.store.audit(
+            if await self.store.broadcasts.cancel(broadcast_id=draft.id):
+                await self.store.audit.record(
                     admin_id=admin_id, action="broadcast_cancel", detail=str(draft.id)
                 )
                 return Reply((cancelled,), edit=True)
         else:
-            started = await self.store.start_broadcast(broadcast_id=draft.id)
+            started = await self.store.broadcasts.start(broadcast_id=draft.id)
             if started is not None:
-                await self.store.audit(
+                await self.store.audit.record(
                     admin_id=admin_id, action="broadcast_send", detail=str(draft.id)
                 )
                 text = texts.broadcast_started.format(
@@ -287,7 +291,7 @@ class AdminDesk:
         name = " ".join(name.split())[:128]
         if verb != "new" or not name:
             return self._say(language, texts.cohort_usage)
-        cohort = await self.store.create_cohort(
+        cohort = await self.store.cohorts.create(
             code=new_cohort_code(), name=name, created_by=admin_id
         )
         link = self.link_prefix + cohort.code
@@ -306,7 +310,7 @@ class AdminDesk:
         )
 
     async def _cohorts(self, language: Language, texts: AdminTexts) -> Reply:
-        found = await self.store.cohorts()
+        found = await self.store.cohorts.all()
         if not found:
             return self._say(language, texts.cohorts_empty)
         lines = [texts.cohorts_title]
@@ -324,7 +328,9 @@ class AdminDesk:
         name = " ".join(args.split())
         if not name:
             return None, texts.scope_all
-        cohort = await self.store.cohort(name=name) or await self.store.cohort(code=name)
+        cohort = await self.store.cohorts.find(name=name) or await self.store.cohorts.find(
+            code=name
+        )
         return None if cohort is None else (cohort, cohort.name)
 
     async def view_scope(self, texts: AdminTexts, args: str) -> tuple[Cohort | None, str] | str:
@@ -355,7 +361,7 @@ class AdminDesk:
             return texts.cohort_too_close.format(name=cohort.name, other=texts.scope_all, k=k)
         close = sorted(other for other, apart in overlap.differences.items() if 0 < apart < k)
         if close:
-            names = {one.id: one.name for one in await self.store.cohorts()}
+            names = {one.id: one.name for one in await self.store.cohorts.all()}
             other = names.get(close[0], "?")
             return texts.cohort_too_close.format(name=cohort.name, other=other, k=k)
         return None

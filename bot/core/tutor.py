@@ -94,7 +94,7 @@ class Tutor:
         return suggest_language(hint, self.default_language)
 
     async def _resident(self, visitor: Visitor) -> Resident:
-        return await self.store.ensure_resident(
+        return await self.store.residents.ensure(
             resident_id=visitor.id, language=self.language_for(visitor.language_hint)
         )
 
@@ -105,18 +105,18 @@ class Tutor:
         resident = await self._resident(visitor)
         language = resident.language
         ui = self.content.ui[language]
-        cohort = await self.store.cohort(code=payload) if payload else None
+        cohort = await self.store.cohorts.find(code=payload) if payload else None
         unknown_link = bool(payload) and cohort is None
         if not resident.consented:
             if cohort is not None:  # joined once they consent, not before
-                await self.store.hold_cohort_code(resident_id=resident.id, code=cohort.code)
+                await self.store.cohorts.hold_code(resident_id=resident.id, code=cohort.code)
             welcome = screens.welcome(
                 self.content, language, name=visitor.name, unknown_link=unknown_link
             )
             return Reply((welcome,))
         greeting = ui.welcome_hello.format(name=visitor.name)
         if cohort is not None:
-            await self.store.join_cohort(resident_id=resident.id, cohort_id=cohort.id)
+            await self.store.cohorts.join(resident_id=resident.id, cohort_id=cohort.id)
             greeting += "\n" + ui.cohort_joined.format(name=cohort.name)
         if unknown_link:
             greeting += "\n" + ui.welcome_unknown_link
@@ -154,7 +154,7 @@ class Tutor:
             case "loan":
                 return await self.loans.start(resident.id, language, edit=False)
             case "settings":
-                on = await self.store.announcements(resident_id=resident.id)
+                on = await self.store.residents.announcements(resident_id=resident.id)
                 news = self._news(resident)
                 return Reply((settings_screen(self.content, language, on=on, news=news),))
 
@@ -258,10 +258,10 @@ class Tutor:
     async def prefer_language(self, visitor: Visitor, language: Language) -> None:
         """Set a resident's language outright (a channel's explicit choice, e.g. --lang)."""
         await self._resident(visitor)
-        await self.store.set_language(resident_id=visitor.id, language=language)
+        await self.store.residents.set_language(resident_id=visitor.id, language=language)
 
     async def language_of(self, resident_id: int, hint: str | None) -> Language:
-        resident = await self.store.get_resident(resident_id=resident_id)
+        resident = await self.store.residents.get(resident_id=resident_id)
         return resident.language if resident else self.language_for(hint)
 
     async def press(self, visitor: Visitor, data: str | None) -> Reply:
@@ -310,7 +310,7 @@ class Tutor:
             accepted=resident.consent_version,
             asked=resident.consent_asked,
         )
-        if news is None or not await self.store.notice_asked(
+        if news is None or not await self.store.residents.notice_asked(
             resident_id=resident.id, version=news.version
         ):
             return reply
@@ -325,14 +325,14 @@ class Tutor:
         match action:
             case cb.Agree():
                 already = resident.consented
-                await self.store.give_consent(
+                await self.store.residents.give_consent(
                     resident_id=resident.id, version=content.privacy.current
                 )
                 notice = ui.consent_thanks
-                code = await self.store.take_cohort_code(resident_id=resident.id)
-                cohort = await self.store.cohort(code=code) if code else None
+                code = await self.store.cohorts.take_code(resident_id=resident.id)
+                cohort = await self.store.cohorts.find(code=code) if code else None
                 if cohort is not None:
-                    await self.store.join_cohort(resident_id=resident.id, cohort_id=cohort.id)
+                    await self.store.cohorts.join(resident_id=resident.id, cohort_id=cohort.id)
                     notice += "\n" + ui.cohort_joined.format(name=cohort.name)
                 if already:  # an old "I agree" button: nothing to ask again
                     return Reply((screens.main_menu(content, language, notice=notice),))
@@ -348,7 +348,7 @@ class Tutor:
                 offer = screens.checkup_offer(content, language, final=False)
                 return Reply((offer,), edit=True)
             case cb.SetLanguage(language=chosen):
-                await self.store.set_language(resident_id=resident.id, language=chosen)
+                await self.store.residents.set_language(resident_id=resident.id, language=chosen)
                 if not resident.consented:
                     welcome = screens.welcome(
                         content, chosen, name=visitor.name, unknown_link=False
@@ -359,13 +359,13 @@ class Tutor:
             case cb.Menu():
                 return Reply((screens.main_menu(content, language),), edit=True)
             case cb.Topics():
-                state = await self.store.resident_state(resident_id=resident.id)
+                state = await self.store.lessons.resident_state(resident_id=resident.id)
                 return Reply((screens.topics(content, language, state),), edit=True)
             case cb.OpenTopic(topic_id=topic_id):
                 topic = content.curriculum.topic(topic_id)
                 if topic is None:
                     return self._stale(language)
-                state = await self.store.resident_state(resident_id=resident.id)
+                state = await self.store.lessons.resident_state(resident_id=resident.id)
                 return Reply((screens.topic(content, language, topic, state),), edit=True)
             case cb.ShowCard(lesson_id=lesson_id, index=index):
                 return await self._show_card(resident, lesson_id, index)
@@ -407,13 +407,13 @@ class Tutor:
             case cb.CheckupDontKnow(sitting_id=sitting_id, position=position):
                 return await self._checkup_answer(resident, sitting_id, position, None)
             case cb.ForgetConfirm():
-                await self.store.forget_resident(resident_id=resident.id)
+                await self.store.privacy.forget(resident_id=resident.id)
                 return Reply((screens.plain_notice(content, language, ui.forget_done),), edit=True)
             case cb.ForgetCancel():
                 screen = screens.main_menu(content, language, notice=ui.forget_cancelled)
                 return Reply((screen,), edit=True)
             case cb.SetAnnouncements(on=on, edit=edit):
-                await self.store.set_announcements(resident_id=resident.id, on=on)
+                await self.store.residents.set_announcements(resident_id=resident.id, on=on)
                 notice = ui.announcements_turned_on if on else ui.announcements_turned_off
                 # From an announcement's own button (edit=False) the announcement stays put.
                 news = self._news(resident)
@@ -424,7 +424,7 @@ class Tutor:
                     resident.consent_version < version <= content.privacy.current
                 ):
                     return self._stale(language)
-                await self.store.accept_notice(resident_id=resident.id, version=version)
+                await self.store.residents.accept_notice(resident_id=resident.id, version=version)
                 notice = ui.notice_update_agreed
                 return Reply((screens.main_menu(content, language, notice=notice),), edit=True)
             case cb.NoticeLater():
@@ -465,7 +465,9 @@ class Tutor:
         if option is not None and not 0 <= option < len(question.options):
             return self._stale(resident.language)
         value = DECLINED if option is None else question.options[option].id
-        await self.store.set_profile(resident_id=resident.id, field=question.id, value=value)
+        await self.store.residents.set_profile(
+            resident_id=resident.id, field=question.id, value=value
+        )
         if index + 1 < len(questions):
             following = screens.profile_question(self.content, resident.language, index + 1)
             return Reply((following,), edit=True)
@@ -481,7 +483,9 @@ class Tutor:
         topic = self.content.curriculum.topic_of(lesson_id)
         if lesson is None or topic is None or not 0 <= index < len(lesson.cards):
             return self._stale(resident.language)
-        await self.store.open_card(resident_id=resident.id, lesson_id=lesson_id, card_index=index)
+        await self.store.lessons.open_card(
+            resident_id=resident.id, lesson_id=lesson_id, card_index=index
+        )
         screen = screens.card(self.content, resident.language, topic, lesson, index)
         return Reply((screen,), edit=True)
 
@@ -489,11 +493,11 @@ class Tutor:
         lesson = self.content.curriculum.lesson(lesson_id)
         if lesson is None:
             return self._stale(resident.language)
-        current = await self.store.unfinished_attempt(resident_id=resident.id)
+        current = await self.store.quizzes.unfinished(resident_id=resident.id)
         if current is not None and current.lesson_id == lesson_id and current.kind == FULL_QUIZ:
             attempt = current  # pressing "Take the quiz" twice resumes, it does not restart
         else:
-            attempt = await self.store.start_attempt(
+            attempt = await self.store.quizzes.start(
                 resident_id=resident.id,
                 lesson_id=lesson_id,
                 question_ids=[q.id for q in lesson.quiz],
@@ -502,7 +506,7 @@ class Tutor:
         return self._question_or_stale(resident, attempt, attempt.position)
 
     async def _owned_attempt(self, resident: Resident, attempt_id: int) -> Attempt | None:
-        attempt = await self.store.get_attempt(attempt_id=attempt_id)
+        attempt = await self.store.quizzes.get(attempt_id=attempt_id)
         if attempt is None or attempt.resident_id != resident.id:
             return None  # forged, or another resident's sitting
         return attempt
@@ -545,7 +549,7 @@ class Tutor:
         notice = None
         recorded = False
         if position == attempt.position and not attempt.finished:
-            recorded = await self.store.record_answer(
+            recorded = await self.store.quizzes.record_answer(
                 attempt=attempt,
                 position=position,
                 option_index=option,
@@ -555,7 +559,7 @@ class Tutor:
         if not recorded:
             # Answered before (a double press, a redelivered update, an old message): show what
             # was recorded the first time, never record a second answer.
-            earlier = (await self.store.attempt_answers(attempt_id=attempt.id)).get(question.id)
+            earlier = (await self.store.quizzes.answers(attempt_id=attempt.id)).get(question.id)
             before = None
             if earlier is not None:
                 before = (
@@ -588,19 +592,19 @@ class Tutor:
         return self._question_or_stale(resident, attempt, attempt.position)
 
     async def _result(self, resident: Resident, attempt: Attempt) -> Reply:
-        closed = await self.store.finish_attempt(attempt_id=attempt.id)
+        closed = await self.store.quizzes.finish(attempt_id=attempt.id)
         offer = None
         if closed and attempt.kind == FULL_QUIZ:
-            await self.store.complete_lesson(resident_id=resident.id, lesson_id=attempt.lesson_id)
+            await self.store.lessons.complete(resident_id=resident.id, lesson_id=attempt.lesson_id)
             offer = await self._final_offer(resident)
         lesson = self.content.curriculum.lesson(attempt.lesson_id)
         if lesson is None:
             return self._stale(resident.language)
-        recorded = await self.store.attempt_answers(attempt_id=attempt.id)
+        recorded = await self.store.quizzes.answers(attempt_id=attempt.id)
         result = score_attempt(
             attempt.question_ids, {qid: a.correct for qid, a in recorded.items()}
         )
-        state = await self.store.resident_state(resident_id=resident.id)
+        state = await self.store.lessons.resident_state(resident_id=resident.id)
         following = next_lesson(self.content.curriculum, state, after=lesson.id)
         screen = screens.quiz_result(
             self.content,
@@ -615,7 +619,7 @@ class Tutor:
 
     async def _checkup(self, resident: Resident) -> Reply:
         """Resume an unfinished check-up, or start one: baseline first, final after that."""
-        sittings = await self.store.sittings(resident_id=resident.id)
+        sittings = await self.store.checkups.of_resident(resident_id=resident.id)
         unfinished = next((s for s in reversed(sittings) if not s.finished), None)
         if unfinished is not None:
             reply = self._checkup_item(resident, unfinished, unfinished.position)
@@ -623,7 +627,7 @@ class Tutor:
                 reply, notice=self.content.ui[resident.language].checkup_resume
             )
         had_baseline = any(s.finished and s.kind == BASELINE for s in sittings)
-        sitting = await self.store.start_sitting(
+        sitting = await self.store.checkups.start(
             resident_id=resident.id,
             kind=FINAL if had_baseline else BASELINE,
             item_ids=[item.id for item in self.content.assessment.items],
@@ -654,7 +658,7 @@ class Tutor:
     ) -> Reply:
         """Record one check-up answer (None: "I don't know"), then show what comes next."""
         language = resident.language
-        sitting = await self.store.get_sitting(sitting_id=sitting_id)
+        sitting = await self.store.checkups.get(sitting_id=sitting_id)
         if (
             sitting is None
             or sitting.resident_id != resident.id
@@ -671,12 +675,12 @@ class Tutor:
         recorded = False
         if position == sitting.position and not sitting.finished:
             points = item.options[option].points if option is not None else 0
-            recorded = await self.store.record_item_answer(
+            recorded = await self.store.checkups.record_answer(
                 sitting=sitting, position=position, option_index=option, points=points
             )
         if not recorded:
             notice = self.content.ui[language].already_answered
-        current = await self.store.get_sitting(sitting_id=sitting.id)
+        current = await self.store.checkups.get(sitting_id=sitting.id)
         if current is None:
             return self._stale(language)
         if current.finished or current.position >= len(current.item_ids):
@@ -686,14 +690,14 @@ class Tutor:
         return dataclasses.replace(reply, notice=notice)
 
     async def _checkup_result(self, resident: Resident, sitting: Sitting) -> Reply:
-        chosen = await self.store.sitting_answers(sitting_id=sitting.id)
+        chosen = await self.store.checkups.answers(sitting_id=sitting.id)
         score = score_sitting(self.content.assessment, sitting.item_ids, chosen)
-        await self.store.finish_sitting(
+        await self.store.checkups.finish(
             sitting_id=sitting.id, scores=score.shares(), dont_know=score.dont_know
         )
         before = None
         if sitting.kind == FINAL:
-            sittings = await self.store.sittings(resident_id=resident.id)
+            sittings = await self.store.checkups.of_resident(resident_id=resident.id)
             # Before and after are only compared on the same instrument (version).
             baseline = next(
                 (
@@ -711,7 +715,7 @@ class Tutor:
 
     async def _final_offer(self, resident: Resident) -> Screen | None:
         """The check-up offer, at the moment the resident passes half of the course."""
-        state = await self.store.resident_state(resident_id=resident.id)
+        state = await self.store.lessons.resident_state(resident_id=resident.id)
         total = len(self.content.curriculum.lessons())
         done = sum(
             state.status(lesson.id) is LessonStatus.DONE
@@ -719,7 +723,7 @@ class Tutor:
         )
         if not final_is_due(done, total) or final_is_due(done - 1, total):
             return None
-        sittings = await self.store.sittings(resident_id=resident.id)
+        sittings = await self.store.checkups.of_resident(resident_id=resident.id)
         if any(s.kind == FINAL or not s.finished for s in sittings):
             return None
         had_baseline = any(s.kind == BASELINE for s in sittings)
@@ -729,7 +733,7 @@ class Tutor:
         attempt = await self._owned_attempt(resident, attempt_id)
         if attempt is None or not attempt.finished:
             return self._stale(resident.language)
-        recorded = await self.store.attempt_answers(attempt_id=attempt.id)
+        recorded = await self.store.quizzes.answers(attempt_id=attempt.id)
         missed = [
             qid
             for qid in attempt.question_ids
@@ -738,7 +742,7 @@ class Tutor:
         ]
         if not missed:
             return await self._result(resident, attempt)
-        retry = await self.store.start_attempt(
+        retry = await self.store.quizzes.start(
             resident_id=resident.id,
             lesson_id=attempt.lesson_id,
             question_ids=missed,
@@ -748,8 +752,8 @@ class Tutor:
 
     async def _continue(self, resident: Resident) -> Reply:
         """Back to the most recent unfinished quiz or lesson, else the next lesson in order."""
-        attempt = await self.store.unfinished_attempt(resident_id=resident.id)
-        reading = await self.store.lesson_in_progress(resident_id=resident.id)
+        attempt = await self.store.quizzes.unfinished(resident_id=resident.id)
+        reading = await self.store.lessons.in_progress(resident_id=resident.id)
         if attempt is not None and (reading is None or attempt.updated_at >= reading.updated_at):
             if attempt.position >= len(attempt.question_ids):
                 return await self._result(resident, attempt)
@@ -761,7 +765,7 @@ class Tutor:
             if lesson is not None:
                 index = min(reading.card_index, len(lesson.cards) - 1)
                 return await self._show_card(resident, lesson.id, index)
-        state = await self.store.resident_state(resident_id=resident.id)
+        state = await self.store.lessons.resident_state(resident_id=resident.id)
         upcoming: Lesson | None = next_lesson(self.content.curriculum, state, after=None)
         if upcoming is not None:
             return await self._show_card(resident, upcoming.id, 0)
@@ -769,12 +773,12 @@ class Tutor:
         return Reply((screens.notice_with_menu(self.content, resident.language, text),), edit=True)
 
     async def _progress(self, resident: Resident) -> Screen:
-        state = await self.store.resident_state(resident_id=resident.id)
+        state = await self.store.lessons.resident_state(resident_id=resident.id)
         report = progress_report(self.content.curriculum, state)
         return screens.progress(self.content, resident.language, report)
 
     async def _my_data(self, resident: Resident) -> Reply:
-        data = await self.store.export_resident(resident_id=resident.id)
+        data = await self.store.privacy.export(resident_id=resident.id)
         document = Document(
             filename="finlit-my-data.json",
             data=json.dumps(data, ensure_ascii=False, indent=2).encode(),

@@ -99,7 +99,7 @@ class BroadcastWorker:
 
     async def start(self) -> None:
         """Settle what a crash left in flight, then deliver in the background."""
-        abandoned = await self.store.abandon_claimed_deliveries()
+        abandoned = await self.store.broadcasts.abandon_claimed()
         if abandoned:
             log.warning(
                 "%d broadcast deliveries were interrupted by a crash; counted as failed, "
@@ -152,7 +152,7 @@ class BroadcastWorker:
         """
         async with self._draining:
             handled = 0
-            for broadcast in await self.store.sending_broadcasts():
+            for broadcast in await self.store.broadcasts.sending():
                 if self._stopping or (limit is not None and handled >= limit):
                     break
                 left = None if limit is None else limit - handled
@@ -165,12 +165,14 @@ class BroadcastWorker:
         current = broadcast
         while not self._stopping and (limit is None or handled < limit):
             size = self.batch_size if limit is None else min(self.batch_size, limit - handled)
-            batch = await self.store.pending_deliveries(broadcast_id=broadcast.id, limit=size)
+            batch = await self.store.broadcasts.pending_deliveries(
+                broadcast_id=broadcast.id, limit=size
+            )
             if not batch:
                 break
             outcomes = await self._deliver_batch(current, batch)
             handled += sum(o not in ("not_claimed", "released", "error") for o in outcomes)
-            latest = await self.store.get_broadcast(broadcast_id=broadcast.id)
+            latest = await self.store.broadcasts.get(broadcast_id=broadcast.id)
             if latest is None:
                 return handled
             if latest.remaining and latest.settled // every > current.settled // every:
@@ -197,16 +199,16 @@ class BroadcastWorker:
         try:
             # The resident's row as it is now: blocked or opted out since the confirmation.
             if recipient.blocked:
-                await store.settle_delivery(
+                await store.broadcasts.settle(
                     broadcast_id=b, resident_id=r, status="blocked", claimed=False
                 )
                 return "blocked"
             if not recipient.announcements:
-                await store.settle_delivery(
+                await store.broadcasts.settle(
                     broadcast_id=b, resident_id=r, status="skipped", claimed=False
                 )
                 return "skipped"
-            if self._stopping or not await store.claim_delivery(broadcast_id=b, resident_id=r):
+            if self._stopping or not await store.broadcasts.claim(broadcast_id=b, resident_id=r):
                 return "not_claimed"
         except Exception as exc:
             self._log_failure("could not claim a delivery", recipient, exc)
@@ -214,11 +216,11 @@ class BroadcastWorker:
         outcome = await self._send(broadcast, recipient)
         try:
             if outcome == "released":
-                await store.release_delivery(broadcast_id=b, resident_id=r)
+                await store.broadcasts.release(broadcast_id=b, resident_id=r)
                 return outcome
-            await store.settle_delivery(broadcast_id=b, resident_id=r, status=outcome)
+            await store.broadcasts.settle(broadcast_id=b, resident_id=r, status=outcome)
             if outcome == "blocked":
-                await store.set_blocked(resident_id=r, blocked=True)
+                await store.residents.set_blocked(resident_id=r, blocked=True)
         except Exception as exc:
             # Left "sending": the next start counts it as unknown; it is never sent twice.
             self._log_failure("could not record a delivery", recipient, exc)
@@ -278,9 +280,9 @@ class BroadcastWorker:
         """Mark the broadcast done and queue the final report, together; then send it."""
         try:
             async with self.store.unit_of_work():
-                if not await self.store.finish_broadcast(broadcast_id=broadcast_id):
+                if not await self.store.broadcasts.finish(broadcast_id=broadcast_id):
                     return
-                final = await self.store.get_broadcast(broadcast_id=broadcast_id)
+                final = await self.store.broadcasts.get(broadcast_id=broadcast_id)
                 if final is None:
                     return
                 await self._queue_report(final, final=True)
@@ -300,7 +302,7 @@ class BroadcastWorker:
         language = await self.tutor.language_of(broadcast.admin_id, None)
         reply = self.desk.broadcast_report(language, broadcast, final=final)
         for item in payloads(reply, edit_message_id=None):
-            await self.store.outbox_add(chat_id=broadcast.admin_id, payload=item, priority=ADMIN)
+            await self.store.outbox.add(chat_id=broadcast.admin_id, payload=item, priority=ADMIN)
 
     async def _send_reports(self, admin_id: int) -> None:
         self.delivery.notify(admin_id, ADMIN)

@@ -314,7 +314,7 @@ class DeliveryEngine:
         """Find chats with queued messages this process was not told about."""
         self._next_sweep = time.monotonic() + self._sweep_seconds
         try:
-            chats = await self.store.outbox_chats()
+            chats = await self.store.outbox.chats()
         except Exception as exc:  # the database may be briefly unavailable: try next time
             log.warning("could not read the outbox: %s", type(exc).__name__)
             return
@@ -339,11 +339,11 @@ class DeliveryEngine:
 
     async def _next_queued(self, lane: Lane) -> Queued | None:
         try:
-            blocked, queued = await self.store.outbox_for_chat(
+            blocked, queued = await self.store.outbox.for_chat(
                 chat_id=lane.chat_id, limit=READ_AHEAD
             )
             if blocked:
-                dropped = await self.store.outbox_drop_chat(chat_id=lane.chat_id)
+                dropped = await self.store.outbox.drop_chat(chat_id=lane.chat_id)
                 log.info("skipped %d message(s) to a chat that blocked the bot", dropped)
                 queued = []
             skip = [m.id for m in superseded(queued)]
@@ -354,7 +354,7 @@ class DeliveryEngine:
                 METRICS.inc("finlit_edits_unchanged_total")
                 skip.append(live.pop(0).id)
             if skip:
-                await self.store.outbox_sent(ids=skip)
+                await self.store.outbox.sent(ids=skip)
         except Exception as exc:  # the database may be briefly unavailable: try again soon
             log.warning("could not read a chat's queue: %s; will retry", type(exc).__name__)
             lane.not_before = self._clock() + BACKOFF_FIRST
@@ -413,7 +413,7 @@ class DeliveryEngine:
             shown = await send_payload(self.bot, chat_id, payload, self.store.exports)
         except PartGone:
             log.warning("an export part was purged before it could be sent; dropped")
-            await self.store.outbox_sent(ids=[message.id])
+            await self.store.outbox.sent(ids=[message.id])
             return
         except Exception as exc:
             failure = classify(exc)
@@ -428,7 +428,7 @@ class DeliveryEngine:
             self._remember(chat_id, shown, payload)
         elif payload.get("kind") == "export":
             await self.store.exports.part_sent(export_id=payload["export"], part=payload["part"])
-        await self.store.outbox_sent(ids=[message.id])
+        await self.store.outbox.sent(ids=[message.id])
 
     async def _failed(
         self, lane: Lane, message: Queued, failure: Failure, exc: BaseException
@@ -440,30 +440,30 @@ class DeliveryEngine:
             return  # sent again after retry_after: a 429 is a certain refusal
         if failure.kind is Kind.BLOCKED:
             # Blocked, or removed from the group: nothing is attempted until they come back.
-            await self.store.set_blocked(resident_id=chat_id, blocked=True)
-            await self.store.outbox_drop_chat(chat_id=chat_id)
+            await self.store.residents.set_blocked(resident_id=chat_id, blocked=True)
+            await self.store.outbox.drop_chat(chat_id=chat_id)
             lane.outbox = False
             log.info("chat unreachable (forbidden); marked blocked")
             return
         if failure.kind is Kind.GONE and payload.get("edit") is not None:
             fresh = {key: value for key, value in payload.items() if key != "edit"}
-            await self.store.outbox_rewrite(message_id=message.id, payload=fresh)
+            await self.store.outbox.rewrite(message_id=message.id, payload=fresh)
             return  # sent as a new message at the chat's next turn
         if not failure.retry_later:
             # Telegram will refuse this message however often it is sent: drop it, loudly.
             reason = exc.message if isinstance(exc, TelegramError) else describe(exc)
             log.error("message refused by Telegram and dropped: %s", reason)
-            await self.store.outbox_sent(ids=[message.id])
+            await self.store.outbox.sent(ids=[message.id])
             return
         # Timeouts, 5xx (an HTML error page included), an unreadable answer.
-        attempts = await self.store.outbox_failed(message_id=message.id)
+        attempts = await self.store.outbox.failed(message_id=message.id)
         METRICS.inc("finlit_send_retries_total")
         wait = backoff(attempts)
         if wait is None:
             log.warning(
                 "message dropped after %d failed attempts (%s)", attempts, type(exc).__name__
             )
-            await self.store.outbox_sent(ids=[message.id])
+            await self.store.outbox.sent(ids=[message.id])
             return
         lane.not_before = self._clock() + wait
         log.warning(

@@ -126,7 +126,7 @@ async def in_group(update: Update, context: FinlitContext) -> None:
     if message is not None and not addressed_to_me(message, context.bot.username):
         return
     store = context.services.store
-    if not await store.claim_group_note(chat_id=chat.id, every=GROUP_NOTE_EVERY):
+    if not await store.state.claim_group_note(chat_id=chat.id, every=GROUP_NOTE_EVERY):
         return
     user = update.effective_user
     username = context.bot.username
@@ -154,7 +154,9 @@ async def on_membership(update: Update, context: FinlitContext) -> None:
     )
     if change.chat.type == Chat.PRIVATE:
         # Kept in step with Telegram, so nothing is attempted while the bot is blocked.
-        await context.services.store.set_blocked(resident_id=change.chat.id, blocked=not joined)
+        await context.services.store.residents.set_blocked(
+            resident_id=change.chat.id, blocked=not joined
+        )
         return
     was_out = change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
     if joined and was_out:

@@ -93,15 +93,15 @@ class InboxBot(ExtBot[None]):
         self.attach(None)
 
     def attach(self, store: Store | None) -> None:
-        """Use ``store`` as the inbox (python-telegram-bot freezes bots; this is its escape)."""
+        """Use ``store``'s inbox (python-telegram-bot freezes bots; this is its escape)."""
         with self._unfrozen():
-            self.inbox = store
+            self.inbox = None if store is None else store.inbox
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
         updates = await super().get_updates(*args, **kwargs)
         if self.inbox is None or not updates:
             return updates
-        await self.inbox.inbox_accept([update.to_dict() for update in updates])
+        await self.inbox.accept([update.to_dict() for update in updates])
         return updates
 
 
@@ -190,7 +190,7 @@ class DurableApplication(_Base):
         METRICS.inc("finlit_updates_forged_total")
         log.warning("update %s refused: its private chat is not its sender's", update.update_id)
         async with services.store.unit_of_work():
-            await services.store.inbox_finish(update_id=update.update_id)
+            await services.store.inbox.finish(update_id=update.update_id)
 
     async def _handle_write(self, update: Update, services: Services, pending: Pending) -> None:
         """The handlers, their effects, their replies and the done-mark: one transaction."""
@@ -199,7 +199,7 @@ class DurableApplication(_Base):
             async with services.store.unit_of_work():
                 # Marked done first: it commits with the effects below or not at all, and a
                 # redelivered update finds the mark and has no second effect.
-                if not await services.store.inbox_finish(update_id=update.update_id):
+                if not await services.store.inbox.finish(update_id=update.update_id):
                     log.info("update %s was handled before; ignored", update.update_id)
                     pending.ignored = True
                     return
@@ -229,14 +229,14 @@ class DurableApplication(_Base):
         answers must not hold SQLite's write lock), then its replies and the done-mark commit
         together. False when there is nothing more to do."""
         store = services.store
-        if await store.inbox_done(update_id=update.update_id):
+        if await store.inbox.done(update_id=update.update_id):
             log.info("update %s was handled before; ignored", update.update_id)
             return False
         await self._handle_write_free(update, services, pending)
         if pending.failed is not None:
             return True  # apologised for by the caller
         async with store.unit_of_work():
-            if not await store.inbox_finish(update_id=update.update_id):
+            if not await store.inbox.finish(update_id=update.update_id):
                 pending.ignored = True  # another process finished it meanwhile
                 return True
             await pending.flush()
@@ -266,7 +266,7 @@ class DurableApplication(_Base):
         token = CURRENT.set(pending)
         try:
             async with services.store.unit_of_work():
-                await services.store.inbox_finish(update_id=update.update_id)
+                await services.store.inbox.finish(update_id=update.update_id)
                 if failed.failed is not None:
                     chat_id, user_id, hint = failed.failed
                     tutor = services.tutor
@@ -288,7 +288,7 @@ class DurableApplication(_Base):
         try:
             async with services.store.unit_of_work():
                 for update in updates:
-                    await services.store.inbox_finish(update_id=update.update_id)
+                    await services.store.inbox.finish(update_id=update.update_id)
                 hint = (
                     updates[-1].effective_user.language_code if updates[-1].effective_user else None
                 )
@@ -310,7 +310,7 @@ class DurableApplication(_Base):
     async def reload(self, key: int, limit: int, exclude: set[int]) -> list[Update]:
         """A resident's updates that waited in the inbox (beyond their queue), oldest first."""
         services = self._services()
-        payloads: Sequence[dict[str, Any]] = await services.store.inbox_pending()
+        payloads: Sequence[dict[str, Any]] = await services.store.inbox.pending()
         found: list[Update] = []
         for payload in payloads:
             if payload["update_id"] in exclude:
@@ -325,7 +325,7 @@ class DurableApplication(_Base):
     async def replay_unfinished(self, store: Store) -> int:
         """On start: queue what a crash interrupted, oldest first (handled before anything new
         of the same resident, since it is queued first)."""
-        payloads: Sequence[dict[str, Any]] = await store.inbox_pending()
+        payloads: Sequence[dict[str, Any]] = await store.inbox.pending()
         for payload in payloads:
             await self.process_update(Update.de_json(payload, self.bot))
         return len(payloads)

@@ -50,7 +50,7 @@ class Pending:
         """Write what was shown to the outbox, in the transaction that is about to commit."""
         items, self.items = self.items, []
         for chat_id, item in items:
-            await self.store.outbox_add(chat_id=chat_id, payload=item, priority=self.priority)
+            await self.store.outbox.add(chat_id=chat_id, payload=item, priority=self.priority)
 
 
 CURRENT: contextvars.ContextVar[Pending | None] = contextvars.ContextVar(

@@ -150,7 +150,7 @@ def build_web_app(
         if opened is None:
             return Response(status_code=503)  # Telegram retries later
         try:
-            fresh = await opened.store.inbox_accept([payload])
+            fresh = await opened.store.inbox.accept([payload])
         except Exception:
             log.exception("could not store update %s; Telegram will retry", update.update_id)
             return Response(status_code=503)
@@ -194,7 +194,7 @@ async def resolve_secret(application: FinlitApplication, settings: Settings) -> 
     services = application.bot_data.services
     if services is None:
         raise RuntimeError("services are opened in post_init; call it first")
-    await services.store.purge_state(key=SECRET_STATE_KEY)
+    await services.store.state.purge(key=SECRET_STATE_KEY)
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
     return await asyncio.to_thread(secret_from_file, settings.secret_file)

@@ -39,8 +39,8 @@ async def store(
     store = await Store.open(
         f"sqlite+aiosqlite:///{tmp_path}/checks.db", clock=clock, inline=request.param == "inline"
     )
-    await store.ensure_resident(resident_id=1, language="zh")
-    await store.ensure_resident(resident_id=2, language="en")
+    await store.residents.ensure(resident_id=1, language="zh")
+    await store.residents.ensure(resident_id=2, language="en")
     yield store
     await store.close()
 
@@ -79,10 +79,10 @@ async def test_counts_are_counts_only(store: Store) -> None:
     }
     # No resident and no text: a category and a number, nothing else.
     assert [c.name for c in check_counts.columns] == ["category", "times"]
-    assert store.resident_columns() and check_counts.name not in {
-        column.table.name for column in store.resident_columns()
+    assert store.privacy.resident_columns() and check_counts.name not in {
+        column.table.name for column in store.privacy.resident_columns()
     }
-    assert check_waits.name in {column.table.name for column in store.resident_columns()}
+    assert check_waits.name in {column.table.name for column in store.privacy.resident_columns()}
 
 
 async def test_housekeeping_purges_old_requests(
@@ -101,6 +101,6 @@ async def test_housekeeping_purges_old_requests(
 
 async def test_forget_deletes_a_pending_request(store: Store) -> None:
     await store.checks.wait_for_message(resident_id=1)
-    assert len((await store.export_resident(resident_id=1))["check_waits"]) == 1
-    await store.forget_resident(resident_id=1)
-    assert (await store.export_resident(resident_id=1))["check_waits"] == []
+    assert len((await store.privacy.export(resident_id=1))["check_waits"]) == 1
+    await store.privacy.forget(resident_id=1)
+    assert (await store.privacy.export(resident_id=1))["check_waits"] == []

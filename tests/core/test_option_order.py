@@ -96,7 +96,7 @@ async def test_residents_see_shuffled_options_and_answers_are_stored_by_id(bot: 
         wrong = next(o for o in question.options if not o.correct)
         await user.press(wrong.text.en)
         assert wrong.text.en in user.last.visible  # type: ignore[union-attr]
-        answers = (await bot.store.export_resident(resident_id=user_id))["answers"]
+        answers = (await bot.store.privacy.export(resident_id=user_id))["answers"]
         assert [(a["question_id"], a["option_id"], a["correct"]) for a in answers] == [
             (question.id, wrong.id, False)
         ]
@@ -118,7 +118,7 @@ async def test_a_press_from_an_old_unshuffled_message_is_judged_by_its_position(
     right = question.correct_index
     await user.press_data(f"1:a:{action.attempt_id}:0:{right}", user.last)
     assert content.ui["en"].answer_right in user.last.visible  # type: ignore[union-attr]
-    answers = (await bot.store.export_resident(resident_id=41))["answers"]
+    answers = (await bot.store.privacy.export(resident_id=41))["answers"]
     assert [(a["option_index"], a["option_id"], a["correct"]) for a in answers] == [
         (right, question.options[right].id, True)
     ]

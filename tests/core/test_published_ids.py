@@ -118,11 +118,11 @@ async def test_gains_compare_sittings_of_one_instrument_version(bot: Harness) ->
     await user.press(ui.btn_agree)
     await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_skip)
-    old = await store.start_sitting(
+    old = await store.checkups.start(
         resident_id=801, kind="baseline", item_ids=["std-interest"], instrument_version=1
     )
     assert content.assessment.version > 1
-    await store.finish_sitting(
+    await store.checkups.finish(
         sitting_id=old.id,
         scores={"knowledge": 0.0, "behaviour": 0.0, "attitude": 0.0},
         dont_know=0,
@@ -133,7 +133,7 @@ async def test_gains_compare_sittings_of_one_instrument_version(bot: Harness) ->
         await user.press(item.options[points.index(max(points))].text.en)
     result = user.last.visible  # type: ignore[union-attr]
     assert "before" not in result  # no comparison across versions
-    sittings = await store.sittings(resident_id=801)
+    sittings = await store.checkups.of_resident(resident_id=801)
     assert [(s.kind, s.instrument_version) for s in sittings] == [
         ("baseline", 1),
         ("final", content.assessment.version),

@@ -126,7 +126,7 @@ def test_any_text_gets_an_answer_and_is_never_stored(content: Content, tmp_path:
                 assert text.strip() not in stored(who) or text.strip() in before
 
         def stored(who: int) -> str:
-            data = runner.run(store.export_resident(resident_id=who))
+            data = runner.run(store.privacy.export(resident_id=who))
             return json.dumps(data, ensure_ascii=False)
 
         # A consented resident, an unconsented one and an administrator.

@@ -33,10 +33,10 @@ async def filled_sqlite(tmp_path: Path) -> str:
     store = await Store.open(url)
     try:
         await simulate(store, seed=5)
-        await store.outbox_add(chat_id=1, payload={"kind": "text", "text": "hi", "keyboard": []})
+        await store.outbox.add(chat_id=1, payload={"kind": "text", "text": "hi", "keyboard": []})
         writer = store.exports.writer(chat_id=1, stem="a", header=("x",))
         await writer.write_rows(_rows())
-        await store.audit(admin_id=9, action="stats")
+        await store.audit.record(admin_id=9, action="stats")
     finally:
         await store.close()
     return url
@@ -70,12 +70,12 @@ async def test_a_sqlite_deployment_moves_to_postgres_whole_and_keeps_working(
     # The copy is a working deployment: new rows get fresh ids (the sequences moved on).
     store = await Store.open(empty_postgres, inline=False)
     try:
-        before = await store.resident_state(resident_id=1)
-        attempt = await store.start_attempt(
+        before = await store.lessons.resident_state(resident_id=1)
+        attempt = await store.quizzes.start(
             resident_id=1, lesson_id="l0", question_ids=["l0-q0"], kind="full"
         )
-        await store.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
-        await store.outbox_add(chat_id=1, payload={"kind": "text", "text": "x", "keyboard": []})
+        await store.quizzes.record_answer(attempt=attempt, position=0, option_index=0, correct=True)
+        await store.outbox.add(chat_id=1, payload={"kind": "text", "text": "x", "keyboard": []})
         async with store.engine.connect() as conn:
             assert (
                 await conn.scalar(sa.select(sa.func.count()).select_from(answers))

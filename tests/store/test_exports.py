@@ -159,12 +159,12 @@ async def test_mydata_shows_and_forget_erases_an_administrators_exports(
     store_and_clock: tuple[Store, list[dt.datetime]],
 ) -> None:
     store, _ = store_and_clock
-    await store.ensure_resident(resident_id=9, language="en")
+    await store.residents.ensure(resident_id=9, language="en")
     await store.exports.writer(chat_id=9, stem="a", header=HEADER).write_rows(
         stream(noisy_rows(100))
     )
-    mine = await store.export_resident(resident_id=9)
+    mine = await store.privacy.export(resident_id=9)
     assert len(mine["exports"]) == 1 and "data" not in mine["exports"][0]
-    await store.forget_resident(resident_id=9)
+    await store.privacy.forget(resident_id=9)
     for table in (exports, export_parts, export_chunks):
         assert await count(store, table) == 0

@@ -27,8 +27,8 @@ async def test_replicas_started_together_on_an_empty_database_take_turns_migrati
                 versions = (await conn.execute(sa.text("SELECT * FROM alembic_version"))).all()
             assert len(versions) == 1
             for number, store in enumerate(stores, start=1):  # each one works
-                await store.ensure_resident(resident_id=number, language="zh")
-            assert await stores[2].get_resident(resident_id=1) is not None
+                await store.residents.ensure(resident_id=number, language="zh")
+            assert await stores[2].residents.get(resident_id=1) is not None
         finally:
             for store in stores:
                 await store.close()

@@ -44,20 +44,22 @@ async def store(store_url: tuple[str, bool]) -> AsyncIterator[Store]:
 async def simulate(store: Store, seed: int) -> int:
     """Random residents learning, some joining a cohort before and some after they learn."""
     rng = random.Random(seed)
-    cohort = await store.create_cohort(code="dawa2026", name="Dawa", created_by=1)
+    cohort = await store.cohorts.create(code="dawa2026", name="Dawa", created_by=1)
     lessons = {f"l{i}": [f"l{i}-q{j}" for j in range(3)] for i in range(4)}
     for resident_id in range(1, 41):
-        await store.ensure_resident(resident_id=resident_id, language="zh")
-        await store.give_consent(resident_id=resident_id)
-        await store.set_profile(
+        await store.residents.ensure(resident_id=resident_id, language="zh")
+        await store.residents.give_consent(resident_id=resident_id)
+        await store.residents.set_profile(
             resident_id=resident_id, field="age_band", value=rng.choice(["18-39", "40-64", "65+"])
         )
         if rng.random() < 0.3:
-            await store.join_cohort(resident_id=resident_id, cohort_id=cohort.id)
+            await store.cohorts.join(resident_id=resident_id, cohort_id=cohort.id)
         for lesson_id, questions in rng.sample(sorted(lessons.items()), rng.randint(0, 4)):
-            await store.open_card(resident_id=resident_id, lesson_id=lesson_id, card_index=0)
+            await store.lessons.open_card(
+                resident_id=resident_id, lesson_id=lesson_id, card_index=0
+            )
             for _ in range(rng.randint(1, 3)):  # first attempt, then some retries
-                attempt = await store.start_attempt(
+                attempt = await store.quizzes.start(
                     resident_id=resident_id,
                     lesson_id=lesson_id,
                     question_ids=questions,
@@ -65,29 +67,29 @@ async def simulate(store: Store, seed: int) -> int:
                 )
                 for position in range(len(questions)):
                     option = rng.randint(0, 2)
-                    await store.record_answer(
+                    await store.quizzes.record_answer(
                         attempt=attempt, position=position, option_index=option, correct=option == 0
                     )
-                await store.finish_attempt(attempt_id=attempt.id)
+                await store.quizzes.finish(attempt_id=attempt.id)
             if rng.random() < 0.6:
-                await store.complete_lesson(resident_id=resident_id, lesson_id=lesson_id)
+                await store.lessons.complete(resident_id=resident_id, lesson_id=lesson_id)
         if rng.random() < 0.3:  # joined after learning: their past counts move into the cohort
-            await store.join_cohort(resident_id=resident_id, cohort_id=cohort.id)
+            await store.cohorts.join(resident_id=resident_id, cohort_id=cohort.id)
         if rng.random() < 0.5:
-            sitting = await store.start_sitting(
+            sitting = await store.checkups.start(
                 resident_id=resident_id, kind="baseline", item_ids=["k"]
             )
             share = rng.choice([0.0, 0.5, 1.0])
-            await store.finish_sitting(
+            await store.checkups.finish(
                 sitting_id=sitting.id,
                 scores={"knowledge": share, "behaviour": 0.5, "attitude": 1.0},
                 dont_know=rng.randint(0, 1),
             )
             if rng.random() < 0.5:
-                final = await store.start_sitting(
+                final = await store.checkups.start(
                     resident_id=resident_id, kind="final", item_ids=["k"]
                 )
-                await store.finish_sitting(
+                await store.checkups.finish(
                     sitting_id=final.id,
                     scores={"knowledge": min(1.0, share + 0.5), "behaviour": 1.0, "attitude": 1.0},
                     dont_know=0,
@@ -124,7 +126,7 @@ async def test_reach_and_activity_windows(store: Store) -> None:
     times = iter([NOW - dt.timedelta(days=40), NOW - dt.timedelta(days=10), NOW])
     clocked = Store(store.engine, clock=lambda: next(times))
     for resident_id in (1, 2, 3):
-        await clocked.ensure_resident(resident_id=resident_id, language="zh")
+        await clocked.residents.ensure(resident_id=resident_id, language="zh")
     async with store.engine.connect() as conn:
         reach = (await scope_counts(conn, None, now=NOW, knowledge_items=8)).reach
     assert dataclasses.astuple(reach) == (3, 0, 1, 2, 1)

@@ -128,7 +128,7 @@ async def test_residents_cannot_see_admin_commands(bot: Harness, command: str) -
     assert (
         exchange.of("sendMessage")[0].params["text"] == unknown.of("sendMessage")[0].params["text"]
     )
-    assert await bot.store.audit_log() == []
+    assert await bot.store.audit.recent() == []
 
 
 async def test_cohort_link_qr_and_joining(bot: Harness) -> None:
@@ -146,18 +146,18 @@ async def test_cohort_link_qr_and_joining(bot: Harness) -> None:
     # A resident scanning the poster: joined once they accept the privacy notice.
     user = bot.resident(user_id=12, language_code="en")
     await user.send(f"/start {code}")
-    assert (await bot.store.export_resident(resident_id=12))["cohort_members"] == []
+    assert (await bot.store.privacy.export(resident_id=12))["cohort_members"] == []
     await user.press(bot.content.ui["en"].btn_agree)
     assert 'You have joined the group "Panjin Dawa village lecture 2026-12".' in user.last.visible  # type: ignore[union-attr]
-    members = (await bot.store.export_resident(resident_id=12))["cohort_members"]
+    members = (await bot.store.privacy.export(resident_id=12))["cohort_members"]
     assert len(members) == 1 and members[0]["joined_at"]
     # Joining again through the link changes nothing; an unknown code is ignored politely.
     await user.send(f"/start {code}")
-    assert len((await bot.store.export_resident(resident_id=12))["cohort_members"]) == 1
+    assert len((await bot.store.privacy.export(resident_id=12))["cohort_members"]) == 1
     await user.send("/start nosuchcode1")
     assert bot.content.ui["en"].welcome_unknown_link in user.last.visible  # type: ignore[union-attr]
     # Every admin action is audited.
-    log = await bot.store.audit_log()
+    log = await bot.store.audit.recent()
     assert [(row["admin_id"], row["action"]) for row in log] == [(ADMIN, "cohort")]
 
 
@@ -269,7 +269,7 @@ async def test_items_and_export_respect_suppression(bot: Harness) -> None:
     assert len(pseudonyms) == 6 and all(re.fullmatch(r"[0-9a-f]{16}", p) for p in pseudonyms)
     assert not pseudonyms & {str(i) for i in range(60, 66)}
     assert all(re.fullmatch(r"\d{4}-W\d{2}", row["answered_week"]) for row in answers)
-    assert [r["action"] for r in await bot.store.audit_log()][:3] == ["export", "items", "items"]
+    assert [r["action"] for r in await bot.store.audit.recent()][:3] == ["export", "items", "items"]
 
 
 async def test_profile_answers_are_stored_and_can_be_declined(bot: Harness) -> None:
@@ -282,7 +282,7 @@ async def test_profile_answers_are_stored_and_can_be_declined(bot: Harness) -> N
     await user.press(ui.btn_profile_decline)
     await user.press("盘锦")
     assert ui.checkup_offer_baseline.split("？")[0] in user.last.visible  # type: ignore[union-attr]
-    assert await bot.store.profile(resident_id=70) == {
+    assert await bot.store.residents.profile(resident_id=70) == {
         "age_band": "65+",
         "resident_type": "no_answer",
         "place": "panjin",
@@ -302,13 +302,13 @@ async def test_a_large_export_arrives_in_compressed_parts_and_never_sits_in_the_
     tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
     tutor.admin = dataclasses.replace(tutor.admin, export_part_bytes=300, export_max_parts=100)
     queued: list[dict[str, object]] = []
-    original_add = bot.store.outbox_add
+    original_add = bot.store.outbox.add
 
     async def spy(*, chat_id: int, payload: dict[str, object], priority: int = 0) -> int:
         queued.append(payload)
         return await original_add(chat_id=chat_id, payload=payload, priority=priority)
 
-    monkeypatch.setattr(bot.store, "outbox_add", spy)
+    monkeypatch.setattr(bot.store.outbox, "add", spy)
     exchange = await admin.send("/export")
     documents = exchange.of("sendDocument")
     assert (

@@ -95,7 +95,7 @@ async def test_residents_cannot_broadcast(bot: Harness) -> None:
     assert exchange.texts == unknown.texts
     await drain(bot)
     assert received(bot, 11, "Hello everyone") == 0
-    assert await bot.store.audit_log() == []
+    assert await bot.store.audit.recent() == []
 
 
 async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness) -> None:
@@ -108,7 +108,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     await opted_out.press(ui.btn_announcements_off)
     assert "Announcements: OFF" in opted_out.last.visible  # type: ignore[union-attr]
     await resident(bot, 16)
-    await bot.store.set_blocked(resident_id=16, blocked=True)
+    await bot.store.residents.set_blocked(resident_id=16, blocked=True)
     bot.resident(user_id=17, language_code="en")  # never writes to the bot
     stranger = bot.resident(user_id=18, language_code="en")
     await stranger.send("/start")  # never agrees
@@ -123,7 +123,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     assert boss.last.visible == texts.broadcast_cancelled  # type: ignore[union-attr]
     await drain(bot)
     assert all(received(bot, chat) == 0 for chat in range(11, 19))
-    assert (await bot.store.get_broadcast(broadcast_id=first)).status == "cancelled"
+    assert (await bot.store.broadcasts.get(broadcast_id=first)).status == "cancelled"
 
     second = await preview(bot, boss, f"/broadcast {TEXT}")
     assert second != first
@@ -138,7 +138,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
         assert message.labels == [ui.btn_stop_announcements]
     for user_id in (15, 16, 17, 18):
         assert received(bot, user_id) == 0
-    done = await bot.store.get_broadcast(broadcast_id=second)
+    done = await bot.store.broadcasts.get(broadcast_id=second)
     assert (done.status, done.recipients, done.sent, done.failed, done.blocked) == (
         "done",
         4,
@@ -150,7 +150,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     assert report == texts.broadcast_done.format(
         id=second, recipients="<5", sent="<5", failed=0, blocked=0, skipped=0
     )
-    actions = [row["action"] for row in await bot.store.audit_log()]
+    actions = [row["action"] for row in await bot.store.audit.recent()]
     assert actions == ["broadcast_send", "broadcast", "broadcast_cancel", "broadcast"]
     # Nothing more happens on a second drain.
     await drain(bot)
@@ -193,7 +193,7 @@ async def test_restart_midway_resumes_without_repeats(bot: Harness) -> None:
     await bot.restart(*users, boss)
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1] * 6
-    done = await bot.store.get_broadcast(broadcast_id=broadcast_id)
+    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 6, 0)
     assert admin_texts(bot).broadcast_done.format(
         id=broadcast_id, recipients=6, sent=6, failed=0, blocked=0, skipped=0
@@ -209,14 +209,14 @@ async def test_a_crash_after_the_claim_never_sends_twice(bot: Harness) -> None:
     assert bot.app is not None
     await manual_worker(bot).drain(limit=2)
     # A crash between claiming a delivery and recording it: maybe sent, maybe not.
-    claimed = await bot.store.claim_delivery(broadcast_id=broadcast_id, resident_id=43)
+    claimed = await bot.store.broadcasts.claim(broadcast_id=broadcast_id, resident_id=43)
     assert claimed
     await bot.restart(*users, boss)
-    statuses = await bot.store.delivery_status(broadcast_id=broadcast_id)
+    statuses = await bot.store.broadcasts.delivery_status(broadcast_id=broadcast_id)
     assert statuses[43] == "unknown"
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 1, 0, 1]
-    done = await bot.store.get_broadcast(broadcast_id=broadcast_id)
+    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 3, 1)
 
 
@@ -247,7 +247,7 @@ async def test_stopping_finishes_the_sends_in_flight(bot: Harness, fake: FakeTel
     await stopping
     await draining
     fake._handlers["sendMessage"] = send
-    statuses = await bot.store.delivery_status(broadcast_id=broadcast_id)
+    statuses = await bot.store.broadcasts.delivery_status(broadcast_id=broadcast_id)
     assert sorted(statuses.values()) == ["pending"] * 3 + ["sent"] * 2
     await bot.restart(*users, boss)
     await drain(bot)
@@ -265,7 +265,7 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
         assert exchange.answered
         assert users[0].last.visible.startswith(ui.stale_button)  # type: ignore[union-attr]
     await drain(bot)
-    assert (await bot.store.get_broadcast(broadcast_id=broadcast_id)).status == "draft"
+    assert (await bot.store.broadcasts.get(broadcast_id=broadcast_id)).status == "draft"
     # An unknown broadcast id from the admin is stale too.
     await boss.press_data("1:bs:99999")
     assert boss.last.visible.startswith(ui.stale_button)  # type: ignore[union-attr]
@@ -277,7 +277,7 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
     await boss.press_data(f"1:bx:{broadcast_id}", preview_message)  # too late to cancel
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 1]
-    done = await bot.store.get_broadcast(broadcast_id=broadcast_id)
+    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
     assert (done.status, done.recipients, done.sent) == ("done", 2, 2)
     finals = [m for m in bot.fake.messages[ADMIN].values() if "finished" in m.visible]
     assert len(finals) == 1
@@ -291,8 +291,8 @@ async def test_blocked_recipient_is_counted_and_others_served(bot: Harness) -> N
     await boss.press(admin_texts(bot).btn_broadcast_send)
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 0, 1]
-    assert await bot.store.is_blocked(resident_id=72)
-    done = await bot.store.get_broadcast(broadcast_id=broadcast_id)
+    assert await bot.store.residents.is_blocked(resident_id=72)
+    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
     assert (done.sent, done.failed, done.blocked) == (2, 0, 1)
     assert boss.last.visible == admin_texts(bot).broadcast_done.format(  # type: ignore[union-attr]
         id=broadcast_id, recipients="<5", sent="<5", failed=0, blocked="<5", skipped=0
@@ -311,7 +311,7 @@ async def test_a_failing_send_does_not_stop_the_job(bot: Harness) -> None:
     await manual_worker(bot, concurrency=1).drain()
     await bot.settled()
     assert sorted(received(bot, u.chat_id) for u in users) == [0, 1, 1]
-    done = await bot.store.get_broadcast(broadcast_id=broadcast_id)
+    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 2, 1)
 
 
@@ -348,7 +348,7 @@ async def test_progress_reports_and_the_stop_button(bot: Harness) -> None:
     assert exchange.of("editMessageText") == []
     assert users[0].last.visible.startswith(ui.announcements_turned_off)  # type: ignore[union-attr]
     assert bot.fake.messages[91][announcement.message_id].visible == TEXT
-    assert not await bot.store.announcements(resident_id=91)
+    assert not await bot.store.residents.announcements(resident_id=91)
     await preview(bot, boss, "/broadcast Second")
     notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible  # type: ignore[union-attr]
     assert "go to <5 residents" in notice
@@ -372,7 +372,7 @@ async def test_settings_toggle_in_both_languages(bot: Harness) -> None:
         await user.send("/settings")
         assert ui.settings_title in user.last.visible  # type: ignore[union-attr]
         await user.press(ui.btn_announcements_off)
-        assert not await bot.store.announcements(resident_id=user.chat_id)
+        assert not await bot.store.residents.announcements(resident_id=user.chat_id)
         await user.press(ui.btn_announcements_on)
-        assert await bot.store.announcements(resident_id=user.chat_id)
+        assert await bot.store.residents.announcements(resident_id=user.chat_id)
         assert user.last.labels == [ui.btn_announcements_off, ui.btn_menu]  # type: ignore[union-attr]

@@ -222,12 +222,12 @@ async def test_nothing_of_the_text_is_kept_or_logged(
 async def test_mydata_shows_a_pending_request_and_forget_removes_it(bot: Harness) -> None:
     user = await onboard(bot, "en", user_id=1014)
     await user.send("/check")
-    waiting = await bot.store.export_resident(resident_id=1014)  # what /mydata sends
+    waiting = await bot.store.privacy.export(resident_id=1014)  # what /mydata sends
     assert [set(row) for row in waiting["check_waits"]] == [{"resident_id", "since"}]
     # /forget is a command too: the request lapses, and confirming deletes everything.
     await user.send("/forget")
     await user.press(bot.content.ui["en"].btn_forget_confirm)
-    gone = await bot.store.export_resident(resident_id=1014)
+    gone = await bot.store.privacy.export(resident_id=1014)
     assert gone["check_waits"] == [] and gone["residents"] == []
 
 

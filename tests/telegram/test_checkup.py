@@ -88,7 +88,7 @@ async def test_baseline_check_up_right_after_onboarding(bot: Harness, language: 
     await user.press(suggested[0])
     assert suggested[0] in user.last.visible  # type: ignore[union-attr]
     # Stored per sitting: the scores, and "I don't know" apart from wrong answers.
-    data = await bot.store.export_resident(resident_id=501)
+    data = await bot.store.privacy.export(resident_id=501)
     (sitting,) = data["assessment_sittings"]
     assert sitting["kind"] == "baseline" and sitting["dont_know_count"] == 1
     assert sitting["knowledge_score"] == pytest.approx((k - 3) / k)
@@ -107,7 +107,7 @@ async def test_skipping_the_check_up_goes_to_the_lessons(bot: Harness) -> None:
     await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_skip)
     assert ui.topics_prompt in user.last.visible  # type: ignore[union-attr]
-    assert (await bot.store.export_resident(resident_id=502))["assessment_sittings"] == []
+    assert (await bot.store.privacy.export(resident_id=502))["assessment_sittings"] == []
 
 
 async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness) -> None:
@@ -123,7 +123,7 @@ async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness)
     lessons = [lesson for _, lesson in content.curriculum.lessons()]
     needed = (len(lessons) + 1) // 2
     for lesson in lessons[1:needed]:
-        await bot.store.complete_lesson(resident_id=503, lesson_id=lesson.id)
+        await bot.store.lessons.complete(resident_id=503, lesson_id=lesson.id)
     # Finishing one more lesson's quiz crosses the half-way mark: the final check-up is offered.
     first = lessons[0]
     await user.press_data(cb.encode(cb.StartQuiz(first.id)))
@@ -135,7 +135,7 @@ async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness)
     assert [call.method for call in exchange.calls if call.method != "answerCallbackQuery"] == [
         "editMessageText"
     ]
-    state = await bot.store.resident_state(resident_id=503)
+    state = await bot.store.lessons.resident_state(resident_id=503)
     assert sum(s is LessonStatus.DONE for s in state.lesson_status.values()) == needed
     offer = user.last.visible  # type: ignore[union-attr]
     items = content.assessment.items
@@ -150,7 +150,7 @@ async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness)
         in result
     )
     assert ui.checkup_final_done in result and ui.checkup_all_known in result
-    sittings = (await bot.store.export_resident(resident_id=503))["assessment_sittings"]
+    sittings = (await bot.store.privacy.export(resident_id=503))["assessment_sittings"]
     assert [(s["kind"], s["knowledge_score"]) for s in sittings] == [
         ("baseline", 0.0),
         ("final", 1.0),
@@ -180,7 +180,7 @@ async def test_check_up_on_request_resumes_and_ignores_double_presses(bot: Harne
         ui.checkup_position.format(number=2, total=len(content.assessment.items))
         in user.last.visible
     )  # type: ignore[union-attr]
-    answers = (await bot.store.export_resident(resident_id=504))["assessment_answers"]
+    answers = (await bot.store.privacy.export(resident_id=504))["assessment_answers"]
     assert [a["item_id"] for a in answers] == [first.id]
 
 
@@ -210,4 +210,4 @@ async def test_forged_check_up_buttons(bot: Harness) -> None:
     ):
         exchange = await user.press_data(cb.encode(forged))
         assert exchange.of("answerCallbackQuery")[0].params["text"] == ui.stale_button
-    assert (await bot.store.export_resident(resident_id=505))["assessment_answers"] == []
+    assert (await bot.store.privacy.export(resident_id=505))["assessment_answers"] == []

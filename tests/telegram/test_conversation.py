@@ -116,7 +116,7 @@ async def test_only_the_minimum_is_stored_before_consent(bot: Harness) -> None:
     await user.send("/start")
     await user.send("/menu")  # asks for consent again, does nothing else
     assert bot.content.ui["en"].consent_needed in user.last.visible  # type: ignore[union-attr]
-    data = await bot.store.export_resident(resident_id=77)
+    data = await bot.store.privacy.export(resident_id=77)
     assert [r["consent_at"] for r in data["residents"]] == [None]
     assert data["lesson_progress"] == data["quiz_attempts"] == data["answers"] == []
     assert "Secret Name" not in json.dumps(data)
@@ -248,7 +248,7 @@ async def test_retry_only_the_missed_questions(bot: Harness) -> None:
         await user.press(ui.btn_see_result if number == 2 else ui.btn_next_question)
     assert asked == [lesson.quiz[0].id, lesson.quiz[2].id]
     assert ui.quiz_score.format(right=2, total=2, score=100) in user.last.visible  # type: ignore[union-attr]
-    state = await bot.store.resident_state(resident_id=5)
+    state = await bot.store.lessons.resident_state(resident_id=5)
     assert all(state.latest_correct[q.id] for q in lesson.quiz)
 
 
@@ -280,7 +280,7 @@ async def test_answer_is_committed_before_the_reply(bot: Harness) -> None:
     user.raise_errors = False
     await user.press(question.options[question.correct_index].text.en)
     bot.errors.clear()  # this test expects the handler to fail
-    data = await bot.store.export_resident(resident_id=9)
+    data = await bot.store.privacy.export(resident_id=9)
     assert [(a["question_id"], a["correct"]) for a in data["answers"]] == [(question.id, True)]
 
 
@@ -302,7 +302,7 @@ async def test_double_press_and_redelivery_record_one_answer(bot: Harness) -> No
     await user.press_data(data.rsplit(":", 1)[0] + f":{wrong}", message)  # type: ignore[arg-type]
     # Telegram delivers the first update again (e.g. after a crash before the offset moved).
     await user.replay(replay)
-    answers = (await bot.store.export_resident(resident_id=11))["answers"]
+    answers = (await bot.store.privacy.export(resident_id=11))["answers"]
     assert [(a["question_id"], a["option_index"]) for a in answers] == [
         (question.id, question.correct_index)
     ]
@@ -319,7 +319,7 @@ async def test_restart_mid_quiz_carries_on(bot: Harness) -> None:
     assert seen(lesson.quiz[1].prompt.zh) in user.last.visible  # type: ignore[union-attr]
     q1 = lesson.quiz[1]
     await user.press(q1.options[q1.correct_index].text.zh)
-    answers = (await bot.store.export_resident(resident_id=21))["answers"]
+    answers = (await bot.store.privacy.export(resident_id=21))["answers"]
     assert [a["question_id"] for a in answers] == [q0.id, q1.id]
 
 

@@ -80,7 +80,7 @@ class Rig:
         item: dict[str, Any] = {"kind": "text", "text": text, "keyboard": []}
         if edit is not None:
             item["edit"] = edit
-        return await self.store.outbox_add(chat_id=chat_id, payload=item, priority=priority)
+        return await self.store.outbox.add(chat_id=chat_id, payload=item, priority=priority)
 
     async def deliver(self, *chats: tuple[int, int]) -> None:
         """Tell the engine about chats (chat, priority) and run until it is idle."""
@@ -265,19 +265,19 @@ async def test_network_errors_are_retried_with_backoff_then_given_up(rig: Rig) -
     gaps = [round(b - a, 2) for a, b in itertools.pairwise(attempts)]
     assert gaps[:5] == [0.5, 1.0, 2.0, 4.0, 8.0]
     assert [m.text for m in rig.fake.messages[1].values()] == ["next"]
-    assert await rig.store.outbox_pending() == []
+    assert await rig.store.outbox.pending() == []
 
 
 async def test_forbidden_marks_the_chat_blocked_and_drops_its_queue(rig: Rig) -> None:
-    await rig.store.ensure_resident(resident_id=7, language="en")
+    await rig.store.residents.ensure(resident_id=7, language="en")
     rig.chat(7)
     rig.fake.block(7)
     for n in range(3):
         await rig.queue(7, f"to a blocked chat {n}")
     await rig.deliver((7, INTERACTIVE))
     assert len(rig.fake.times(chat=7)) == 1  # tried once, then nothing more
-    assert await rig.store.is_blocked(resident_id=7)
-    assert await rig.store.outbox_pending() == []
+    assert await rig.store.residents.is_blocked(resident_id=7)
+    assert await rig.store.outbox.pending() == []
 
 
 async def test_an_edit_telegram_cannot_apply_is_sent_as_a_new_message(rig: Rig) -> None:
@@ -327,7 +327,7 @@ async def test_an_edit_identical_to_what_the_chat_shows_is_not_sent(rig: Rig) ->
     await rig.deliver((1, INTERACTIVE))
     assert [m for _, m, _ in rig.fake.sent] == ["sendMessage"]
     assert METRICS.counters["finlit_edits_unchanged_total"] == before + 1
-    assert await rig.store.outbox_pending() == []
+    assert await rig.store.outbox.pending() == []
 
 
 # -- lifecycle ------------------------------------------------------------------------------------

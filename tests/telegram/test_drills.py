@@ -81,7 +81,7 @@ async def test_drill_command_wrong_and_unsure_answers_and_genuine_reasons(bot: H
             assert texts.wrong in feedback and texts.verdict_genuine in feedback
             assert drill.genuine_because is not None
             assert seen(drill.genuine_because.en) in feedback
-    stored = (await bot.store.export_resident(resident_id=42))["drill_answers"]
+    stored = (await bot.store.privacy.export(resident_id=42))["drill_answers"]
     assert sorted((row["drill_id"], row["answer"], row["correct"]) for row in stored) == sorted(
         [
             *((d.id, "unsure", False) for d in drills.drills[:genuine_at]),
@@ -105,14 +105,14 @@ async def test_an_answer_is_stored_once_and_before_the_reply(bot: Harness) -> No
     await user.press_data(data, message)  # type: ignore[arg-type]
     bot.errors.clear()
     user.raise_errors = True
-    stored = (await bot.store.export_resident(resident_id=43))["drill_answers"]
+    stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]
     assert [(r["drill_id"], r["answer"]) for r in stored] == [(first.id, "scam")]
     # A double press, a different answer on the old message, a redelivered update: one answer.
     replay = user.last_update
     await user.press_data(data, message)  # type: ignore[arg-type]
     await user.press_data(data.rsplit(":", 1)[0] + ":1", message)  # type: ignore[arg-type]
     await user.replay(replay)
-    stored = (await bot.store.export_resident(resident_id=43))["drill_answers"]
+    stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]
     assert [(r["drill_id"], r["answer"]) for r in stored] == [(first.id, "scam")]
 
 
@@ -122,7 +122,7 @@ async def test_forged_drill_buttons_are_answered_politely(bot: Harness, data: st
     exchange = await user.press_data(data)
     assert exchange.answered
     assert bot.content.ui["en"].stale_button in user.last.visible  # type: ignore[union-attr]
-    assert (await bot.store.export_resident(resident_id=44))["drill_answers"] == []
+    assert (await bot.store.privacy.export(resident_id=44))["drill_answers"] == []
 
 
 async def test_drills_need_consent(bot: Harness) -> None:
@@ -154,7 +154,7 @@ async def test_forget_deletes_drill_answers(bot: Harness) -> None:
     await user.press(texts.btn_scam)
     await user.send("/forget")
     await user.press(ui.btn_forget_confirm)
-    data = await bot.store.export_resident(resident_id=47)
+    data = await bot.store.privacy.export(resident_id=47)
     assert data["drill_answers"] == [] and data["residents"] == []
 
 

@@ -30,7 +30,7 @@ async def test_a_failing_handler_changes_nothing_and_apologises(
     tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
 
     async def half_done(visitor: Any, text: str, **_: Any) -> Any:
-        await store.set_language(resident_id=visitor.id, language="zh")  # an effect...
+        await store.residents.set_language(resident_id=visitor.id, language="zh")  # an effect...
         raise RuntimeError("then a crash")  # ...and a failure before the reply
 
     monkeypatch.setattr(tutor, "text", half_done)
@@ -38,10 +38,10 @@ async def test_a_failing_handler_changes_nothing_and_apologises(
     exchange = await user.send("/menu")
     assert [str(e) for e in bot.errors] == ["then a crash"]
     bot.errors.clear()
-    assert (await store.get_resident(resident_id=101)).language == "en"  # type: ignore[union-attr]
+    assert (await store.residents.get(resident_id=101)).language == "en"  # type: ignore[union-attr]
     assert exchange.methods == ["sendMessage"]
     assert bot.content.ui["en"].error_apology in user.last.visible  # type: ignore[union-attr]
-    assert await store.inbox_done(update_id=exchange.update["update_id"])
+    assert await store.inbox.done(update_id=exchange.update["update_id"])
 
 
 async def test_a_redelivered_command_is_answered_once(bot: Harness) -> None:
@@ -58,10 +58,10 @@ async def test_inbox_is_written_before_the_offset_moves(bot: Harness) -> None:
     fetched = await bot.app.bot.get_updates(timeout=0)  # type: ignore[union-attr]
     assert [u.update_id for u in fetched] == [update["update_id"]]
     # Durable now, before the next getUpdates confirms it to Telegram; not yet handled.
-    assert [p["update_id"] for p in await bot.store.inbox_pending()] == [update["update_id"]]
+    assert [p["update_id"] for p in await bot.store.inbox.pending()] == [update["update_id"]]
     await bot.app.process_update(fetched[0])
     await bot.settled()
-    assert await bot.store.inbox_pending() == []
+    assert await bot.store.inbox.pending() == []
     # Telegram sending it again (the offset never moved): handed over, so the next getUpdates
     # confirms it, and handling it has no second effect.
     replies = len(bot.fake.sent_texts(103))
@@ -78,12 +78,12 @@ async def test_a_restart_finishes_what_a_crash_interrupted(bot: Harness) -> None
     user = await onboard(bot, 104)
     # Accepted (acknowledged to Telegram) but the process died before handling it.
     update = user.text_update("/help")
-    await bot.store.inbox_accept([update])
+    await bot.store.inbox.accept([update])
     before = len(bot.fake.sent_texts(104))
     await bot.restart(user)
     assert len(bot.fake.sent_texts(104)) == before + 1
     assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
-    assert await bot.store.inbox_pending() == []
+    assert await bot.store.inbox.pending() == []
 
 
 async def test_replies_survive_an_outage_and_keep_their_order(bot: Harness) -> None:
@@ -96,7 +96,7 @@ async def test_replies_survive_an_outage_and_keep_their_order(bot: Harness) -> N
     assert bot.waits[:5] == pytest.approx([0.5, 1, 2, 4, 8], abs=0.05)
     texts = bot.fake.sent_texts(105)[-2:]
     assert ui.help_text.splitlines()[0] in texts[0] and ui.progress_title in texts[1]
-    assert await bot.store.outbox_pending() == []
+    assert await bot.store.outbox.pending() == []
 
 
 async def test_a_message_that_never_goes_through_is_dropped_and_the_next_goes(
@@ -108,16 +108,16 @@ async def test_a_message_that_never_goes_through_is_dropped_and_the_next_goes(
     await asyncio.gather(user.send("/help"), user.send("/progress"))
     assert ui.progress_title in bot.fake.sent_texts(107)[-1]
     assert not any(ui.help_text.splitlines()[0] in t for t in bot.fake.sent_texts(107))
-    assert await bot.store.outbox_pending() == []
+    assert await bot.store.outbox.pending() == []
 
 
 async def test_queued_replies_are_sent_after_a_restart(bot: Harness) -> None:
     user = await onboard(bot, 106)
     # Committed, then the process died before delivery took it: the next start sends it.
     item = {"kind": "text", "text": "left over from the last run", "keyboard": []}
-    await bot.store.outbox_add(chat_id=106, payload=item)
+    await bot.store.outbox.add(chat_id=106, payload=item)
     await bot.restart(user)
-    assert await bot.store.outbox_pending() == []
+    assert await bot.store.outbox.pending() == []
     assert user.last.visible == "left over from the last run"  # type: ignore[union-attr]
 
 
@@ -134,7 +134,7 @@ async def test_one_residents_updates_never_run_at_once(bot: Harness) -> None:
     ]
     exchanges = await asyncio.gather(*presses)
     assert all(e.answered for e in exchanges)
-    answers = (await bot.store.export_resident(resident_id=108))["answers"]
+    answers = (await bot.store.privacy.export(resident_id=108))["answers"]
     assert len(answers) == 1
 
 
@@ -183,26 +183,26 @@ async def test_blocking_is_kept_in_sync(bot: Harness) -> None:
         }
 
     await user.replay(membership("member", "kicked"))
-    assert await bot.store.is_blocked(resident_id=120)
+    assert await bot.store.residents.is_blocked(resident_id=120)
     # A message queued meanwhile (e.g. by an administrator) is not attempted.
-    await bot.store.outbox_add(chat_id=120, payload={"kind": "text", "text": "x", "keyboard": []})
+    await bot.store.outbox.add(chat_id=120, payload={"kind": "text", "text": "x", "keyboard": []})
     bot.fake.block(120)
     bot.app.bot_data.services.delivery.notify(120)  # type: ignore[union-attr]
     await bot.settled()
     assert not [c for c in bot.fake.calls if c.params.get("chat_id") == 120 and not c.ok]
     bot.fake.unblock(120)
     await user.replay(membership("kicked", "member"))
-    assert not await bot.store.is_blocked(resident_id=120)
+    assert not await bot.store.residents.is_blocked(resident_id=120)
 
 
 async def test_a_send_refused_as_blocked_marks_the_resident(bot: Harness) -> None:
     user = await onboard(bot, 121)
     bot.fake.block(121)
     await user.send("/menu")
-    assert await bot.store.is_blocked(resident_id=121)
+    assert await bot.store.residents.is_blocked(resident_id=121)
     bot.fake.unblock(121)
     await user.send("/menu")  # writing to the bot again proves they came back
-    assert not await bot.store.is_blocked(resident_id=121)
+    assert not await bot.store.residents.is_blocked(resident_id=121)
     assert user.last.labels[0] == bot.content.ui["en"].btn_lessons  # type: ignore[union-attr]
 
 
@@ -218,7 +218,7 @@ async def test_replays_sequential_and_concurrent_have_one_effect(bot: Harness, t
     for _ in range(times - 1):
         await user.replay(update)
     await asyncio.gather(*(user.replay(update) for _ in range(times)))
-    data = await bot.store.export_resident(resident_id=130 + times)
+    data = await bot.store.privacy.export(resident_id=130 + times)
     assert len(data["answers"]) == 1
     edits = [c for c in bot.fake.calls if c.method == "editMessageText" and c.ok]
     assert edits  # the feedback was shown once; replays changed nothing
@@ -242,7 +242,7 @@ async def test_two_processes_on_one_database(bot: Harness) -> None:
         await asyncio.gather(
             *(u.press_data(data, message) for u in (user, twin, user, twin))  # type: ignore[arg-type]
         )
-        assert len((await bot.store.export_resident(resident_id=140))["answers"]) == 1
+        assert len((await bot.store.privacy.export(resident_id=140))["answers"]) == 1
         assert other.errors == [] and bot.errors == []
     finally:
         await other.stop()

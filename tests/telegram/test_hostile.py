@@ -27,7 +27,7 @@ async def onboard(bot: Harness, user_id: int, language: str = "en", **kwargs: An
 
 async def learning_rows(bot: Harness, resident_id: int) -> dict[str, Any]:
     """What a resident has learned and answered (ignoring when they were last seen)."""
-    data = await bot.store.export_resident(resident_id=resident_id)
+    data = await bot.store.privacy.export(resident_id=resident_id)
     for row in data["residents"]:
         row.pop("last_seen_at")
     return data
@@ -138,7 +138,7 @@ async def test_anything_else_gets_a_pointer_to_the_menu(bot: Harness, act: str) 
     pointer = bot.content.redflags.texts["en"].offer if typed else ui.chatter_pointer
     assert pointer in user.last.visible  # type: ignore[union-attr]
     assert user.last.labels[0] == ui.btn_lessons  # type: ignore[union-attr]
-    assert "password" not in json.dumps(await bot.store.export_resident(resident_id=51))
+    assert "password" not in json.dumps(await bot.store.privacy.export(resident_id=51))
 
 
 async def test_html_in_a_first_name_is_escaped(bot: Harness) -> None:
@@ -173,7 +173,7 @@ async def test_group_chats_get_only_a_pointer(bot: Harness) -> None:
     # At most one note per group per hour, however many commands follow.
     again = await member.send("/help")
     assert again.calls == []
-    assert await bot.store.get_resident(resident_id=61) is None
+    assert await bot.store.residents.get(resident_id=61) is None
 
 
 async def test_a_group_hears_the_note_again_after_an_hour(
@@ -183,9 +183,9 @@ async def test_a_group_hears_the_note_again_after_an_hour(
         user_id=64, chat_id=-100800, chat_type="group", title="Village", language_code="en"
     )
     assert (await member.send("/start")).methods == ["sendMessage"]
-    store = bot.store
-    later = store._now() + dt.timedelta(minutes=61)
-    monkeypatch.setattr(store, "_now", lambda: later)
+    state = bot.store.state  # where the group note's time is kept
+    later = state._now() + dt.timedelta(minutes=61)
+    monkeypatch.setattr(state, "_now", lambda: later)
     assert (await member.send("/menu")).methods == ["sendMessage"]
 
 
@@ -353,6 +353,6 @@ async def test_forget_deletes_everything_after_confirmation(bot: Harness) -> Non
     await user.send("/forget")
     await user.press(ui.btn_forget_confirm)
     assert ui.forget_done in user.last.visible  # type: ignore[union-attr]
-    assert await bot.store.get_resident(resident_id=92) is None
+    assert await bot.store.residents.get(resident_id=92) is None
     await user.send("/start")  # a new resident again: the privacy notice comes first
     assert ui.privacy_notice in user.last.visible  # type: ignore[union-attr]

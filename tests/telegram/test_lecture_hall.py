@@ -37,13 +37,13 @@ def handled_in_order(bot: Harness, monkeypatch: pytest.MonkeyPatch) -> list[int]
     first thing a unit of work does)."""
     order: list[int] = []
     store = bot.store
-    real = store.inbox_finish
+    real = store.inbox.finish
 
     async def recording(*, update_id: int) -> bool:
         order.append(update_id)
         return bool(await real(update_id=update_id))
 
-    monkeypatch.setattr(store, "inbox_finish", recording)
+    monkeypatch.setattr(store.inbox, "finish", recording)
     return order
 
 
@@ -103,7 +103,7 @@ async def test_a_flooding_resident_holds_one_slot_and_a_bounded_queue(
     order = handled_in_order(bot, monkeypatch)
     assert bot.app is not None and bot.app.queues is not None
     floods = [flooder.text_update("/help") for _ in range(120)]  # commands: never collapsed
-    await bot.store.inbox_accept(floods)  # as polling or the webhook does before handing over
+    await bot.store.inbox.accept(floods)  # as polling or the webhook does before handing over
     for update in floods:
         await flooder.submit(update)
     waiting = bot.app.queues._residents[221]
@@ -116,7 +116,7 @@ async def test_a_flooding_resident_holds_one_slot_and_a_bounded_queue(
     # Nothing of the flood is lost: every update handled once, in order, every reply sent.
     flood_ids = [u["update_id"] for u in floods]
     assert [i for i in order if i in set(flood_ids)] == flood_ids
-    assert await bot.store.inbox_pending() == []
+    assert await bot.store.inbox.pending() == []
     helps = [t for t in bot.fake.sent_texts(221) if "finlit" in t and "/menu" in t]
     assert len(helps) >= 120
 
@@ -166,7 +166,7 @@ async def test_navigation_taps_faster_than_answers_collapse_to_the_newest(bot: H
     assert user.last is not None and user.last.message_id == card.message_id  # type: ignore[union-attr]
     first_line = visible_text(lesson.cards[3].en).strip().splitlines()[0]
     assert first_line in user.last.visible
-    assert await bot.store.inbox_pending() == []
+    assert await bot.store.inbox.pending() == []
 
 
 async def test_a_quiz_answer_inside_a_flood_is_never_collapsed(bot: Harness) -> None:
@@ -185,9 +185,9 @@ async def test_a_quiz_answer_inside_a_flood_is_never_collapsed(bot: Harness) -> 
     for tap in taps:
         await user.submit(tap)
     await bot.settled()
-    data = await bot.store.export_resident(resident_id=251)
+    data = await bot.store.privacy.export(resident_id=251)
     assert len(data["answers"]) == 1  # the answer was recorded, not collapsed
-    assert await bot.store.inbox_pending() == []
+    assert await bot.store.inbox.pending() == []
 
 
 async def test_a_burst_of_typing_is_never_collapsed(bot: Harness) -> None:
@@ -209,7 +209,7 @@ async def test_a_burst_of_typing_is_never_collapsed(bot: Harness) -> None:
     assert all(checker.offer in html.unescape(t) for t in texts[1:]), texts[
         1:
     ]  # offered the checker
-    assert await bot.store.inbox_pending() == []
+    assert await bot.store.inbox.pending() == []
 
 
 async def test_a_bad_gateway_page_is_one_quiet_warning(
@@ -277,7 +277,7 @@ async def test_a_long_report_does_not_hold_up_residents_answers(
         await user.submit(user.press_update(cb.encode(cb.Answer(action.attempt_id, 0, 0))))
 
         async def answered() -> int:
-            data = await harness.store.export_resident(resident_id=281)
+            data = await harness.store.privacy.export(resident_id=281)
             return len(data["answers"])
 
         for _ in range(500):  # bounded: the answer commits while the report is still paused

@@ -33,7 +33,7 @@ async def onboard(bot: Harness, user_id: int, language: Language = "en") -> Tele
 
 
 async def sessions(bot: Harness, resident_id: int) -> list[dict[str, object]]:
-    return (await bot.store.export_resident(resident_id=resident_id))["loan_sessions"]  # type: ignore[no-any-return]
+    return (await bot.store.privacy.export(resident_id=resident_id))["loan_sessions"]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])

@@ -118,8 +118,8 @@ async def test_update_with_the_secret_is_stored_then_handled(web: Running) -> No
     response = await web.post(update)
     assert response.status_code == 200
     # Stored before the 200: at the latest, it is in the inbox now (pending or done).
-    pending = [u["update_id"] for u in await web.store.inbox_pending()]
-    done = await web.store.inbox_done(update_id=update["update_id"])
+    pending = [u["update_id"] for u in await web.store.inbox.pending()]
+    done = await web.store.inbox.done(update_id=update["update_id"])
     assert update["update_id"] in pending or done
     await eventually(lambda: web.fake.sent_texts(user.chat_id))
     assert "Welcome to finlit" in web.fake.sent_texts(user.chat_id)[0]
@@ -137,10 +137,10 @@ async def test_wrong_or_missing_secret_is_refused_and_changes_nothing(
     assert METRICS.counters["finlit_webhook_rejected_total"] == before + 1
     assert web.app.update_queue.qsize() == 0
     await web.idle()
-    assert await web.store.inbox_pending() == []
-    assert not await web.store.inbox_done(update_id=update["update_id"])
+    assert await web.store.inbox.pending() == []
+    assert not await web.store.inbox.done(update_id=update["update_id"])
     assert web.fake.sent_texts(user.chat_id) == []
-    assert await web.store.get_resident(resident_id=user.chat_id) is None
+    assert await web.store.residents.get(resident_id=user.chat_id) is None
     # Logged, without the body or the header's value.
     refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
     assert len(refusals) == 1
@@ -182,8 +182,8 @@ async def test_an_update_whose_private_chat_is_not_its_sender_is_dropped(web: Ru
     assert response.status_code == 200  # acknowledged, so nothing retries it
     await web.idle()
     assert METRICS.counters["finlit_webhook_forged_total"] == before + 1
-    assert not await web.store.inbox_done(update_id=update["update_id"])
-    assert await web.store.inbox_pending() == []
+    assert not await web.store.inbox.done(update_id=update["update_id"])
+    assert await web.store.inbox.pending() == []
     assert web.fake.sent_texts(forger.chat_id) == web.fake.sent_texts(victim.chat_id) == []
 
 
@@ -219,11 +219,11 @@ def test_a_secret_file_without_a_valid_secret_stops_the_start(tmp_path: Path, co
 async def test_a_secret_an_older_finlit_kept_in_the_database_is_deleted(
     web: Running, settings: Settings, tmp_path: Path
 ) -> None:
-    await web.store.set_state_once("webhook_secret", "legacy-secret-in-plain-text-0123456789")
+    await web.store.state.set_once("webhook_secret", "legacy-secret-in-plain-text-0123456789")
     configured = settings.model_copy(update={"webhook_secret_file": tmp_path / "secret"})
     secret = await resolve_secret(web.app, configured)
     assert secret == (tmp_path / "secret").read_text(encoding="ascii").strip()
-    assert await web.store.get_state("webhook_secret") is None
+    assert await web.store.state.get("webhook_secret") is None
     with_env = configured.model_copy(update={"webhook_secret": SecretStr(SECRET)})
     assert await resolve_secret(web.app, with_env) == SECRET
 
@@ -238,7 +238,7 @@ async def test_a_redelivered_update_is_handled_once(web: Running) -> None:
     assert (await web.post(update)).status_code == 200
     await web.idle()
     assert len(web.fake.sent_texts(user.chat_id)) == 1
-    assert await web.store.inbox_done(update_id=update["update_id"])
+    assert await web.store.inbox.done(update_id=update["update_id"])
 
 
 @pytest.mark.parametrize(
@@ -247,7 +247,7 @@ async def test_a_redelivered_update_is_handled_once(web: Running) -> None:
 )
 async def test_a_body_that_is_not_an_update_is_400(web: Running, body: bytes) -> None:
     assert (await web.post(body)).status_code == 400
-    assert await web.store.inbox_pending() == []
+    assert await web.store.inbox.pending() == []
 
 
 async def test_only_post_on_the_webhook_path(web: Running) -> None:
@@ -445,7 +445,7 @@ async def serve_once(fake: FakeTelegram, settings: Settings, content: Content, u
         secret = str(call.params["secret_token"])
         assert app.bot_data.services is not None
         # Kept in a file only the service user can read, never in the database.
-        assert await app.bot_data.services.store.get_state("webhook_secret") is None
+        assert await app.bot_data.services.store.state.get("webhook_secret") is None
         assert settings.secret_file.read_text(encoding="ascii").strip() == secret
         assert stat.S_IMODE(settings.secret_file.stat().st_mode) == 0o600
         user = TelegramUser(fake, app, user_id=user_id, language_code="en")
