@@ -23,7 +23,8 @@ from bot.core.content import ContentError, load_content
 from bot.settings import Settings
 from bot.store.db import alembic_config, create_engine
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 REMINDERS = {
     "id": "reminders",

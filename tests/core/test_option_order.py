@@ -9,7 +9,7 @@ from bot.core.content import Content
 from bot.core.curriculum import Question, shown_order
 from bot.store.stats import first_try_wrong_options
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 def question_with(content: Content, options: int) -> Question:

@@ -10,7 +10,7 @@ from bot.core import callbacks as cb
 from bot.core.content import ContentError, load_content
 from tests.conftest import Harness
 from tests.core.test_content_checks import edit_topic
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int, language: str = "en") -> TelegramUser:

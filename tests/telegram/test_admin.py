@@ -19,7 +19,9 @@ from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
 from bot.store import exports as export_module
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser, eventually
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.process import eventually
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 

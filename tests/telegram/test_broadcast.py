@@ -12,7 +12,8 @@ from bot.core.content import Content
 from bot.settings import Settings
 from bot.telegram.broadcast import BroadcastWorker, worker_of
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 TEXT = "Hello <b>all</b>"

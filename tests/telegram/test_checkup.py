@@ -11,7 +11,7 @@ from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.core.progress import LessonStatus
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en"}
 

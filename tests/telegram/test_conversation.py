@@ -11,7 +11,7 @@ from bot.core.curriculum import Lesson, Topic
 from bot.core.html import visible_text
 from bot.core.i18n import Language
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 LANGUAGE_CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}
 

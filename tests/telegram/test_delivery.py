@@ -24,8 +24,8 @@ from bot.telegram.delivery import MAX_ATTEMPTS, DeliveryEngine
 from bot.telegram.lanes import BULK, INTERACTIVE
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits
-from tests.fakes import FakeTelegram
-from tests.virtual_time import VirtualTime
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.clock import VirtualTime
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 

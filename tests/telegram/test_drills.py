@@ -13,7 +13,8 @@ from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.settings import Settings
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}

@@ -10,7 +10,7 @@ import pytest
 
 from bot.core import callbacks as cb
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int) -> TelegramUser:

@@ -20,7 +20,9 @@ from bot.core.html import visible_text
 from bot.telegram import dispatch
 from bot.telegram.metrics import METRICS
 from tests.conftest import Harness
-from tests.fakes import ApiCall, TelegramUser, eventually
+from tests.fakes.process import eventually
+from tests.fakes.records import ApiCall
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int, language: str = "en") -> TelegramUser:

@@ -12,7 +12,7 @@ from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.housekeeping import LOAN_SESSION_MEMORY, Housekeeping
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}
 

@@ -34,14 +34,11 @@ from bot.telegram.webhook import (
     secret_from_file,
     serve_webhook,
 )
-from tests.fakes import (
-    JSON,
-    FakeTelegram,
-    FakeTelegramServer,
-    FinlitProcess,
-    TelegramUser,
-    eventually,
-)
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.records import JSON
+from tests.fakes.resident import TelegramUser
+from tests.fakes.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cret_-token-of-32-characters-or-more"
