@@ -395,7 +395,7 @@ class Population:
             while questions and budget > 0:
                 attempt_id = self.next_attempt
                 self.next_attempt += 1
-                attempt = [
+                attempt: list[Any] = [
                     attempt_id,
                     lesson.id,
                     kind,
