@@ -132,7 +132,7 @@ class Harness:
         self.errors: list[BaseException] = []
         self.waits: list[float] = []  # what the rate limiter would have slept
         self._skipped = 0.0
-        self.app: FinlitApplication | None = None
+        self._app: FinlitApplication | None = None
         self._catcher = _LoggedErrors(self.errors)
 
     async def start(self) -> FinlitApplication:
@@ -162,16 +162,22 @@ class Harness:
         await app.initialize()
         assert app.post_init is not None
         await app.post_init(app)  # run_polling would call it
-        self.app = app
+        self._app = app
         await self.settled()  # what the last stop left: handled and sent
         return app
 
+    @property
+    def app(self) -> FinlitApplication:
+        """The running Application (between ``start`` and ``stop``)."""
+        assert self._app is not None, "the bot is not running"
+        return self._app
+
     async def stop(self) -> None:
-        if self.app is not None:
-            assert self.app.post_shutdown is not None
-            await self.app.post_shutdown(self.app)
-            await self.app.shutdown()
-            self.app = None
+        if self._app is not None:
+            assert self._app.post_shutdown is not None
+            await self._app.post_shutdown(self._app)
+            await self._app.shutdown()
+            self._app = None
         for name in LOGGED_FAILURES:
             logging.getLogger(name).removeHandler(self._catcher)
 
@@ -188,12 +194,11 @@ class Harness:
         await self.app.settled()
 
     def resident(self, **kwargs: Any) -> TelegramUser:
-        assert self.app is not None
         return TelegramUser(self.fake, self.app, **kwargs)
 
     @property
     def store(self) -> Store:
-        assert self.app is not None and self.app.bot_data.services is not None
+        assert self.app.bot_data.services is not None
         return self.app.bot_data.services.store
 
 
