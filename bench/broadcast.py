@@ -1,14 +1,14 @@
 """An administrator's broadcast to 20,000 residents at Telegram's pace, with a kill -9 halfway.
 
 A program, not a test. ``finlit run`` (production pacing: bot/telegram/delivery.py) runs in a
-child process against ``tests/fakes.py``'s fake Bot API served over HTTP on 127.0.0.1; here
+child process against the fake Bot API of ``tests/fakes/`` served over HTTP on 127.0.0.1; here
 the fake also enforces Telegram's message limits, answering 429 with ``retry_after`` above them.
 The database is made with the migrations (``Store.open``) and filled with consented residents
-by stdlib ``sqlite3``. As the administrator, this program sends ``/broadcast <text>`` and
-presses Send; the fake times every message a resident receives. When half of them have
-received it, the bot is killed with SIGKILL; a new ``finlit run`` on the same database finishes
-the job. Then every resident's chat is counted: received 0 times (missed), 2 or more times
-(duplicates).
+by SQLAlchemy Core on ``bot.store.schema``. As the administrator, this program sends
+``/broadcast <text>`` and presses Send; the fake times every message a resident receives. When
+half of them have received it, the bot is killed with SIGKILL; a new ``finlit run`` on the same
+database finishes the job. Then every resident's chat is counted: received 0 times (missed), 2
+or more times (duplicates).
 
     python bench/broadcast.py [--recipients 20000] [--kill-at 0.5] [--quick] [--window 0.9]
                               [--keep]
@@ -27,7 +27,6 @@ import os
 import platform
 import re
 import shutil
-import signal
 import sqlite3
 import statistics
 import sys
@@ -41,18 +40,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.fakes: the repository is not installed as such
 
+import sqlalchemy as sa  # noqa: E402
 import telegram  # noqa: E402
-from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from tests.fakes import (  # noqa: E402
-    ApiCall,
-    FakeTelegram,
-    FakeTelegramServer,
-    FinlitProcess,
-    TelegramLimits,
-    eventually,
-    too_many_requests,
-)
+from bench.harness import LoopLag  # noqa: E402
+from bot.store import schema  # noqa: E402
+from tests.fakes.bot_api import FakeTelegram  # noqa: E402
+from tests.fakes.limits import LIMITED_METHODS, LimitedTelegram, TelegramLimits  # noqa: E402
+from tests.fakes.process import FinlitProcess, eventually  # noqa: E402
+from tests.fakes.records import JSON  # noqa: E402
+from tests.fakes.server import FakeTelegramServer  # noqa: E402
 
 TOKEN = "424242:broadcast-bench"
 ADMIN_ID = 900
@@ -62,57 +59,13 @@ GOAL_RATE = 28.0  # messages a second: 93% of Telegram's 30
 TELEGRAM_RATE = 30
 WINDOW_S = 10.0  # the windows whose median rate is reported
 STALL_S = 120.0  # no delivery for this long (and the job not done): give up
-# What Telegram's message limits count (as bot/telegram/delivery.py paces them; load.py's).
-LIMITED_METHODS = frozenset(
-    {
-        "sendMessage",
-        "editMessageText",
-        "editMessageReplyMarkup",
-        "sendPhoto",
-        "sendDocument",
-        "deleteMessage",
-    }
-)
-LOG_PROBLEMS = (" ERROR ", " CRITICAL ")
 ABANDONED = re.compile(r"(\d+) broadcast deliveries were interrupted by a crash")
 
 
 # The fake Bot API, enforcing Telegram's limits and timing deliveries.
 
 
-class LoopLag:
-    """How late this process's event loop wakes up: the fake's timestamps are only as good."""
-
-    TICK = 0.01
-
-    def __init__(self) -> None:
-        self.lags: list[tuple[float, float]] = []  # (when, seconds late), late wake-ups only
-        self.worst = 0.0
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._watch())
-
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
-    async def _watch(self) -> None:
-        while True:
-            before = time.perf_counter()
-            await asyncio.sleep(self.TICK)
-            now = time.perf_counter()
-            late = now - before - self.TICK
-            self.worst = max(self.worst, late)
-            if late > 0.02:
-                self.lags.append((now, late))
-
-    def before(self, at: float, span: float = 1.0) -> float:
-        """The worst lag in the ``span`` seconds up to ``at``."""
-        return max((late for when, late in self.lags if at - span <= when <= at), default=0.0)
-
-
-class BroadcastTelegram(FakeTelegram):
+class BroadcastTelegram(LimitedTelegram):
     """The fake, answering 429 above the limits and noting when each resident got a message.
 
     ``on_delivery`` is called (synchronously, before the bot gets its answer) after each
@@ -120,45 +73,24 @@ class BroadcastTelegram(FakeTelegram):
     """
 
     def __init__(self, residents: range, limits: TelegramLimits) -> None:
-        super().__init__()
+        super().__init__(limits=limits, clock=time.perf_counter)
         self.residents = residents
-        self.limits = limits
         self.received: collections.Counter[int] = collections.Counter()  # chat -> messages
         self.delivered_at: list[tuple[float, int]] = []  # (when, phase) per resident message
         self.accepted_at: list[float] = []  # every limited message accepted, admin's included
         self.phase = 1
-        self.too_many: list[tuple[float, str, int]] = []  # 429s: (when, limit, phase)
+        self.limited: list[tuple[float, str, int]] = []  # 429s: (when, limit, phase)
         self.refusals: collections.Counter[str] = collections.Counter()  # other 4xx/5xx
-        self.polls = 0
         self.on_delivery: Callable[[int], None] | None = None
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        api = url.rsplit("/", 1)[-1]
-        if api == "getUpdates":
-            self.polls += 1
-        if api == "getUpdates" or request_data is None:
-            return await super().do_request(url, method, request_data)
-        at = time.perf_counter()
-        params = request_data.parameters
+    def observe(self, api: str, params: JSON, status: int, payload: bytes, at: float) -> None:
+        """Time each accepted message; note each refusal."""
         chat_id = params.get("chat_id") if isinstance(params.get("chat_id"), int) else None
-        if chat_id is not None and api in LIMITED_METHODS:
-            broken = self.limits.refuse(chat_id, at)
-            if broken:
-                self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
-                who = "administrator" if chat_id == ADMIN_ID else "resident"
-                self.too_many.append((at, f"{broken} limit, to the {who}", self.phase))
-                return too_many_requests()
-        status, payload = await super().do_request(url, method, request_data)
-        if status >= 400:
+        if status == 429:
+            who = "administrator" if chat_id == ADMIN_ID else "resident"
+            limit = self.too_many[-1][2].limit
+            self.limited.append((at, f"{limit} limit, to the {who}", self.phase))
+        elif status >= 400:
             description = json.loads(payload).get("description", "")
             self.refusals[f"{api} {status} {description}"] += 1
         elif chat_id is not None and api in LIMITED_METHODS:
@@ -168,81 +100,24 @@ class BroadcastTelegram(FakeTelegram):
                 self.delivered_at.append((at, self.phase))
                 if self.on_delivery is not None:
                     self.on_delivery(len(self.delivered_at))
-        return status, payload
 
 
 # The bot under test: `finlit run`, in its own process.
 
 
-class Bot(FinlitProcess):
-    """``finlit run`` polling the fake, its log in a file; ``start`` returns once it polls."""
-
-    def __init__(
-        self, server: FakeTelegramServer, fake: BroadcastTelegram, db: Path, log: Path
-    ) -> None:
-        super().__init__(
-            server,
-            database_url=f"sqlite+aiosqlite:///{db}",
-            env={"ADMIN_IDS": str(ADMIN_ID), "PTB_TIMEDELTA": "true"},
-            cwd=db.parent,  # not the repository: no .env of the checkout applies
-            token=TOKEN,
-        )
-        self.fake, self.log_path = fake, log
-
-    async def start(self) -> None:
-        polls = self.fake.polls
-        with self.log_path.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bot",
-                *self.args,
-                cwd=self.cwd,
-                env=self.env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
-            )
-        process = self.process
-        try:
-            await eventually(lambda: self.fake.polls > polls or process.returncode is not None, 60)
-        except TimeoutError:
-            raise SystemExit(f"finlit did not start polling in 60 s:\n{self.log()}") from None
-        if process.returncode is not None:
-            raise SystemExit(f"finlit exited with {process.returncode}:\n{self.log()}")
-
-    def kill_now(self) -> None:
-        """SIGKILL, sent at once (from inside the fake's handler: no await in between)."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-
-    async def stop(self, timeout: float = 30) -> tuple[int, str]:
-        """SIGTERM, as a service manager would; (exit status, the log)."""
-        assert self.process is not None
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-        return int(self.process.returncode or 0), self.log()
-
-    def cpu_seconds(self) -> float:
-        assert self.process is not None
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        fields = stat[stat.rindex(")") + 2 :].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def problems(self) -> list[str]:
-        lines = self.log().splitlines()
-        records = [line for line in lines if any(p in line for p in LOG_PROBLEMS)]
-        tracebacks = [line for line in lines if line.startswith("Traceback")]
-        return records + tracebacks[len(records) :]
+def finlit(server: FakeTelegramServer, db: Path, log: Path) -> FinlitProcess:
+    """``finlit run`` polling the fake, its log in a file."""
+    return FinlitProcess(
+        server,
+        database_url=f"sqlite+aiosqlite:///{db}",
+        env={"ADMIN_IDS": str(ADMIN_ID), "PTB_TIMEDELTA": "true"},
+        cwd=db.parent,  # not the repository: no .env of the checkout applies
+        token=TOKEN,
+        log=log,
+    )
 
 
-# The database: schema by the migrations, residents by sqlite3.
+# The database: schema by the migrations, residents by SQLAlchemy Core on its tables.
 
 
 async def _create_schema(db: Path) -> None:
@@ -256,25 +131,21 @@ def populate(db: Path, residents: range) -> None:
     """The schema, ``residents`` (consented, announcements on), and the administrator."""
     asyncio.run(_create_schema(db))
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    stamp = (now - dt.timedelta(days=30)).isoformat(sep=" ", timespec="microseconds")
-    rows = [
+    stamp = now - dt.timedelta(days=30)
+    rows: list[dict[str, object]] = [
         # Every fifth resident reads English; the others Chinese (both templates are sent).
-        (rid, "en" if rid % 5 == 0 else "zh", stamp, stamp, stamp)
+        {"id": rid, "language": "en" if rid % 5 == 0 else "zh", "consent_at": stamp}
         for rid in residents
     ]
-    rows.append((ADMIN_ID, "en", None, stamp, stamp))  # not consented: not a recipient
-    conn = sqlite3.connect(db, isolation_level=None)
+    rows.append({"id": ADMIN_ID, "language": "en", "consent_at": None})  # not a recipient
+    engine = sa.create_engine(f"sqlite:///{db}")
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("BEGIN")
-        conn.executemany(
-            "INSERT INTO residents (id, language, consent_at, created_at, last_seen_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
-        conn.execute("COMMIT")
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(schema.residents).values(created_at=stamp, last_seen_at=stamp), rows
+            )
     finally:
-        conn.close()
+        engine.dispose()
 
 
 def read_db(db: Path, query: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -383,14 +254,14 @@ async def run(
     pattern = report_pattern()
     lag.start()
     async with FakeTelegramServer(fake) as server:
-        first = Bot(server, fake, db, workdir / "finlit-1.log")
-        await first.start()
-        cpu_before = first.cpu_seconds()
+        first = finlit(server, db, workdir / "finlit-1.log")
+        await first.start_polling(lambda: fake.polls)
+        cpu_before = first.usage()[0]
         killed = asyncio.Event()
 
         def on_delivery(count: int) -> None:
             if count == result.kill_at and not killed.is_set():
-                cpu = first.cpu_seconds()
+                cpu = first.usage()[0]
                 first.kill_now()
                 result.killed = time.perf_counter()
                 first_at = fake.delivered_at[0][0]
@@ -399,7 +270,7 @@ async def run(
                 killed.set()
 
         fake.on_delivery = on_delivery
-        second: Bot | None = None
+        second: FinlitProcess | None = None
         try:
             send_command(fake, f"/broadcast {TEXT}")
             await eventually(lambda: send_button(fake) is not None, 30)
@@ -409,14 +280,14 @@ async def run(
             press(fake, data)
             result.pressed = time.perf_counter()
             await eventually(lambda: bool(fake.delivered_at), 60)
-            cpu_before = first.cpu_seconds()
+            cpu_before = first.usage()[0]
             result.stalled = await progress(fake, killed.is_set, first)
             if not result.stalled:
                 assert first.process is not None
                 await first.process.wait()
                 print(f"... killed with SIGKILL at {result.kill_at:,} delivered", file=sys.stderr)
-                second = Bot(server, fake, db, workdir / "finlit-2.log")
-                await second.start()
+                second = finlit(server, db, workdir / "finlit-2.log")
+                await second.start_polling(lambda: fake.polls)
                 result.restarted = time.perf_counter()
 
                 def finished() -> bool:
@@ -437,8 +308,8 @@ async def run(
                 result.exit_status, log = await second.stop()
                 found = ABANDONED.search(log)
                 result.abandoned_logged = int(found.group(1)) if found else 0
-                result.problems += second.problems()
-            result.problems = first.problems() + result.problems
+                result.problems += second.log_problems()
+            result.problems = first.log_problems() + result.problems
         finally:
             for bot in (first, second):
                 if bot is not None and bot.process is not None and bot.process.returncode is None:
@@ -454,7 +325,7 @@ async def run(
     return result, fake
 
 
-async def progress(fake: BroadcastTelegram, until: Callable[[], bool], bot: Bot) -> str:
+async def progress(fake: BroadcastTelegram, until: Callable[[], bool], bot: FinlitProcess) -> str:
     """Wait for ``until()``, printing progress; a reason if it will not happen, else ''."""
     last_count, last_change, last_print = -1, time.perf_counter(), 0.0
     while not until():
@@ -558,14 +429,14 @@ def report(
         f"  busiest 1-s window at the fake: {most} messages, ending {end - start:.1f} s after "
         "the first delivery (the administrator's progress reports included)"
     )
-    refused = len(fake.too_many)
+    refused = len(fake.limited)
     print(f"  429s answered by the fake: {refused}    goal 0: {verdict(refused == 0)}")
     if refused:
-        first = fake.delivered_at[0][0] if fake.delivered_at else 0.0
-        kinds = collections.Counter(f"{what}, phase {phase}" for _, what, phase in fake.too_many)
-        when = ", ".join(f"{at - first:.1f}" for at, _, _ in fake.too_many[:10])
+        origin = fake.delivered_at[0][0] if fake.delivered_at else 0.0
+        kinds = collections.Counter(f"{what}, phase {phase}" for _, what, phase in fake.limited)
+        when = ", ".join(f"{at - origin:.1f}" for at, _, _ in fake.limited[:10])
         print(f"    at {when} s after the first delivery")
-        worst = max(lag.before(at) for at, _, _ in fake.too_many)
+        worst = max(lag.worst_before(at) for at, _, _ in fake.limited)
         print(f"    {'; '.join(f'{n} x {what}' for what, n in kinds.most_common())}")
         print(
             f"    this process's event loop was at most {worst * 1000:.0f} ms late in the second "
@@ -573,7 +444,7 @@ def report(
         )
     print(
         f"  this process's event loop: worst wake-up {lag.worst * 1000:.0f} ms late, "
-        f"{len(lag.lags)} wake-ups over 20 ms late"
+        f"{lag.late} wake-ups over 20 ms late"
     )
     if fake.refusals:
         for what, n in fake.refusals.most_common(5):
@@ -583,7 +454,7 @@ def report(
             f"  first delivery {one[0] - r.pressed:.1f} s after Send; the bot process used "
             f"{r.bot_cpu:.0%} of a core while sending"
         )
-    ok = rate_ok and not fake.too_many and not fake.refusals
+    ok = rate_ok and not fake.limited and not fake.refusals
 
     if r.stalled:
         print(f"\nSTOPPED: {r.stalled}; statuses in the database: {statuses}")
@@ -648,7 +519,7 @@ def print_header(args: argparse.Namespace) -> None:
     )
     print(
         "setup: `finlit run` (production pacing: 30 messages/s overall, 1/s per chat) in a "
-        "child process, long polling tests/fakes.py's fake Bot API over HTTP on 127.0.0.1; "
+        "child process, long polling the fake Bot API of tests/fakes/ over HTTP on 127.0.0.1; "
         "SQLite in /tmp"
     )
     print(

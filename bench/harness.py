@@ -2,9 +2,9 @@
 
 Not a benchmark itself. ``CodeTree`` is a commit of this repository (this working tree, or one
 checked out with ``git worktree add --detach`` into a temporary directory and removed
-afterwards); ``BotChild`` runs ``python -m bot run`` from a tree with this checkout's ``.venv``
-interpreter, long polling a fake Bot API on 127.0.0.1, and reads what the process leaves behind:
-peak RSS, CPU, ERROR records in its log, the metrics file it writes on SIGTERM.
+afterwards); ``BotChild`` is the tests' ``FinlitProcess`` (tests/fakes/process.py) running
+``python -m bot run`` from a tree with this checkout's ``.venv`` interpreter, long polling a fake
+Bot API on 127.0.0.1, and reads the metrics file it writes on SIGTERM.
 """
 
 from __future__ import annotations
@@ -12,20 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOG_PROBLEMS = (" ERROR ", " CRITICAL ")
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for tests.fakes: the repository is not installed as such
+
+from tests.fakes.process import FinlitProcess  # noqa: E402
+from tests.fakes.server import FakeTelegramServer  # noqa: E402
+
 _METRIC_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([-+0-9.eEinfaINFA]+)$")
 
 
@@ -73,18 +76,6 @@ def interpreter() -> str:
     return str(venv) if venv.exists() else sys.executable
 
 
-def proc_usage(pid: int) -> tuple[float, int]:
-    """(CPU seconds so far, peak RSS in KiB) of a live process."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    peak = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            peak = int(line.split()[1])
-    return cpu, peak
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest rank; NaN when there is nothing to rank."""
     ranked = sorted(values)
@@ -106,84 +97,37 @@ def read_metrics(path: Path) -> dict[str, float]:
     return found
 
 
-class BotChild:
-    """``python -m bot run`` from ``tree``, in ``workdir``, with its log in a file."""
+class BotChild(FinlitProcess):
+    """``python -m bot run`` from ``tree``, in ``workdir``, its log and metrics in files."""
 
-    def __init__(self, tree: CodeTree, workdir: Path, env: dict[str, str]) -> None:
-        self.tree, self.workdir = tree, workdir
-        self.log_path = workdir / f"bot-{time.monotonic_ns()}.log"
-        self.metrics_path = workdir / f"{self.log_path.stem}.prom"
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(tree.path),
-            "PTB_TIMEDELTA": "true",
-            "LOG_LEVEL": "WARNING",
-            "CONTENT_DIR": str(tree.path / "content"),
-            "METRICS_FILE": str(self.metrics_path),
-            **env,
-        }
-        self.process: asyncio.subprocess.Process | None = None
-        self.exit_status: int | None = None
-
-    async def start(self, polling: Callable[[], int]) -> None:
-        """Start it; return once ``polling()`` (the fake's count of getUpdates) has grown."""
-        before = polling()
-        with self.log_path.open("wb") as log:
-            # cwd: the work directory, so no .env of a checkout applies.
-            self.process = await asyncio.create_subprocess_exec(
-                interpreter(),
-                "-m",
-                "bot",
-                "run",
-                cwd=self.workdir,
-                env=self.env,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=log,
-            )
-        deadline = time.perf_counter() + 60
-        while polling() <= before:
-            if self.process.returncode is not None or time.perf_counter() > deadline:
-                self.kill()
-                raise SystemExit(f"the bot did not start polling:\n{self.log()[-3000:]}")
-            await asyncio.sleep(0.05)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def usage(self) -> tuple[float, int]:
-        return proc_usage(self.pid)
-
-    async def stop(self, timeout: float = 45) -> int:
-        """SIGTERM, as a service manager would; the exit status (-9 if it had to be killed).
-
-        systemd gives a service 30 s (deploy/); a bot still running after ``timeout`` is killed.
-        """
-        assert self.process is not None
-        if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.exit_status = await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            self.kill()
-            await self.process.wait()
-            self.exit_status = -9
-        return self.exit_status
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def log_problems(self) -> list[str]:
-        """ERROR and CRITICAL records; a traceback logged without one counts on its own."""
-        lines = self.log().splitlines()
-        records = [line for line in lines if any(p in line for p in LOG_PROBLEMS)]
-        tracebacks = [line for line in lines if line.startswith("Traceback")]
-        return records + tracebacks[len(records) :]
+    def __init__(
+        self,
+        tree: CodeTree,
+        workdir: Path,
+        server: FakeTelegramServer,
+        *,
+        database_url: str,
+        token: str,
+        env: dict[str, str],
+    ) -> None:
+        log = workdir / f"bot-{time.monotonic_ns()}.log"
+        self.tree = tree
+        self.metrics_path = workdir / f"{log.stem}.prom"
+        super().__init__(
+            server,
+            database_url=database_url,
+            env={
+                "PTB_TIMEDELTA": "true",
+                "CONTENT_DIR": str(tree.path / "content"),
+                "METRICS_FILE": str(self.metrics_path),
+                **env,
+            },
+            cwd=workdir,  # the work directory, so no .env of a checkout applies
+            token=token,
+            log=log,
+            code=tree.path,
+            python=interpreter(),
+        )
 
     def metrics(self) -> dict[str, float] | None:
         """What it wrote to METRICS_FILE when it stopped; None if it wrote nothing."""
@@ -215,6 +159,10 @@ class LoopLag:
     def late(self) -> int:
         """Wake-ups more than LATE seconds late."""
         return len(self.stalls)
+
+    def worst_before(self, at: float, span: float = 1.0) -> float:
+        """The worst stall in the ``span`` seconds up to ``at`` (0 if none)."""
+        return max((late for when, late in self.stalls if at - span <= when <= at), default=0.0)
 
     def near(self, at: float, span: float = 1.0) -> bool:
         """Whether the loop stalled in the ``span`` seconds up to ``at``."""

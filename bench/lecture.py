@@ -2,7 +2,7 @@
 
 A program, not a test. The bot is a black box: ``python -m bot run`` in a child process (from
 this working tree, and from a baseline commit checked out on its own), long polling
-``tests/fakes.py``'s fake Bot API served over HTTP on 127.0.0.1. The fake enforces Telegram's
+the fake Bot API of ``tests/fakes/`` served over HTTP on 127.0.0.1. The fake enforces Telegram's
 limits, not shortened (``TelegramLimits.telegram()``: 30 messages in any second per bot; per
 chat 1 a second with a burst of 3; 20 a minute per group; 429 with ``retry_after``) and refuses
 a button's answer after 15 s ("query is too old").
@@ -40,14 +40,12 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.fakes: the repository is not installed as such
 
 import telegram  # noqa: E402
-from telegram.request import BaseRequest, RequestData  # noqa: E402
 
 from bench.harness import (  # noqa: E402
     BotChild,
@@ -57,13 +55,10 @@ from bench.harness import (  # noqa: E402
     own_cpu,
     percentile,
 )
-from tests.fakes import (  # noqa: E402
-    LIMITED_METHODS,
-    BotMessage,
-    FakeTelegramServer,
-    LimitedTelegram,
-    TelegramLimits,
-)
+from tests.fakes.builders import press_update, text_update, user_json  # noqa: E402
+from tests.fakes.limits import LIMITED_METHODS, LimitedTelegram, TelegramLimits  # noqa: E402
+from tests.fakes.records import JSON, BotMessage  # noqa: E402
+from tests.fakes.server import FakeTelegramServer  # noqa: E402
 
 BASELINE = "c1430241807862e752d2645edeb20ae46ebdea85"  # main at c143024, before issue 11
 TOKEN = "424242:lecture-bench"
@@ -157,7 +152,6 @@ class LectureTelegram(LimitedTelegram):
 
     def __init__(self) -> None:
         super().__init__(limits=TelegramLimits.telegram(), clock=time.perf_counter)
-        self.polls = 0
         self.taps: dict[str, Tap] = {}  # by callback query id
         self.waiting: dict[int, collections.deque[Tap]] = {}  # chat -> taps without a reply
         self.screens: collections.Counter[int] = collections.Counter()  # chat -> changes
@@ -175,24 +169,8 @@ class LectureTelegram(LimitedTelegram):
     def event(self, chat: int) -> asyncio.Event:
         return self.changed.setdefault(chat, asyncio.Event())
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        api = url.rsplit("/", 1)[-1]
-        if api == "getUpdates":
-            self.polls += 1
-        if api == "getUpdates" or request_data is None:
-            return await super().do_request(url, method, request_data)
-        at = self.clock()
-        status, payload = await super().do_request(url, method, request_data)
-        params = request_data.parameters
+    def observe(self, api: str, params: JSON, status: int, payload: bytes, at: float) -> None:
+        """Hand each accepted screen change, and each answer to a press, to its tap."""
         if api == "answerCallbackQuery":
             tap = self.taps.get(str(params.get("callback_query_id")))
             if tap is not None and status == 200 and tap.answered is None:
@@ -211,7 +189,6 @@ class LectureTelegram(LimitedTelegram):
             description = json.loads(payload).get("description", "")
             self.not_modified += "message is not modified" in description
             self.refusals[f"{api} {status} {description[:80]} (to {who(chat)})"] += 1
-        return status, payload
 
     def screen(self, chat: int) -> BotMessage | None:
         """What a phone shows: the newest bot message with buttons in the chat."""
@@ -235,33 +212,20 @@ class LectureTelegram(LimitedTelegram):
     # -- users' updates ----------------------------------------------------------------------
 
     def text(self, user_id: int, chat: int, text: str) -> None:
-        user = {"id": user_id, "is_bot": False, "first_name": "Resident", "language_code": "zh"}
+        """A member of ``chat`` types ``text``."""
         chat_json = self.chats.get(chat) or self.add_chat(chat, first_name="Resident")
-        message: dict[str, Any] = {
-            "message_id": self.next_message_id(chat),
-            "from": user,
-            "chat": chat_json,
-            "date": int(time.time()),
-            "text": text,
-        }
-        if text.startswith("/"):
-            length = len(text.split()[0])
-            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
-        self.note_user_message(chat, message)
-        self.push_update({"message": message})
+        self.push_update(text_update(self, resident_json(user_id), chat_json, text))
 
     def press(self, user_id: int, message: BotMessage, data: str) -> str:
-        user = {"id": user_id, "is_bot": False, "first_name": "Resident", "language_code": "zh"}
-        query_id = self.issue_callback_query()
-        query = {
-            "id": query_id,
-            "from": user,
-            "message": self.message_json(message),
-            "chat_instance": str(-abs(message.chat_id) * 7919 - 13),
-            "data": data,
-        }
-        self.push_update({"callback_query": query})
-        return query_id
+        """A resident presses the button carrying ``data``; the callback query's id."""
+        update = press_update(self, resident_json(user_id), message, data)
+        self.push_update(update)
+        return str(update["callback_query"]["id"])
+
+
+def resident_json(user_id: int) -> JSON:
+    """Everyone in the hall reads Chinese."""
+    return user_json(user_id, "Resident", language_code="zh")
 
 
 def who(chat: object) -> str:
@@ -406,8 +370,10 @@ async def announce(fake: LectureTelegram) -> float | str:
 # The database, made by the code under test.
 
 SEED = r"""
-import asyncio, datetime as dt, sqlite3, sys
+import asyncio, datetime as dt, sys
+import sqlalchemy as sa
 from bot.store import Store
+from bot.store.schema import residents
 
 db, code, admin, first, count = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
 
@@ -423,19 +389,14 @@ async def main():
 
 asyncio.run(main())
 if count:
-    stamp = (dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=30)).isoformat(
-        sep=" ", timespec="microseconds"
-    )
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO residents (id, language, consent_at, created_at, last_seen_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(i, "zh" if i % 5 else "en", stamp, stamp, stamp) for i in range(first, first + count)],
-    )
-    conn.execute("COMMIT")
-    conn.close()
+    stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=30)
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(residents).values(consent_at=stamp, created_at=stamp, last_seen_at=stamp),
+            [{"id": i, "language": "zh" if i % 5 else "en"} for i in range(first, first + count)],
+        )
+    engine.dispose()
 """
 
 
@@ -536,15 +497,16 @@ async def run_lecture(
     fake = LectureTelegram()
     rng = random.Random(seed_n)
     async with FakeTelegramServer(fake) as server:
-        env = {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{db}",
-            "ADMIN_IDS": str(ADMIN_ID),
-        }
-        bot = BotChild(tree, workdir, env)
+        bot = BotChild(
+            tree,
+            workdir,
+            server,
+            database_url=f"sqlite+aiosqlite:///{db}",
+            token=TOKEN,
+            env={"ADMIN_IDS": str(ADMIN_ID)},
+        )
         fake.add_chat(ADMIN_ID, chat_type="private", first_name="Admin")
-        await bot.start(lambda: fake.polls)
+        await bot.start_polling(lambda: fake.polls)
         try:
             # The harness keeps every call; a full collection would stall its loop (and bunch
             # up the fake's timestamps). The bot keeps its own collector.
@@ -557,7 +519,7 @@ async def run_lecture(
         finally:
             gc.enable()
             if bot.exit_status is None:
-                await bot.stop()
+                await bot.stop(timeout=45)
     if scenario.broadcast:
         recipients = range(FIRST_RECIPIENT, FIRST_RECIPIENT + scenario.recipients)
         figures.broadcast_sent = sum(n for chat, n in fake.screens.items() if chat in recipients)
@@ -566,6 +528,7 @@ async def run_lecture(
     figures.log_problems = bot.log_problems()
     if figures.log_problems or figures.exit_status:
         kept = Path(tempfile.gettempdir()) / f"finlit-lecture-{time.strftime('%H%M%S')}.log"
+        assert bot.log_path is not None
         shutil.copyfile(bot.log_path, kept)
         figures.first_problem = f"bot log kept: {kept}"
     return figures
@@ -618,7 +581,7 @@ async def lecture(
     cpu, peak = bot.usage()
     elapsed = time.perf_counter() - start
     lag.stop()
-    await bot.stop()
+    await bot.stop(timeout=45)
     presses = [tap for o in outcomes for tap in o.taps]
     rate, busy = busy_rate(taps, fake.accepted_at, finished)
     medians = [statistics.median([tap.visible_s() for tap in o.taps]) for o in outcomes if o.taps]
@@ -944,10 +907,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{telegram.__version__}, {os.cpu_count()} cores)"
     )
     print(
-        "setup: `python -m bot run` in a child process, long polling tests/fakes.py's fake Bot "
-        "API over HTTP on 127.0.0.1, SQLite in /tmp; the fake enforces Telegram's limits, not "
-        "shortened (30 messages in any second; per chat 1/s, burst 3; 20/min per group; 429 "
-        "with retry_after) and refuses a press answered after 15 s"
+        "setup: `python -m bot run` in a child process, long polling the fake Bot API of "
+        "tests/fakes/ over HTTP on 127.0.0.1, SQLite in /tmp; the fake enforces Telegram's "
+        "limits, not shortened (30 messages in any second; per chat 1/s, burst 3; 20/min per "
+        "group; 429 with retry_after) and refuses a press answered after 15 s"
     )
     print(
         "press answer = update offered to getUpdates -> answerCallbackQuery accepted (a late "

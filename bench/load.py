@@ -1,6 +1,6 @@
 """How many residents finlit serves, and how fast it reacts, next to a minimal echo bot.
 
-A program, not a test. The fake Bot API of ``tests/fakes.py`` is served over HTTP on 127.0.0.1
+A program, not a test. The fake Bot API of ``tests/fakes/`` is served over HTTP on 127.0.0.1
 (it confirms updates by offset, wakes long polls, answers sends and validates them like
 Telegram); simulated residents talk to it from this process, and the bot under test runs in a
 child process, long polling it exactly as ``finlit run`` polls Telegram. Each measurement is run
@@ -38,9 +38,7 @@ import os
 import platform
 import random
 import re
-import resource
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -53,17 +51,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for tests.fakes: the repository is not installed as such
 
 import telegram  # noqa: E402
-from telegram.request import BaseRequest, RequestData  # noqa: E402
 
-from tests.fakes import (  # noqa: E402
-    LIMITED_METHODS,
-    ApiCall,
-    BotMessage,
-    FakeTelegram,
-    FakeTelegramServer,
-    TelegramLimits,
-    too_many_requests,
-)
+from bench.harness import own_cpu as harness_cpu  # noqa: E402
+from tests.fakes.limits import LimitedTelegram, TelegramLimits  # noqa: E402
+from tests.fakes.process import FinlitProcess  # noqa: E402
+from tests.fakes.records import JSON, BotMessage  # noqa: E402
+from tests.fakes.server import FakeTelegramServer  # noqa: E402
 
 TOKEN = "424242:load-bench"
 TOPIC = "pay"
@@ -79,7 +72,6 @@ SCREEN_METHODS = frozenset(
 )
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # bot/logs.py's
 EXCEPTION_LINE = re.compile(r"([a-z_]\w*\.)+[A-Z]\w*: |[A-Z]\w*(Error|Exception): ")
-LOG_PROBLEMS = (" ERROR ", " CRITICAL ")
 
 
 # The fake Bot API, watched.
@@ -107,59 +99,39 @@ class Step:
             self.done.set()
 
 
-class WatchedTelegram(FakeTelegram):
+class WatchedTelegram(LimitedTelegram):
     """The fake, plus a hook: each call the bot makes in a chat is handed to that chat's step.
 
     Calls are attributed to a chat by ``chat_id`` or, for answerCallbackQuery, by the query id
-    the resident issued. Every refusal (4xx/5xx) the fake answers is counted.
+    the resident issued. Every refusal (4xx/5xx) the fake answers is counted. A late answer to a
+    button is not refused here (no 15-s window): this measures the bot, not Telegram's patience.
     """
 
-    def __init__(self, *, limits: TelegramLimits | None = None) -> None:
-        super().__init__()
-        self.limits = limits
+    def __init__(self, *, limits: TelegramLimits) -> None:
+        super().__init__(limits=limits, query_window=math.inf, clock=time.perf_counter)
         self.pending: dict[int, Step] = {}
         self.query_chat: dict[str, int] = {}
         self.refusals: collections.Counter[str] = collections.Counter()
-        self.too_many = 0
 
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        api = url.rsplit("/", 1)[-1]
-        if api == "getUpdates" or request_data is None:
-            return await super().do_request(url, method, request_data)
-        at = time.perf_counter()
-        params = request_data.parameters
+    def observe(self, api: str, params: JSON, status: int, payload: bytes, at: float) -> None:
+        """Count refusals; hand the call to the step waiting in its chat."""
         chat_id: int | None = None
         if api == "answerCallbackQuery":
             chat_id = self.query_chat.pop(str(params.get("callback_query_id")), None)
         elif isinstance(params.get("chat_id"), int):
             chat_id = params["chat_id"]
-        refusal = None
-        if self.limits is not None and chat_id is not None and api in LIMITED_METHODS:
-            refusal = self.limits.check(chat_id, at)
-        if refusal is not None:
-            self.calls.append(ApiCall(api, dict(params), error="Too Many Requests"))
-            self.too_many += 1
-            self.refusals[f"{api} 429 Too Many Requests ({refusal.limit})"] += 1
-            return too_many_requests(refusal.retry_after)
-        status, payload = await super().do_request(url, method, request_data)
+        if status == 429:
+            limit = self.too_many[-1][2].limit
+            self.refusals[f"{api} 429 Too Many Requests ({limit})"] += 1
+            return
         if status >= 400:
             description = json.loads(payload).get("description", "")
             self.refusals[f"{api} {status} {description}"] += 1
         step = self.pending.get(chat_id) if chat_id is not None else None
-        if step is not None:
+        if chat_id is not None and step is not None:
             step.on_call(api, at)
             if step.done.is_set():
-                del self.pending[chat_id]  # type: ignore[arg-type]
-        return status, payload
+                del self.pending[chat_id]
 
 
 # The residents.
@@ -323,93 +295,41 @@ async def take_step(resident: Resident, tally: Tally, timeout: float) -> Step | 
 # The bot under test, in its own process.
 
 
-def _proc_fields(pid: int) -> tuple[float, int]:
-    """(CPU seconds so far, peak RSS in KiB) of a live process."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    peak = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            peak = int(line.split()[1])
-    return cpu, peak
-
-
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-class BotProcess:
+class BotProcess(FinlitProcess):
     """``kind`` ("finlit" or "echo") polling the fake from a child process."""
 
-    def __init__(self, kind: str, workdir: Path, paced: bool, profile: Path | None) -> None:
-        self.kind, self.workdir, self.paced, self.profile = kind, workdir, paced, profile
-        self.log_path = workdir / f"{kind}-{time.monotonic_ns()}.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, server: FakeTelegramServer, fake: FakeTelegram) -> None:
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(ROOT),
-            "PTB_TIMEDELTA": "true",
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": server.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir}/{self.log_path.stem}.db",
-            "LOG_LEVEL": "WARNING",
-        }
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve-bot", self.kind]
-        if self.paced:
-            command.append("--paced")
-        if self.paced and self.kind == "finlit":
+    def __init__(
+        self,
+        kind: str,
+        workdir: Path,
+        paced: bool,
+        profile: Path | None,
+        server: FakeTelegramServer,
+    ) -> None:
+        log = workdir / f"{kind}-{time.monotonic_ns()}.log"
+        program = [str(Path(__file__).resolve())]
+        args = ["--serve-bot", kind] + (["--paced"] if paced else [])
+        if paced and kind == "finlit":
             # Telegram's limits on: finlit exactly as shipped, whatever its delivery does.
-            command = [sys.executable, "-m", "bot", "run"]
-        if self.profile is not None:
-            command += ["--profile-to", str(self.profile)]
-        with self.log_path.open("wb") as log:
-            # cwd: the work directory, so no .env of the repository applies.
-            self.process = await asyncio.create_subprocess_exec(
-                *command, cwd=self.workdir, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
-            )
-        deadline = time.perf_counter() + 60
-        while not any(call.method == "getUpdates" for call in fake.calls):
-            if self.process.returncode is not None or time.perf_counter() > deadline:
-                raise SystemExit(f"the {self.kind} bot did not start polling:\n{self.log()}")
-            await asyncio.sleep(0.05)
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def usage(self) -> tuple[float, int]:
-        return _proc_fields(self.pid)
+            program, args = ["-m", "bot"], ["run"]
+        if profile is not None:
+            args += ["--profile-to", str(profile)]
+        super().__init__(
+            server,
+            database_url=f"sqlite+aiosqlite:///{workdir}/{log.stem}.db",
+            args=args,
+            env={"PTB_TIMEDELTA": "true"},
+            cwd=workdir,  # the work directory, so no .env of the repository applies
+            token=TOKEN,
+            log=log,
+            program=program,
+        )
+        self.kind = kind
 
     def reset_peak(self) -> None:
         """Start VmHWM afresh (Linux: writing 5 to clear_refs); ignored where not allowed."""
         with contextlib.suppress(OSError):
             Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    async def stop(self) -> int:
-        """SIGTERM, as a service manager would; the exit status."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return await asyncio.wait_for(self.process.wait(), 60)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-            return -9
-
-    def log_problems(self) -> list[str]:
-        """ERROR and CRITICAL records; a traceback logged without one counts on its own."""
-        lines = self.log().splitlines()
-        records = [line for line in lines if any(p in line for p in LOG_PROBLEMS)]
-        tracebacks = [line for line in lines if line.startswith("Traceback")]
-        return records + tracebacks[len(records) :]
 
     def exceptions(self) -> collections.Counter[str]:
         """The exceptions in the log's tracebacks ("module.Error: message"), counted."""
@@ -419,6 +339,7 @@ class BotProcess:
 
     def keep_log(self, label: str) -> Path:
         """A copy of the log that outlives the work directory."""
+        assert self.log_path is not None
         kept = Path(tempfile.gettempdir()) / f"finlit-load-{label}-{time.strftime('%H%M%S')}.log"
         shutil.copyfile(self.log_path, kept)
         return kept
@@ -500,13 +421,13 @@ class Meter:
     def start(self) -> None:
         self.began = time.perf_counter()
         self.bot_cpu = self.bot.usage()[0]
-        self.own_cpu = _own_cpu()
+        self.own_cpu = harness_cpu()
 
     def stop(self) -> tuple[float, float]:
         elapsed = time.perf_counter() - self.began
         return (
             (self.bot.usage()[0] - self.bot_cpu) / elapsed,
-            (_own_cpu() - self.own_cpu) / elapsed,
+            (harness_cpu() - self.own_cpu) / elapsed,
         )
 
 
@@ -609,7 +530,7 @@ async def run_one(
     limits: bool,
 ) -> Result:
     """One measurement of one bot, with Telegram's limits on (enforced and paced) or off."""
-    fake = WatchedTelegram(limits=TelegramLimits.telegram() if limits else None)
+    fake = WatchedTelegram(limits=TelegramLimits.telegram() if limits else TelegramLimits.off())
     profiled = args.profile and kind == "finlit" and not limits
     profile = workdir / f"{kind}-{mode}.prof" if profiled else None
     run_args = argparse.Namespace(**vars(args))
@@ -617,8 +538,8 @@ async def run_one(
         run_args.timeout = max(args.timeout, args.limited_timeout)
         run_args.rate = args.limited_rate
     async with FakeTelegramServer(fake) as server:
-        bot = BotProcess(kind, workdir, limits, profile)
-        await bot.start(server, fake)
+        bot = BotProcess(kind, workdir, limits, profile, server)
+        await bot.start_polling(lambda: fake.polls)
         extra: dict[str, float] = {}
         try:
             if mode == "saturation":
@@ -630,14 +551,14 @@ async def run_one(
                 extra["primed_s"] = primed
             peak = bot.usage()[1]
         finally:
-            status = await bot.stop()
+            status, _ = await bot.stop(timeout=60)
         if profile is not None:
             args.profiles.append((f"{kind} {mode}", profile))
         refusals = collections.Counter(
             {k: v for k, v in fake.refusals.items() if not k.startswith(("setMyCommands",))}
         )
-        extra["too_many"] = fake.too_many
-        extra["repeats"] = fake.limits.repeated if fake.limits is not None else 0
+        extra["too_many"] = len(fake.too_many)
+        extra["repeats"] = fake.limits.repeated
         problems = bot.log_problems()
         suffix = "limits" if limits else "free"
         return Result(
@@ -814,7 +735,7 @@ def print_header(args: argparse.Namespace, path: Sequence[PathStep]) -> None:
         f"{telegram.__version__}, {os.cpu_count()} cores)"
     )
     print(
-        "setup: tests/fakes.py's fake Bot API over HTTP on 127.0.0.1 and the residents in this "
+        "setup: the fake Bot API of tests/fakes/ over HTTP on 127.0.0.1 and the residents in this "
         "process; the bot in a child process, long polling"
     )
     print(
@@ -870,7 +791,7 @@ def serve_finlit(paced: bool) -> None:
     from bot.logs import configure_logging
     from bot.settings import Settings
 
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     configure_logging(settings)
     options: dict[str, Any] = {}
     if "pacing" in inspect.signature(build_application).parameters:
@@ -886,7 +807,7 @@ def serve_finlit(paced: bool) -> None:
 
 def unpaced() -> Any:
     """finlit's PacedRateLimiter with every rate 0: retries kept, never waits."""
-    from echo_limiter import PacedRateLimiter
+    from bench.echo_limiter import PacedRateLimiter
 
     return PacedRateLimiter(overall_max_rate=0, chat_max_rate=0, group_max_rate=0)
 
@@ -894,7 +815,7 @@ def unpaced() -> Any:
 def echo_limiter(paced: bool) -> Any:
     """The echo bot's limiter: finlit's PacedRateLimiter (production rates when ``paced``)."""
     try:
-        from echo_limiter import PacedRateLimiter
+        from bench.echo_limiter import PacedRateLimiter
     except ImportError:  # a finlit without it: the echo bot neither paces nor retries
         if paced:
             raise SystemExit("the echo bot needs bench/echo_limiter.py to pace") from None

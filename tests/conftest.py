@@ -20,11 +20,13 @@ import pytest
 from bot.app import build_application
 from bot.core.content import Content, load_content
 from bot.settings import Settings
+from bot.store import Store
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.pacing import Limits, Pacing
 from bot.telegram.processing import DurableApplication
 from tests.backends import PostgresDatabases, require
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 # Opt in to PTB's timedelta durations, as the app does; the old ints warn (and warnings fail).
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -92,7 +94,7 @@ def database_url(
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(  # type: ignore[call-arg]
+    return Settings(
         _env_file=None,
         telegram_bot_token="123456:test-token",
         database_url=database_url,
@@ -130,7 +132,7 @@ class Harness:
         self.errors: list[BaseException] = []
         self.waits: list[float] = []  # what the rate limiter would have slept
         self._skipped = 0.0
-        self.app: FinlitApplication | None = None
+        self._app: FinlitApplication | None = None
         self._catcher = _LoggedErrors(self.errors)
 
     async def start(self) -> FinlitApplication:
@@ -158,16 +160,24 @@ class Harness:
         for name in LOGGED_FAILURES:
             logging.getLogger(name).addHandler(self._catcher)
         await app.initialize()
-        await app.post_init(app)  # type: ignore[misc]  # run_polling would call it
-        self.app = app
+        assert app.post_init is not None
+        await app.post_init(app)  # run_polling would call it
+        self._app = app
         await self.settled()  # what the last stop left: handled and sent
         return app
 
+    @property
+    def app(self) -> FinlitApplication:
+        """The running Application (between ``start`` and ``stop``)."""
+        assert self._app is not None, "the bot is not running"
+        return self._app
+
     async def stop(self) -> None:
-        if self.app is not None:
-            await self.app.post_shutdown(self.app)  # type: ignore[misc]
-            await self.app.shutdown()
-            self.app = None
+        if self._app is not None:
+            assert self._app.post_shutdown is not None
+            await self._app.post_shutdown(self._app)
+            await self._app.shutdown()
+            self._app = None
         for name in LOGGED_FAILURES:
             logging.getLogger(name).removeHandler(self._catcher)
 
@@ -184,12 +194,11 @@ class Harness:
         await self.app.settled()
 
     def resident(self, **kwargs: Any) -> TelegramUser:
-        assert self.app is not None
         return TelegramUser(self.fake, self.app, **kwargs)
 
     @property
-    def store(self) -> Any:
-        assert self.app is not None and self.app.bot_data.services is not None
+    def store(self) -> Store:
+        assert self.app.bot_data.services is not None
         return self.app.bot_data.services.store
 
 

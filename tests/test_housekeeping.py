@@ -15,9 +15,7 @@ START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 async def test_one_pass_forgets_what_is_past_its_retention(tmp_path: Path) -> None:
     now = [START]
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/h.db", clock=lambda: now[0])
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/h.db"
-    )
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path}/h.db")
     try:
         await store.residents.ensure(resident_id=1, language="zh")  # never agreed
         await store.residents.ensure(resident_id=2, language="zh")

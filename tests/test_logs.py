@@ -35,7 +35,7 @@ def restore_logging() -> Iterator[None]:
 @pytest.fixture
 def captured() -> io.StringIO:
     stream = io.StringIO()
-    configure_logging(Settings(_env_file=None, telegram_bot_token=SecretStr(TOKEN)))  # type: ignore[call-arg]
+    configure_logging(Settings(_env_file=None, telegram_bot_token=SecretStr(TOKEN)))
     root = logging.getLogger()
     for handler in root.handlers:
         handler.setStream(stream)  # type: ignore[attr-defined]
@@ -56,7 +56,7 @@ def test_token_redacted_from_messages_and_tracebacks(captured: io.StringIO) -> N
 
 
 def test_library_loggers_stay_quiet_at_debug() -> None:
-    configure_logging(Settings(_env_file=None, log_level="DEBUG"))  # type: ignore[call-arg]
+    configure_logging(Settings(_env_file=None, log_level="DEBUG"))
     for name in ("httpx", "sqlalchemy", "aiosqlite", "telegram"):
         assert not logging.getLogger(name).isEnabledFor(logging.DEBUG), name
     assert logging.getLogger("bot.core").isEnabledFor(logging.DEBUG)

@@ -368,7 +368,7 @@ async def test_finlit_stats_on_the_command_line_refuses_a_small_cohort(
         await residents(store, range(1, 3), cohort="Tiny")
     finally:
         await store.close()
-    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, database_url=url)
     assert await print_stats(settings, cohort="Tiny", output="csv", language="en") == 1
     out, err = capsys.readouterr()
     assert out == ""

@@ -23,7 +23,8 @@ from bot.core.content import ContentError, load_content
 from bot.settings import Settings
 from bot.store.db import alembic_config, create_engine
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 REMINDERS = {
     "id": "reminders",
@@ -118,7 +119,7 @@ async def test_a_resident_of_version_1_is_asked_once_and_can_decline_and_keep_le
     topic = hall.content.curriculum.topics[0]
     await user.press(topic.title.get("en"))
     await user.press(topic.lessons[0].title.get("en"))
-    assert hall.content.ui["en"].btn_next in user.last.labels  # type: ignore[union-attr]
+    assert hall.content.ui["en"].btn_next in user.last.labels
     assert await may(hall, user, "learning")
     assert not await may(hall, user, "reminders")
     resident = (await my_data(user))["residents"][0]
@@ -126,15 +127,15 @@ async def test_a_resident_of_version_1_is_asked_once_and_can_decline_and_keep_le
 
     # /settings still offers it; agreeing there opens the gate.
     await user.send("/settings")
-    assert ui.settings_notice_news in user.last.visible  # type: ignore[union-attr]
+    assert ui.settings_notice_news in user.last.visible
     await user.press(ui.btn_notice_review)
-    assert REMINDERS["text"]["en"] in user.last.visible  # type: ignore[union-attr]
+    assert REMINDERS["text"]["en"] in user.last.visible
     await user.press(ui.btn_notice_agree)
-    assert ui.notice_update_agreed in user.last.visible  # type: ignore[union-attr]
+    assert ui.notice_update_agreed in user.last.visible
     assert await may(hall, user, "reminders")
     await user.send("/settings")
-    assert ui.settings_notice_news not in user.last.visible  # type: ignore[union-attr]
-    assert ui.btn_notice_review not in user.last.labels  # type: ignore[union-attr]
+    assert ui.settings_notice_news not in user.last.visible
+    assert ui.btn_notice_review not in user.last.labels
 
 
 def _question_message(user: TelegramUser, intro: str) -> Any:
@@ -155,7 +156,7 @@ async def test_agreeing_when_asked_records_the_version_and_when_in_mydata(
     await user.send("/progress")
     question_message = user.last
     await user.press(ui.btn_notice_agree)
-    assert ui.notice_update_agreed in user.last.visible  # type: ignore[union-attr]
+    assert ui.notice_update_agreed in user.last.visible
     assert await may(hall, user, "reminders")
     after = (await my_data(user))["residents"][0]
     assert after["consent_version"] == 2
@@ -186,7 +187,7 @@ async def test_nothing_is_asked_before_the_first_consent(hall: Harness, content_
     await user.send("/start")
     exchange = await user.send("/menu")
     ui = hall.content.ui["en"]
-    assert len(exchange.texts) == 1 and ui.consent_needed in user.last.visible  # type: ignore[union-attr]
+    assert len(exchange.texts) == 1 and ui.consent_needed in user.last.visible
     assert not await may(hall, user, "learning")
     # A forged "I agree to version 2" from someone who never consented does nothing.
     await user.press_data("1:na:2")

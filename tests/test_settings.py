@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("TELEGRAM_BOT_TOKEN", "DATABASE_URL", "ADMIN_IDS", "DEFAULT_LANGUAGE"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.telegram_bot_token is None
     assert settings.database_url == "sqlite+aiosqlite:///data/finlit.db"
     assert settings.admin_ids == frozenset()
@@ -26,7 +26,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_retention_and_secret_file_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("DATABASE_URL", "WEBHOOK_SECRET_FILE", "UNCONSENTED_RETENTION_DAYS"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert (
         settings.unconsented_retention_days,
         settings.audit_retention_days,
@@ -37,21 +37,21 @@ def test_retention_and_secret_file_defaults(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.secret_file == Path("data/webhook-secret")
     monkeypatch.setenv("DATABASE_URL", "sqlite+aiosqlite:////var/lib/finlit/finlit.db")
     monkeypatch.setenv("UNCONSENTED_RETENTION_DAYS", "7")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.secret_file == Path("/var/lib/finlit/webhook-secret")
     assert settings.unconsented_retention_days == 7
     monkeypatch.setenv("WEBHOOK_SECRET_FILE", "/run/secrets/finlit-webhook")
-    assert Settings(_env_file=None).secret_file == Path("/run/secrets/finlit-webhook")  # type: ignore[call-arg]
+    assert Settings(_env_file=None).secret_file == Path("/run/secrets/finlit-webhook")
 
 
 def test_admin_ids_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMIN_IDS", " 12, 345 ,")
-    assert Settings(_env_file=None).admin_ids == frozenset({12, 345})  # type: ignore[call-arg]
+    assert Settings(_env_file=None).admin_ids == frozenset({12, 345})
 
 
 def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:very-secret")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert "very-secret" not in repr(settings) and "very-secret" not in str(settings.model_dump())
 
 

@@ -9,7 +9,7 @@ from bot.core.content import Content
 from bot.core.curriculum import Question, shown_order
 from bot.store.stats import first_try_wrong_options
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 def question_with(content: Content, options: int) -> Question:
@@ -95,7 +95,7 @@ async def test_residents_see_shuffled_options_and_answers_are_stored_by_id(bot: 
         assert option_labels(user, question) == labels
         wrong = next(o for o in question.options if not o.correct)
         await user.press(wrong.text.en)
-        assert wrong.text.en in user.last.visible  # type: ignore[union-attr]
+        assert wrong.text.en in user.last.visible
         answers = (await bot.store.privacy.export(resident_id=user_id))["answers"]
         assert [(a["question_id"], a["option_id"], a["correct"]) for a in answers] == [
             (question.id, wrong.id, False)
@@ -111,13 +111,13 @@ async def test_a_press_from_an_old_unshuffled_message_is_judged_by_its_position(
     question = lesson.quiz[0]
     user = await onboard(bot, 41)
     await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-    button = user.last.buttons[0][0]  # type: ignore[union-attr]
+    button = user.last.buttons[0][0]
     action = cb.decode(button.callback_data)
     assert isinstance(action, cb.Answer)
     # Before option ids, the button carried the option's position in content.
     right = question.correct_index
     await user.press_data(f"1:a:{action.attempt_id}:0:{right}", user.last)
-    assert content.ui["en"].answer_right in user.last.visible  # type: ignore[union-attr]
+    assert content.ui["en"].answer_right in user.last.visible
     answers = (await bot.store.privacy.export(resident_id=41))["answers"]
     assert [(a["option_index"], a["option_id"], a["correct"]) for a in answers] == [
         (right, question.options[right].id, True)

@@ -131,7 +131,7 @@ async def test_gains_compare_sittings_of_one_instrument_version(bot: Harness) ->
     for item in content.assessment.items:
         points = [o.points for o in item.options]
         await user.press(item.options[points.index(max(points))].text.en)
-    result = user.last.visible  # type: ignore[union-attr]
+    result = user.last.visible
     assert "before" not in result  # no comparison across versions
     sittings = await store.checkups.of_resident(resident_id=801)
     assert [(s.kind, s.instrument_version) for s in sittings] == [

@@ -10,7 +10,7 @@ from bot.core import callbacks as cb
 from bot.core.content import ContentError, load_content
 from tests.conftest import Harness
 from tests.core.test_content_checks import edit_topic
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int, language: str = "en") -> TelegramUser:
@@ -52,7 +52,7 @@ async def test_a_quiz_feedback_shows_who_says_so_in_chinese(bot: Harness) -> Non
     question = lesson.quiz[0]
     await user.press(question.options[question.correct_index].text.zh)
     await user.press(ui.btn_source)
-    text = user.last.visible  # type: ignore[union-attr]
+    text = user.last.visible
     assert ui.sources_title in text
     assert all(s.by.zh in text for s in lesson.sources_of(question))
 
@@ -64,7 +64,7 @@ async def test_a_stale_or_forged_source_button_gets_a_polite_answer(
     user = await onboard(bot, 63)
     exchange = await user.press_data(data)
     assert exchange.answered
-    assert bot.content.ui["en"].stale_button in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].stale_button in user.last.visible
 
 
 def test_a_lesson_with_a_review_date_must_name_its_sources(content_dir: Path) -> None:

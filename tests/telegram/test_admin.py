@@ -19,7 +19,9 @@ from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
 from bot.store import exports as export_module
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser, eventually
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.process import eventually
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 
@@ -148,14 +150,14 @@ async def test_cohort_link_qr_and_joining(bot: Harness) -> None:
     await user.send(f"/start {code}")
     assert (await bot.store.privacy.export(resident_id=12))["cohort_members"] == []
     await user.press(bot.content.ui["en"].btn_agree)
-    assert 'You have joined the group "Panjin Dawa village lecture 2026-12".' in user.last.visible  # type: ignore[union-attr]
+    assert 'You have joined the group "Panjin Dawa village lecture 2026-12".' in user.last.visible
     members = (await bot.store.privacy.export(resident_id=12))["cohort_members"]
     assert len(members) == 1 and members[0]["joined_at"]
     # Joining again through the link changes nothing; an unknown code is ignored politely.
     await user.send(f"/start {code}")
     assert len((await bot.store.privacy.export(resident_id=12))["cohort_members"]) == 1
     await user.send("/start nosuchcode1")
-    assert bot.content.ui["en"].welcome_unknown_link in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].welcome_unknown_link in user.last.visible
     # Every admin action is audited.
     log = await bot.store.audit.recent()
     assert [(row["admin_id"], row["action"]) for row in log] == [(ADMIN, "cohort")]
@@ -176,7 +178,7 @@ async def test_cohorts_list_hides_small_sizes(bot: Harness) -> None:
     for user_id in range(30, 32):
         await resident(bot, user_id, small)
     await admin.send("/cohorts")
-    page = admin.last.visible  # type: ignore[union-attr]
+    page = admin.last.visible
     assert f"Big: 6 residents (code {big})" in page
     assert f"Small: <5 residents (code {small})" in page
     # Two people are not a group: no figures, and no files, about them.
@@ -184,7 +186,7 @@ async def test_cohorts_list_hides_small_sizes(bot: Harness) -> None:
     for command in ("/stats Small", f"/export {small}"):
         exchange = await admin.send(command)
         assert exchange.methods == ["sendMessage"]
-        assert admin.last.visible == texts.cohort_too_small.format(name="Small", k=5)  # type: ignore[union-attr]
+        assert admin.last.visible == texts.cohort_too_small.format(name="Small", k=5)
 
 
 async def test_stats_text_and_chart_for_a_cohort(bot: Harness) -> None:
@@ -224,7 +226,7 @@ async def test_stats_text_and_chart_for_a_cohort(bot: Harness) -> None:
         "Residents 12" in t for t in admin.texts()
     )
     await admin.send("/stats No such cohort")
-    assert 'There is no cohort called "No such cohort"' in admin.last.visible  # type: ignore[union-attr]
+    assert 'There is no cohort called "No such cohort"' in admin.last.visible
 
 
 async def test_items_and_export_respect_suppression(bot: Harness) -> None:
@@ -239,14 +241,14 @@ async def test_items_and_export_respect_suppression(bot: Harness) -> None:
         await outsider.press(bot.content.ui["en"].btn_profile_skip)
     _, lesson = bot.content.curriculum.lessons()[0]
     await admin.send("/items pay")
-    page = admin.last.visible  # type: ignore[union-attr]
+    page = admin.last.visible
     first = lesson.quiz[0]
     assert f"{first.id} " in page and "answered by 6, right on first try 50%" in page
     wrong = first.options[(first.correct_index + 1) % len(first.options)].text.en
     assert f"most chosen wrong option on a first try: {wrong[:29]}" in page
     assert "retries 0" in page
     await admin.send("/items nosuchtopic")
-    assert "No such topic" in admin.last.visible  # type: ignore[union-attr]
+    assert "No such topic" in admin.last.visible
 
     exchange = await admin.send("/export Lecture")
     documents = exchange.of("sendDocument")
@@ -281,7 +283,7 @@ async def test_profile_answers_are_stored_and_can_be_declined(bot: Harness) -> N
     await user.press("65 岁及以上")
     await user.press(ui.btn_profile_decline)
     await user.press("盘锦")
-    assert ui.checkup_offer_baseline.split("？")[0] in user.last.visible  # type: ignore[union-attr]
+    assert ui.checkup_offer_baseline.split("？")[0] in user.last.visible
     assert await bot.store.residents.profile(resident_id=70) == {
         "age_band": "65+",
         "resident_type": "no_answer",

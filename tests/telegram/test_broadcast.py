@@ -12,7 +12,8 @@ from bot.core.content import Content
 from bot.settings import Settings
 from bot.telegram.broadcast import BATCH_SIZE, CONCURRENCY, BroadcastWorker
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 TEXT = "Hello <b>all</b>"
@@ -104,9 +105,9 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
         await resident(bot, user_id)
     opted_out = await resident(bot, 15)
     await opted_out.send("/settings")
-    assert "Announcements: ON" in opted_out.last.visible  # type: ignore[union-attr]
+    assert "Announcements: ON" in opted_out.last.visible
     await opted_out.press(ui.btn_announcements_off)
-    assert "Announcements: OFF" in opted_out.last.visible  # type: ignore[union-attr]
+    assert "Announcements: OFF" in opted_out.last.visible
     await resident(bot, 16)
     await bot.store.residents.set_blocked(resident_id=16, blocked=True)
     bot.resident(user_id=17, language_code="en")  # never writes to the bot
@@ -115,12 +116,12 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     boss = admin(bot)
 
     first = await preview(bot, boss, f"/broadcast {TEXT}")
-    notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible  # type: ignore[union-attr]
+    notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible
     assert notice == texts.broadcast_preview.format(scope=texts.scope_all, count="<5")
     # The text exactly as residents will see it: escaped, not bold.
-    assert boss.last.visible == TEXT and boss.last.entities == []  # type: ignore[union-attr]
+    assert boss.last.visible == TEXT and boss.last.entities == []
     await boss.press(texts.btn_broadcast_cancel)
-    assert boss.last.visible == texts.broadcast_cancelled  # type: ignore[union-attr]
+    assert boss.last.visible == texts.broadcast_cancelled
     await drain(bot)
     assert all(received(bot, chat) == 0 for chat in range(11, 19))
     assert (await bot.store.broadcasts.get(broadcast_id=first)).status == "cancelled"
@@ -129,7 +130,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     assert second != first
     exchange = await boss.press(texts.btn_broadcast_send)
     assert exchange.answered
-    assert boss.last.visible == texts.broadcast_started.format(id=second, count="<5", every=200)  # type: ignore[union-attr]
+    assert boss.last.visible == texts.broadcast_started.format(id=second, count="<5", every=200)
     await drain(bot)
     for user_id in (11, 12, 13, 14):
         assert received(bot, user_id) == 1
@@ -146,7 +147,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
         0,
         0,
     )
-    report = boss.last.visible  # type: ignore[union-attr]
+    report = boss.last.visible
     assert report == texts.broadcast_done.format(
         id=second, recipients="<5", sent="<5", failed=0, blocked=0, skipped=0
     )
@@ -165,7 +166,7 @@ async def test_cohort_broadcast_reaches_members_only(bot: Harness) -> None:
         await resident(bot, user_id, code)
     await resident(bot, 23)
     await preview(bot, boss, "/broadcast @Dawa village lecture Meeting at 3pm\nBring your phone")
-    notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible  # type: ignore[union-attr]
+    notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible
     assert notice == admin_texts(bot).broadcast_preview.format(
         scope="Dawa village lecture", count="<5"
     )
@@ -176,9 +177,9 @@ async def test_cohort_broadcast_reaches_members_only(bot: Harness) -> None:
     # By code too; an unknown cohort is named back.
     await preview(bot, boss, f"/broadcast @{code} Second")
     await boss.send("/broadcast @Nowhere Hello")
-    assert boss.last.visible == admin_texts(bot).unknown_cohort.format(name="Nowhere")  # type: ignore[union-attr]
+    assert boss.last.visible == admin_texts(bot).unknown_cohort.format(name="Nowhere")
     await boss.send("/broadcast")
-    assert boss.last.visible == admin_texts(bot).broadcast_usage  # type: ignore[union-attr]
+    assert boss.last.visible == admin_texts(bot).broadcast_usage
 
 
 async def test_restart_midway_resumes_without_repeats(bot: Harness) -> None:
@@ -263,12 +264,12 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
     for data in (f"1:bs:{broadcast_id}", f"1:bx:{broadcast_id}", "1:bs:99999"):
         exchange = await users[0].press_data(data)
         assert exchange.answered
-        assert users[0].last.visible.startswith(ui.stale_button)  # type: ignore[union-attr]
+        assert users[0].last.visible.startswith(ui.stale_button)
     await drain(bot)
     assert (await bot.store.broadcasts.get(broadcast_id=broadcast_id)).status == "draft"
     # An unknown broadcast id from the admin is stale too.
     await boss.press_data("1:bs:99999")
-    assert boss.last.visible.startswith(ui.stale_button)  # type: ignore[union-attr]
+    assert boss.last.visible.startswith(ui.stale_button)
     preview_message = next(m for m in bot.fake.messages[ADMIN].values() if m.visible == TEXT)
     await boss.press(texts.btn_broadcast_send, preview_message)
     again = await boss.press_data(f"1:bs:{broadcast_id}", preview_message)
@@ -294,7 +295,7 @@ async def test_blocked_recipient_is_counted_and_others_served(bot: Harness) -> N
     assert await bot.store.residents.is_blocked(resident_id=72)
     done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
     assert (done.sent, done.failed, done.blocked) == (2, 0, 1)
-    assert boss.last.visible == admin_texts(bot).broadcast_done.format(  # type: ignore[union-attr]
+    assert boss.last.visible == admin_texts(bot).broadcast_done.format(
         id=broadcast_id, recipients="<5", sent="<5", failed=0, blocked="<5", skipped=0
     )
 
@@ -346,11 +347,11 @@ async def test_progress_reports_and_the_stop_button(bot: Harness) -> None:
     assert announcement is not None
     exchange = await users[0].press(ui.btn_stop_announcements, announcement)
     assert exchange.of("editMessageText") == []
-    assert users[0].last.visible.startswith(ui.announcements_turned_off)  # type: ignore[union-attr]
+    assert users[0].last.visible.startswith(ui.announcements_turned_off)
     assert bot.fake.messages[91][announcement.message_id].visible == TEXT
     assert not await bot.store.residents.announcements(resident_id=91)
     await preview(bot, boss, "/broadcast Second")
-    notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible  # type: ignore[union-attr]
+    notice = bot.fake.messages[ADMIN][boss.last.message_id - 1].visible
     assert "go to <5 residents" in notice
     await boss.press(texts.btn_broadcast_send)
     # The background worker (restarted with the bot) picks it up on its own.
@@ -370,9 +371,9 @@ async def test_settings_toggle_in_both_languages(bot: Harness) -> None:
         await user.send("/start")
         await user.press(ui.btn_agree)
         await user.send("/settings")
-        assert ui.settings_title in user.last.visible  # type: ignore[union-attr]
+        assert ui.settings_title in user.last.visible
         await user.press(ui.btn_announcements_off)
         assert not await bot.store.residents.announcements(resident_id=user.chat_id)
         await user.press(ui.btn_announcements_on)
         assert await bot.store.residents.announcements(resident_id=user.chat_id)
-        assert user.last.labels == [ui.btn_announcements_off, ui.btn_menu]  # type: ignore[union-attr]
+        assert user.last.labels == [ui.btn_announcements_off, ui.btn_menu]

@@ -17,7 +17,8 @@ from bot.core.i18n import Language
 from bot.settings import Settings
 from bot.store.schema import check_waits, inbox, metadata
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 SCAM_ZH = (

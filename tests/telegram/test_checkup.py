@@ -11,7 +11,7 @@ from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.core.progress import LessonStatus
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en"}
 
@@ -33,7 +33,7 @@ async def answer_checkup(
     ui = content.ui[language]
     items = content.assessment.items
     for number, item in enumerate(items, 1):
-        page = user.last.visible  # type: ignore[union-attr]
+        page = user.last.visible
         assert ui.checkup_position.format(number=number, total=len(items)) in page
         assert visible_text(item.prompt.get(language)).strip() in page
         how = choose.get(item.id, "best")
@@ -52,7 +52,7 @@ async def test_baseline_check_up_right_after_onboarding(bot: Harness, language: 
     await user.send("/start")
     await user.press(ui.btn_agree)
     await user.press(ui.btn_profile_skip)
-    offer = user.last.visible  # type: ignore[union-attr]
+    offer = user.last.visible
     items = content.assessment.items
     assert (
         ui.checkup_offer_baseline.format(items=len(items), minutes=content.assessment.minutes)
@@ -63,7 +63,7 @@ async def test_baseline_check_up_right_after_onboarding(bot: Harness, language: 
     # Two knowledge items wrong, one "I don't know", the rest right; habits and attitude at best.
     choose = {knowledge[0].id: "worst", knowledge[1].id: "worst", knowledge[2].id: "dont_know"}
     await answer_checkup(user, content, language, choose)
-    result = user.last.visible  # type: ignore[union-attr]
+    result = user.last.visible
     k = len(knowledge)
     assert (
         ui.checkup_score_line.format(
@@ -86,7 +86,7 @@ async def test_baseline_check_up_right_after_onboarding(bot: Harness, language: 
     for title in suggested[:3]:
         assert f"• {title}" in result
     await user.press(suggested[0])
-    assert suggested[0] in user.last.visible  # type: ignore[union-attr]
+    assert suggested[0] in user.last.visible
     # Stored per sitting: the scores, and "I don't know" apart from wrong answers.
     data = await bot.store.privacy.export(resident_id=501)
     (sitting,) = data["assessment_sittings"]
@@ -106,7 +106,7 @@ async def test_skipping_the_check_up_goes_to_the_lessons(bot: Harness) -> None:
     await user.press(ui.btn_agree)
     await user.press(ui.btn_profile_skip)
     await user.press(ui.btn_checkup_skip)
-    assert ui.topics_prompt in user.last.visible  # type: ignore[union-attr]
+    assert ui.topics_prompt in user.last.visible
     assert (await bot.store.privacy.export(resident_id=502))["assessment_sittings"] == []
 
 
@@ -137,14 +137,14 @@ async def test_final_check_up_after_half_the_course_shows_the_gain(bot: Harness)
     ]
     state = await bot.store.lessons.resident_state(resident_id=503)
     assert sum(s is LessonStatus.DONE for s in state.lesson_status.values()) == needed
-    offer = user.last.visible  # type: ignore[union-attr]
+    offer = user.last.visible
     items = content.assessment.items
     assert (
         ui.checkup_offer_final.format(items=len(items), minutes=content.assessment.minutes) in offer
     )
     await user.press(ui.btn_checkup_start)
     await answer_checkup(user, content, "en", {})
-    result = user.last.visible  # type: ignore[union-attr]
+    result = user.last.visible
     assert (
         ui.checkup_change_line.format(dimension=ui.checkup_dimension_knowledge, before=0, after=100)
         in result
@@ -169,7 +169,7 @@ async def test_check_up_on_request_resumes_and_ignores_double_presses(bot: Harne
     first = content.assessment.items[0]
     label = first.options[best(first)].text.zh
     message = user.last
-    data = next(b.callback_data for row in message.buttons for b in row if b.text == label)  # type: ignore[union-attr]
+    data = next(b.callback_data for row in message.buttons for b in row if b.text == label)
     await user.press(label)
     again = await user.press_data(data, message)  # type: ignore[arg-type]
     assert again.of("answerCallbackQuery")[0].params["text"] == ui.already_answered
@@ -179,7 +179,7 @@ async def test_check_up_on_request_resumes_and_ignores_double_presses(bot: Harne
     assert (
         ui.checkup_position.format(number=2, total=len(content.assessment.items))
         in user.last.visible
-    )  # type: ignore[union-attr]
+    )
     answers = (await bot.store.privacy.export(resident_id=504))["assessment_answers"]
     assert [a["item_id"] for a in answers] == [first.id]
 
@@ -191,7 +191,7 @@ async def test_forged_check_up_buttons(bot: Harness) -> None:
     await owner.press(ui.btn_agree)
     await owner.press(ui.btn_profile_skip)
     await owner.press(ui.btn_checkup_start)
-    action = cb.decode(owner.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+    action = cb.decode(owner.last.buttons[0][0].callback_data)
     assert isinstance(action, cb.CheckupAnswer)
     sitting = action.sitting_id
     behaviour = next(

@@ -25,8 +25,8 @@ from bot.telegram.lanes import BULK, INTERACTIVE
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits
 from bot.telegram.retry import MAX_ATTEMPTS
-from tests.fakes import FakeTelegram
-from tests.virtual_time import VirtualTime
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.clock import VirtualTime
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 

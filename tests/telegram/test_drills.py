@@ -13,7 +13,8 @@ from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.settings import Settings
 from tests.conftest import Harness
-from tests.fakes import FakeTelegram, TelegramUser
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.resident import TelegramUser
 
 ADMIN = 900
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}
@@ -45,22 +46,22 @@ async def test_a_drill_from_the_menu_then_its_feedback(bot: Harness, language: L
     user = await onboard(bot, 41, language)
     await user.press(texts.btn_drill)
     first = drills.drills[0]
-    shown = user.last.visible  # type: ignore[union-attr]
+    shown = user.last.visible
     assert seen(first.message.get(language)) in shown
     assert texts.intro in shown and texts.question in shown
-    assert user.last.labels[:3] == [texts.btn_scam, texts.btn_genuine, texts.btn_unsure]  # type: ignore[union-attr]
+    assert user.last.labels[:3] == [texts.btn_scam, texts.btn_genuine, texts.btn_unsure]
     drill_message = user.last
     exchange = await user.press(texts.btn_scam if first.verdict == "scam" else texts.btn_genuine)
     assert exchange.answered and exchange.methods[-1] == "editMessageText"
-    feedback = user.last.visible  # type: ignore[union-attr]
-    assert user.last.message_id == drill_message.message_id  # type: ignore[union-attr]
+    feedback = user.last.visible
+    assert user.last.message_id == drill_message.message_id
     assert texts.right in feedback
     for flag in first.flags:  # each warning sign, quoted from the message, with its meaning
         assert seen(flag.quote.get(language)) in feedback
         assert seen(flag.why.get(language)) in feedback
     assert texts.rule in feedback
     await user.press(texts.btn_next_drill)
-    assert seen(drills.drills[1].message.get(language)) in user.last.visible  # type: ignore[union-attr]
+    assert seen(drills.drills[1].message.get(language)) in user.last.visible
 
 
 async def test_drill_command_wrong_and_unsure_answers_and_genuine_reasons(bot: Harness) -> None:
@@ -71,13 +72,13 @@ async def test_drill_command_wrong_and_unsure_answers_and_genuine_reasons(bot: H
     for index in range(genuine_at + 1):
         await user.send("/drill")
         drill = drills.drills[index]
-        assert seen(drill.message.en) in user.last.visible  # type: ignore[union-attr]
+        assert seen(drill.message.en) in user.last.visible
         if index < genuine_at:
             await user.press(texts.btn_unsure)
-            assert texts.unsure in user.last.visible  # type: ignore[union-attr]
+            assert texts.unsure in user.last.visible
         else:
             await user.press(texts.btn_scam)  # a genuine message taken for a scam
-            feedback = user.last.visible  # type: ignore[union-attr]
+            feedback = user.last.visible
             assert texts.wrong in feedback and texts.verdict_genuine in feedback
             assert drill.genuine_because is not None
             assert seen(drill.genuine_because.en) in feedback
@@ -97,7 +98,7 @@ async def test_an_answer_is_stored_once_and_before_the_reply(bot: Harness) -> No
     await user.send("/drill")
     first = drills.drills[0]
     message = user.last
-    data = next(b.callback_data for row in message.buttons for b in row if b.text == texts.btn_scam)  # type: ignore[union-attr]
+    data = next(b.callback_data for row in message.buttons for b in row if b.text == texts.btn_scam)
     # Telegram fails while the feedback is shown: the answer must already be on disk.
     bot.fake.fail_next("editMessageText", status=500)
     bot.fake.fail_next("sendMessage", status=None)
@@ -110,7 +111,7 @@ async def test_an_answer_is_stored_once_and_before_the_reply(bot: Harness) -> No
     # A double press, a different answer on the old message, a redelivered update: one answer.
     replay = user.last_update
     await user.press_data(data, message)  # type: ignore[arg-type]
-    await user.press_data(data.rsplit(":", 1)[0] + ":1", message)  # type: ignore[arg-type]
+    await user.press_data(data.rsplit(":", 1)[0] + ":1", message)
     await user.replay(replay)
     stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]
     assert [(r["drill_id"], r["answer"]) for r in stored] == [(first.id, "scam")]
@@ -121,7 +122,7 @@ async def test_forged_drill_buttons_are_answered_politely(bot: Harness, data: st
     user = await onboard(bot, 44)
     exchange = await user.press_data(data)
     assert exchange.answered
-    assert bot.content.ui["en"].stale_button in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].stale_button in user.last.visible
     assert (await bot.store.privacy.export(resident_id=44))["drill_answers"] == []
 
 
@@ -130,9 +131,9 @@ async def test_drills_need_consent(bot: Harness) -> None:
     await user.send("/start")
     exchange = await user.press_data("1:dn")
     assert exchange.answered
-    assert bot.content.ui["en"].consent_needed in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].consent_needed in user.last.visible
     await user.send("/drill")
-    assert bot.content.ui["en"].consent_needed in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].consent_needed in user.last.visible
 
 
 async def test_restart_carries_on_with_the_next_drill(bot: Harness) -> None:
@@ -143,7 +144,7 @@ async def test_restart_carries_on_with_the_next_drill(bot: Harness) -> None:
     await user.press(texts.btn_unsure)
     await bot.restart(user)
     await user.press(texts.btn_next_drill)  # the old message's button, in a new process
-    assert seen(drills.drills[1].message.zh) in user.last.visible  # type: ignore[union-attr]
+    assert seen(drills.drills[1].message.zh) in user.last.visible
 
 
 async def test_forget_deletes_drill_answers(bot: Harness) -> None:

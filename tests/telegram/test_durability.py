@@ -10,7 +10,7 @@ import pytest
 
 from bot.core import callbacks as cb
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int) -> TelegramUser:
@@ -40,7 +40,7 @@ async def test_a_failing_handler_changes_nothing_and_apologises(
     bot.errors.clear()
     assert (await store.residents.get(resident_id=101)).language == "en"  # type: ignore[union-attr]
     assert exchange.methods == ["sendMessage"]
-    assert bot.content.ui["en"].error_apology in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].error_apology in user.last.visible
     assert await store.inbox.done(update_id=exchange.update["update_id"])
 
 
@@ -55,7 +55,7 @@ async def test_inbox_is_written_before_the_offset_moves(bot: Harness) -> None:
     user = bot.resident(user_id=103, language_code="en")
     update = user.text_update("/start")
     bot.fake.push_update(update)
-    fetched = await bot.app.bot.get_updates(timeout=0)  # type: ignore[union-attr]
+    fetched = await bot.app.bot.get_updates(timeout=0)
     assert [u.update_id for u in fetched] == [update["update_id"]]
     # Durable now, before the next getUpdates confirms it to Telegram; not yet handled.
     assert [p["update_id"] for p in await bot.store.inbox.pending()] == [update["update_id"]]
@@ -66,7 +66,7 @@ async def test_inbox_is_written_before_the_offset_moves(bot: Harness) -> None:
     # confirms it, and handling it has no second effect.
     replies = len(bot.fake.sent_texts(103))
     bot.fake.push_update(update)
-    again = await bot.app.bot.get_updates(timeout=0)  # type: ignore[union-attr]
+    again = await bot.app.bot.get_updates(timeout=0)
     assert {u.update_id for u in again} == {update["update_id"]}
     for copy in again:
         await bot.app.process_update(copy)
@@ -82,7 +82,7 @@ async def test_a_restart_finishes_what_a_crash_interrupted(bot: Harness) -> None
     before = len(bot.fake.sent_texts(104))
     await bot.restart(user)
     assert len(bot.fake.sent_texts(104)) == before + 1
-    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible
     assert await bot.store.inbox.pending() == []
 
 
@@ -118,14 +118,14 @@ async def test_queued_replies_are_sent_after_a_restart(bot: Harness) -> None:
     await bot.store.outbox.add(chat_id=106, payload=item)
     await bot.restart(user)
     assert await bot.store.outbox.pending() == []
-    assert user.last.visible == "left over from the last run"  # type: ignore[union-attr]
+    assert user.last.visible == "left over from the last run"
 
 
 async def test_one_residents_updates_never_run_at_once(bot: Harness) -> None:
     user = await onboard(bot, 108)
     _, lesson = bot.content.curriculum.lessons()[0]
     await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-    action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+    action = cb.decode(user.last.buttons[0][0].callback_data)
     assert isinstance(action, cb.Answer)
     # Five presses of the options of question 1 arriving at the same moment.
     presses = [
@@ -203,7 +203,7 @@ async def test_a_send_refused_as_blocked_marks_the_resident(bot: Harness) -> Non
     bot.fake.unblock(121)
     await user.send("/menu")  # writing to the bot again proves they came back
     assert not await bot.store.residents.is_blocked(resident_id=121)
-    assert user.last.labels[0] == bot.content.ui["en"].btn_lessons  # type: ignore[union-attr]
+    assert user.last.labels[0] == bot.content.ui["en"].btn_lessons
 
 
 @pytest.mark.parametrize("times", [2, 3, 5])
@@ -211,7 +211,7 @@ async def test_replays_sequential_and_concurrent_have_one_effect(bot: Harness, t
     user = await onboard(bot, 130 + times)
     _, lesson = bot.content.curriculum.lessons()[0]
     await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-    action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+    action = cb.decode(user.last.buttons[0][0].callback_data)
     assert isinstance(action, cb.Answer)
     first = await user.press_data(cb.encode(cb.Answer(action.attempt_id, 0, 0)), user.last)
     update = first.update
@@ -234,14 +234,12 @@ async def test_two_processes_on_one_database(bot: Harness) -> None:
         user = await onboard(bot, 140)
         _, lesson = bot.content.curriculum.lessons()[0]
         await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-        action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+        action = cb.decode(user.last.buttons[0][0].callback_data)
         assert isinstance(action, cb.Answer)
-        twin = TelegramUser(bot.fake, other.app, user_id=140, language_code="en")  # type: ignore[arg-type]
+        twin = TelegramUser(bot.fake, other.app, user_id=140, language_code="en")
         data = cb.encode(cb.Answer(action.attempt_id, 0, 0))
         message = user.last
-        await asyncio.gather(
-            *(u.press_data(data, message) for u in (user, twin, user, twin))  # type: ignore[arg-type]
-        )
+        await asyncio.gather(*(u.press_data(data, message) for u in (user, twin, user, twin)))
         assert len((await bot.store.privacy.export(resident_id=140))["answers"]) == 1
         assert other.errors == [] and bot.errors == []
     finally:

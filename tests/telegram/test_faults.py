@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.content import Content
-from tests.fakes import FakeTelegram, FakeTelegramServer, FinlitProcess, eventually
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
 USER = {"id": 777, "is_bot": False, "first_name": "Zhao", "language_code": "en"}

@@ -12,7 +12,7 @@ import pytest
 
 from bot.core import callbacks as cb
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int, language: str = "en", **kwargs: Any) -> TelegramUser:
@@ -37,7 +37,7 @@ async def start_quiz(bot: Harness, user: TelegramUser) -> int:
     """Open the first lesson's quiz; return the attempt id shown on its buttons."""
     _, lesson = bot.content.curriculum.lessons()[0]
     await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-    data = user.last.buttons[0][0].callback_data  # type: ignore[union-attr]
+    data = user.last.buttons[0][0].callback_data
     action = cb.decode(data)
     assert isinstance(action, cb.Answer)
     return action.attempt_id
@@ -65,8 +65,8 @@ async def test_stale_or_forged_buttons_get_a_polite_answer(bot: Harness, data: s
     ui = bot.content.ui["en"]
     assert exchange.answered
     assert exchange.of("answerCallbackQuery")[0].params["text"] == ui.stale_button
-    assert ui.stale_button in user.last.visible  # type: ignore[union-attr]
-    assert user.last.labels[0] == ui.btn_lessons  # type: ignore[union-attr]
+    assert ui.stale_button in user.last.visible
+    assert user.last.labels[0] == ui.btn_lessons
     assert await learning_rows(bot, 31) == before
 
 
@@ -136,8 +136,8 @@ async def test_anything_else_gets_a_pointer_to_the_menu(bot: Harness, act: str) 
     typed = act in ("huge text", "html text")
     assert bot.content.redflags is not None
     pointer = bot.content.redflags.texts["en"].offer if typed else ui.chatter_pointer
-    assert pointer in user.last.visible  # type: ignore[union-attr]
-    assert user.last.labels[0] == ui.btn_lessons  # type: ignore[union-attr]
+    assert pointer in user.last.visible
+    assert user.last.labels[0] == ui.btn_lessons
     assert "password" not in json.dumps(await bot.store.privacy.export(resident_id=51))
 
 
@@ -146,8 +146,8 @@ async def test_html_in_a_first_name_is_escaped(bot: Harness) -> None:
     user = bot.resident(user_id=52, language_code="en", first_name=name)
     exchange = await user.send("/start")
     assert exchange.errors == []  # Telegram accepted the HTML
-    assert bot.content.ui["en"].welcome_hello.format(name=name) in user.last.visible  # type: ignore[union-attr]
-    assert "&lt;b&gt;Bob&lt;/b&gt; &amp; &lt;a href=" in user.last.text  # type: ignore[union-attr]
+    assert bot.content.ui["en"].welcome_hello.format(name=name) in user.last.visible
+    assert "&lt;b&gt;Bob&lt;/b&gt; &amp; &lt;a href=" in user.last.text
 
 
 async def test_group_chats_get_only_a_pointer(bot: Harness) -> None:
@@ -161,9 +161,9 @@ async def test_group_chats_get_only_a_pointer(bot: Harness) -> None:
     ui = bot.content.ui["zh"]
     exchange = await member.send("/start")
     assert exchange.methods == ["sendMessage"]
-    assert ui.group_pointer in member.last.visible  # type: ignore[union-attr]
+    assert ui.group_pointer in member.last.visible
     # One button, a deep link to the bot's private chat.
-    (link,) = [b for row in member.last.buttons for b in row]  # type: ignore[union-attr]
+    (link,) = [b for row in member.last.buttons for b in row]
     assert link.text == ui.btn_private_chat
     assert link.url == f"https://t.me/{bot.fake.bot_user['username']}?start=group"
     chatter = await member.send("hello everyone, what is this bot?")
@@ -215,7 +215,7 @@ async def test_being_added_to_a_group_explains_once(bot: Harness) -> None:
     }
     exchange = await member.replay(update)
     assert exchange.methods == ["sendMessage"]
-    assert bot.content.ui["en"].group_pointer in member.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].group_pointer in member.last.visible
     assert (await member.send("/start")).calls == []  # the note was given this hour
 
 
@@ -236,7 +236,7 @@ async def test_blocked_resident_does_not_crash_the_bot(bot: Harness) -> None:
     assert [c.error for c in exchange.calls] == ["Forbidden: bot was blocked by the user"]
     bot.fake.unblock(71)
     await user.send("/menu")
-    assert user.last.labels[0] == bot.content.ui["en"].btn_lessons  # type: ignore[union-attr]
+    assert user.last.labels[0] == bot.content.ui["en"].btn_lessons
 
 
 async def test_flood_control_is_waited_out(bot: Harness) -> None:
@@ -270,7 +270,7 @@ async def test_edit_of_a_deleted_message_sends_a_new_one(bot: Harness) -> None:
     await user.send("/menu")
     menu = user.last
     assert menu is not None
-    await bot.app.bot.delete_message(74, menu.message_id)  # type: ignore[union-attr]
+    await bot.app.bot.delete_message(74, menu.message_id)
     # Telegram still delivers a press from a client that shows the old message.
     update = user.last_update
     assert update is not None
@@ -287,7 +287,7 @@ async def test_edit_of_a_deleted_message_sends_a_new_one(bot: Harness) -> None:
     }
     exchange = await user.replay(query_update)
     assert exchange.methods == ["answerCallbackQuery", "editMessageText", "sendMessage"]
-    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible
 
 
 async def test_a_crash_apologises_with_the_menu_and_logs_no_text_or_name(
@@ -305,7 +305,7 @@ async def test_a_crash_apologises_with_the_menu_and_logs_no_text_or_name(
     assert len(bot.errors) == 1 and str(bot.errors[0]) == "boom"
     bot.errors.clear()
     ui = bot.content.ui["en"]
-    assert ui.error_apology in user.last.visible  # type: ignore[union-attr]
+    assert ui.error_apology in user.last.visible
     assert exchange.methods == ["sendMessage"]
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "update" in logged and "RuntimeError" in logged
@@ -348,11 +348,11 @@ async def test_forget_deletes_everything_after_confirmation(bot: Harness) -> Non
     await user.press_data(cb.encode(cb.Answer(attempt_id, 0, 0)))
     await user.send("/forget")
     await user.press(ui.btn_forget_cancel)
-    assert ui.forget_cancelled in user.last.visible  # type: ignore[union-attr]
+    assert ui.forget_cancelled in user.last.visible
     assert len((await learning_rows(bot, 92))["answers"]) == 1
     await user.send("/forget")
     await user.press(ui.btn_forget_confirm)
-    assert ui.forget_done in user.last.visible  # type: ignore[union-attr]
+    assert ui.forget_done in user.last.visible
     assert await bot.store.residents.get(resident_id=92) is None
     await user.send("/start")  # a new resident again: the privacy notice comes first
-    assert ui.privacy_notice in user.last.visible  # type: ignore[union-attr]
+    assert ui.privacy_notice in user.last.visible

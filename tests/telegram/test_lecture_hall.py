@@ -20,7 +20,9 @@ from bot.core.html import visible_text
 from bot.telegram import dispatch
 from bot.telegram.metrics import METRICS
 from tests.conftest import Harness
-from tests.fakes import ApiCall, TelegramUser, eventually
+from tests.fakes.process import eventually
+from tests.fakes.records import ApiCall
+from tests.fakes.resident import TelegramUser
 
 
 async def onboard(bot: Harness, user_id: int, language: str = "en") -> TelegramUser:
@@ -163,7 +165,7 @@ async def test_navigation_taps_faster_than_answers_collapse_to_the_newest(bot: H
     # The card the resident tapped last is what they see, reached in one edit.
     edits = [c for c in bot.fake.calls[start:] if c.method == "editMessageText"]
     assert len(edits) == 1
-    assert user.last is not None and user.last.message_id == card.message_id  # type: ignore[union-attr]
+    assert user.last is not None and user.last.message_id == card.message_id
     first_line = visible_text(lesson.cards[3].en).strip().splitlines()[0]
     assert first_line in user.last.visible
     assert await bot.store.inbox.pending() == []
@@ -173,7 +175,7 @@ async def test_a_quiz_answer_inside_a_flood_is_never_collapsed(bot: Harness) -> 
     user = await onboard(bot, 251)
     _, lesson = bot.content.curriculum.lessons()[0]
     await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-    action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+    action = cb.decode(user.last.buttons[0][0].callback_data)
     assert isinstance(action, cb.Answer)
     question = user.last
     taps = [
@@ -235,7 +237,7 @@ async def test_a_bad_gateway_page_is_one_quiet_warning(
         polling_failure = NetworkError("Bad Gateway (502)")
         await bot.app.process_error(update=None, error=polling_failure)
     bot.errors.remove(polling_failure)  # the test's own collector saw it too
-    assert failed and bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert failed and bot.content.ui["en"].help_text.splitlines()[0] in user.last.visible
     problems = [r for r in caplog.records if r.levelno >= logging.WARNING]
     assert [(r.name, r.levelname) for r in problems] == [
         ("bot.telegram.delivery", "WARNING"),
@@ -260,7 +262,7 @@ async def test_a_long_report_does_not_hold_up_residents_answers(
         user = await onboard(harness, 281)
         _, lesson = content.curriculum.lessons()[0]
         await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
-        action = cb.decode(user.last.buttons[0][0].callback_data)  # type: ignore[union-attr]
+        action = cb.decode(user.last.buttons[0][0].callback_data)
         assert isinstance(action, cb.Answer)
         desk = harness.app.bot_data.services.tutor.admin  # type: ignore[union-attr]
         real, reading, release = desk.report, asyncio.Event(), asyncio.Event()

@@ -12,7 +12,7 @@ from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.housekeeping import LOAN_SESSION_MEMORY, Housekeeping
 from tests.conftest import Harness
-from tests.fakes import TelegramUser
+from tests.fakes.resident import TelegramUser
 
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}
 
@@ -41,17 +41,17 @@ async def test_interest_deducted_up_front_from_the_menu(bot: Harness, language: 
     t = texts(bot, language)
     user = await onboard(bot, 61, language)
     await user.press(t.btn_loan)
-    assert t.ask_received in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_received in user.last.visible
     await user.send("9000")
-    assert t.ask_kind in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_kind in user.last.visible
     await user.press(t.kind_upfront)
-    assert t.ask_contract in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_contract in user.last.visible
     await user.send("１０,０００元")  # full-width digits and a unit, as phones type them
     await user.press(t.btn_instalments.format(n=12))
-    assert t.ask_payment in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_payment in user.last.visible
     await user.send("900")
     await user.press(t.btn_lender_licensed)
-    result = user.last.visible  # type: ignore[union-attr]
+    result = user.last.visible
     assert t.result_apr.format(apr="35.1%") in result  # on the 9,000 received, not 10,000
     assert t.result_total.format(total="10,800") in result
     assert t.result_extra.format(extra="1,800", received="9,000") in result
@@ -71,7 +71,7 @@ async def test_flat_monthly_fee_typed_throughout(bot: Harness) -> None:
     await user.send("1%")
     await user.send("12")  # instalments typed instead of tapped
     await user.press(t.btn_lender_private)
-    result = user.last.visible  # type: ignore[union-attr]
+    result = user.last.visible
     assert t.result_apr.format(apr="21.5%") in result  # not 12 %
     assert "12%" in result  # the private-lending cap at 4 x 3 %, with the LPR's date
     figures = bot.content.loans.figures  # type: ignore[union-attr]
@@ -89,7 +89,7 @@ async def test_a_fee_before_the_money_is_a_scam_sign(bot: Harness) -> None:
     await user.press(t.btn_instalments.format(n=12))
     await user.send("900")
     await user.press(t.btn_lender_unknown)
-    assert t.finding_fee_before_money in user.last.visible  # type: ignore[union-attr]
+    assert t.finding_fee_before_money in user.last.visible
 
 
 async def test_wrong_numbers_are_asked_again(bot: Harness) -> None:
@@ -97,23 +97,23 @@ async def test_wrong_numbers_are_asked_again(bot: Harness) -> None:
     user = await onboard(bot, 64)
     await user.send("/loan")
     await user.send("a lot")
-    assert t.not_a_number in user.last.visible  # type: ignore[union-attr]
-    assert t.ask_received in user.last.visible  # type: ignore[union-attr]
+    assert t.not_a_number in user.last.visible
+    assert t.ask_received in user.last.visible
     await user.send("0")
-    assert t.out_of_range.split("{")[0] in user.last.visible  # type: ignore[union-attr]
+    assert t.out_of_range.split("{")[0] in user.last.visible
     await user.send("9000")
     await user.send("3")  # a number where a button is wanted
-    assert t.tap_a_button in user.last.visible  # type: ignore[union-attr]
-    assert t.ask_kind in user.last.visible  # type: ignore[union-attr]
+    assert t.tap_a_button in user.last.visible
+    assert t.ask_kind in user.last.visible
     await user.press(t.kind_upfront)
     await user.send("8000")  # less than received: not a contract amount
-    assert t.contract_not_more.format(received="9,000") in user.last.visible  # type: ignore[union-attr]
+    assert t.contract_not_more.format(received="9,000") in user.last.visible
     await user.send("10000")
     await user.press(t.btn_instalments.format(n=3))
     await user.send("100")  # 3 x 100 < 9,000 received
-    assert t.payments_too_small.format(total="300", net="9,000") in user.last.visible  # type: ignore[union-attr]
+    assert t.payments_too_small.format(total="300", net="9,000") in user.last.visible
     await user.send("3100")
-    assert t.ask_lender in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_lender in user.last.visible
 
 
 async def test_the_calculator_survives_a_restart(bot: Harness) -> None:
@@ -126,7 +126,7 @@ async def test_the_calculator_survives_a_restart(bot: Harness) -> None:
     await user.send("0.05")
     await user.press(t.btn_instalments.format(n=6))
     await user.press(t.btn_lender_licensed)
-    assert t.result_apr.format(apr="18.2%") in user.last.visible  # type: ignore[union-attr]
+    assert t.result_apr.format(apr="18.2%") in user.last.visible
 
 
 async def test_stale_double_and_forged_buttons(bot: Harness) -> None:
@@ -136,12 +136,12 @@ async def test_stale_double_and_forged_buttons(bot: Harness) -> None:
     await user.send("/loan")
     await user.send("9000")
     kinds = user.last
-    data = next(b.callback_data for row in kinds.buttons for b in row if b.text == t.kind_flat)  # type: ignore[union-attr]
+    data = next(b.callback_data for row in kinds.buttons for b in row if b.text == t.kind_flat)
     await user.press(t.kind_flat)
     # The same button again (a double press): the question that is due, nothing changes.
     again = await user.press_data(data, kinds)  # type: ignore[arg-type]
     assert again.answered
-    assert t.ask_monthly_fee in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_monthly_fee in user.last.visible
     # A new /loan replaces the session: the old screen's buttons are stale.
     await user.send("/loan")
     stale = await user.press_data(data, kinds)  # type: ignore[arg-type]
@@ -149,7 +149,7 @@ async def test_stale_double_and_forged_buttons(bot: Harness) -> None:
     for forged in ("1:lc:1:9:0", "1:lc:99999:1:0", "1:lc:1:1:99", "1:lx:12345", "1:lc:x:1:0"):
         exchange = await user.press_data(forged)
         assert exchange.answered
-        assert ui.stale_button in user.last.visible  # type: ignore[union-attr]
+        assert ui.stale_button in user.last.visible
     (row,) = await sessions(bot, 66)
     assert row["step"] == "received" and row["answers"] == "{}"
 
@@ -161,10 +161,10 @@ async def test_stop_deletes_what_was_typed_and_text_goes_back_to_normal(bot: Har
     await user.send("9000")
     assert len(await sessions(bot, 67)) == 1
     await user.press(t.btn_stop)
-    assert t.stopped in user.last.visible  # type: ignore[union-attr]
+    assert t.stopped in user.last.visible
     assert await sessions(bot, 67) == []
     await user.send("12345")  # no calculator waiting: ordinary typed text
-    assert t.ask_kind not in user.last.visible  # type: ignore[union-attr]
+    assert t.ask_kind not in user.last.visible
 
 
 async def test_mydata_shows_and_forget_deletes_a_session(bot: Harness) -> None:

@@ -8,7 +8,9 @@ from pathlib import Path
 from alembic.script import ScriptDirectory
 
 from bot.store.db import alembic_config
-from tests.fakes import FakeTelegram, FakeTelegramServer, FinlitProcess, eventually
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "424242:run-test-secret-token"

@@ -35,14 +35,11 @@ from bot.telegram.webhook import (
     secret_from_file,
     serve_webhook,
 )
-from tests.fakes import (
-    JSON,
-    FakeTelegram,
-    FakeTelegramServer,
-    FinlitProcess,
-    TelegramUser,
-    eventually,
-)
+from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.records import JSON
+from tests.fakes.resident import TelegramUser
+from tests.fakes.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "s3cret_-token-of-32-characters-or-more"
@@ -329,19 +326,19 @@ async def test_queue_depth_is_the_update_queue(web: Running) -> None:
 def test_webhook_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("WEBHOOK_URL", "WEBHOOK_SECRET", "LISTEN_HOST", "PORT"):
         monkeypatch.delenv(name, raising=False)
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert (settings.webhook_url, settings.webhook_secret) == (None, None)
     assert (settings.listen_host, settings.port) == ("127.0.0.1", 8080)
     monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.org")
     monkeypatch.setenv("WEBHOOK_SECRET", "A-z_09" * 40)
     monkeypatch.setenv("LISTEN_HOST", "0.0.0.0")
     monkeypatch.setenv("PORT", "8443")
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.webhook_url == "https://bot.example.org/telegram"
     assert settings.webhook_secret is not None
     assert "A-z_09" not in repr(settings)
     assert (settings.listen_host, settings.port) == ("0.0.0.0", 8443)
-    assert Settings(_env_file=None, webhook_url="https://x.org/hook/a").webhook_url == (  # type: ignore[call-arg]
+    assert Settings(_env_file=None, webhook_url="https://x.org/hook/a").webhook_url == (
         "https://x.org/hook/a"
     )
 
@@ -363,7 +360,7 @@ def test_webhook_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_bad_webhook_settings_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError):
-        Settings(_env_file=None, **{field: value})  # type: ignore[call-arg]
+        Settings(_env_file=None, **{field: value})
 
 
 def finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -426,7 +423,7 @@ def webhook_settings(settings: Settings, port: int, **extra: Any) -> Settings:
         "port": port,
         **extra,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 async def serve_once(fake: FakeTelegram, settings: Settings, content: Content, user_id: int) -> str:

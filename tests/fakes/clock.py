@@ -23,6 +23,7 @@ class VirtualTime:
         self._seq = itertools.count()
 
     def clock(self) -> float:
+        """The virtual now, in seconds."""
         return self.now
 
     async def sleep(self, delay: float) -> None:
@@ -58,5 +59,6 @@ class VirtualTime:
         loop = asyncio.get_running_loop()
         for _ in range(3):
             await asyncio.sleep(0)
+            # asyncio keeps its ready queue private, and typeshed does not declare it.
             while loop._ready:  # type: ignore[attr-defined]
                 await asyncio.sleep(0)
