@@ -40,6 +40,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.core.admin import AdminDesk
+from bot.core.handling import payloads
 from bot.core.models import Broadcast, Recipient
 from bot.core.tutor import Tutor
 from bot.pseudonyms import log_pseudonym
@@ -48,7 +49,6 @@ from bot.telegram.context import FinlitApplication
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.lanes import ADMIN, BULK, DeliveryStopped
 from bot.telegram.metrics import METRICS
-from bot.telegram.show import payloads
 
 log = logging.getLogger(__name__)
 

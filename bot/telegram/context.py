@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any
 
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.content import Content
+from bot.core.handling import Handling
 from bot.core.tutor import Tutor
 from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.pacing import Pacing
+from bot.telegram.turn import Turn
 
 if TYPE_CHECKING:
     from bot.housekeeping import Housekeeping
@@ -26,6 +29,11 @@ class Services:
     store: Store
     tutor: Tutor
     delivery: DeliveryEngine
+    # The one unit of work of the core (bot/core/handling.py) that every handler calls.
+    handling: Handling = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.handling = Handling(self.tutor, self.store)
 
 
 class BotData:
@@ -44,9 +52,23 @@ class BotData:
         self.housekeeping: Housekeeping | None = None
         # The broadcast worker, while the application runs (broadcast.py).
         self.broadcasts: BroadcastWorker | None = None
+        # The updates being handled, by id (processing.py): each handler's context carries its own.
+        self.turns: dict[int, Turn] = {}
 
 
 class FinlitContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    # The update's turn (turn.py), for handlers and the error handler; None outside handling.
+    turn: Turn | None = None
+
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, FinlitContext, Any, Any, BotData, Any]
+    ) -> FinlitContext:
+        context = super().from_update(update, application)
+        if isinstance(update, Update):
+            context.turn = application.bot_data.turns.get(update.update_id)
+        return context
+
     @property
     def services(self) -> Services:
         services = self.bot_data.services

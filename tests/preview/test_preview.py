@@ -205,7 +205,7 @@ async def test_telegram_and_preview_show_the_same_conversation(
         tutor = Tutor(content, store, default_language="zh")
         # The same resident id as on Telegram: options are shuffled per resident.
         visitor = Visitor(id=3001, language_hint=language, name="Li")
-        session = PreviewSession(tutor, visitor, lambda line: None, ansi=False)
+        session = PreviewSession(tutor, store, visitor, lambda line: None, ansi=False)
         for kind, value in steps:
             if kind == "send":
                 await session.enter(value)
