@@ -11,6 +11,7 @@ import pytest
 from bot.cli import main
 from bot.core.content import Content
 from bot.core.curriculum import shown_order
+from bot.core.handling import NotCommitted
 from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.core.tutor import Tutor, Visitor
@@ -239,3 +240,37 @@ def test_the_core_never_imports_telegram() -> None:
                     ):
                         offenders.append(f"{path.relative_to(REPO)} imports {name}")
     assert offenders == []
+
+
+async def test_a_quiz_answer_and_its_reply_commit_together(
+    content: Content, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview runs each line in the core's unit of work, as Telegram does: if its reply
+    cannot be recorded, the answer is not recorded either; the replies shown come from the
+    outbox, which is left empty."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/preview.db")
+    try:
+        tutor = Tutor(content, store, default_language="en")
+        visitor = Visitor(id=-1, language_hint="en", name="Li")
+        session = PreviewSession(tutor, store, visitor, lambda line: None, ansi=False)
+        _, lesson = content.curriculum.lessons()[0]
+        for line in ["/start", "1", "2", "2", "1", "1", *["2"] * (len(lesson.cards) - 1), "2"]:
+            await session.enter(line)
+        question = lesson.quiz[0]
+        assert seen(question.prompt.get("en")) in session.shown[-1].text
+        real = store.outbox_add
+
+        async def refused(**kwargs: object) -> int:
+            raise ConnectionError("disk full")
+
+        monkeypatch.setattr(store, "outbox_add", refused)
+        with pytest.raises(NotCommitted):
+            await session.enter("1")
+        assert (await store.export_resident(resident_id=-1))["answers"] == []
+        monkeypatch.setattr(store, "outbox_add", real)
+        await session.enter("1")
+        assert len((await store.export_resident(resident_id=-1))["answers"]) == 1
+        assert seen(question.explanation.get("en")) in session.shown[-1].text
+        assert await store.outbox_pending() == []
+    finally:
+        await store.close()
