@@ -58,7 +58,7 @@ async def preview(
             print(line, file=out, flush=True)
 
         if script is not None:
-            session = PreviewSession(tutor, visitor, write, ansi=False, files=FILES)
+            session = PreviewSession(tutor, store, visitor, write, ansi=False, files=FILES)
             for line in script.read_text(encoding="utf-8").splitlines():
                 if not line.strip() or line.lstrip().startswith("#"):
                     continue
@@ -66,7 +66,7 @@ async def preview(
                 await session.enter(line)
             return 0
         ansi = out.isatty() and "NO_COLOR" not in os.environ
-        session = PreviewSession(tutor, visitor, write, ansi=ansi, files=FILES)
+        session = PreviewSession(tutor, store, visitor, write, ansi=ansi, files=FILES)
         await session.hint()
         await session.enter("/start")
         while True:

@@ -40,6 +40,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from bot.core.admin import AdminDesk
+from bot.core.handling import payloads
 from bot.core.models import Broadcast, Recipient
 from bot.core.tutor import Tutor
 from bot.pseudonyms import log_pseudonym
@@ -49,7 +50,6 @@ from bot.telegram.lanes import ADMIN, BULK
 from bot.telegram.metrics import METRICS
 from bot.telegram.retry import Kind, classify
 from bot.telegram.services import Services
-from bot.telegram.show import payloads
 
 log = logging.getLogger(__name__)
 

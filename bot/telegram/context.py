@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.content import Content
@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.telegram.broadcast import BroadcastWorker
 from bot.telegram.pacing import Pacing
 from bot.telegram.services import Services
+from bot.telegram.turn import Turn
 
 __all__ = ["BotData", "FinlitApplication", "FinlitContext", "Services"]
 
@@ -34,6 +35,8 @@ class BotData:
         self.housekeeping: Housekeeping | None = None
         # The broadcast worker, while the application runs (broadcast.py).
         self.broadcasts: BroadcastWorker | None = None
+        # The updates being handled, by id (processing.py): each handler's context carries its own.
+        self.turns: dict[int, Turn] = {}
 
     async def start_broadcasts(self, bot: Bot) -> BroadcastWorker:
         """Start the broadcast worker (from post_init); ``stop_broadcasts`` runs in post_stop,
@@ -55,6 +58,18 @@ class BotData:
 
 
 class FinlitContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    # The update's turn (turn.py), for handlers and the error handler; None outside handling.
+    turn: Turn | None = None
+
+    @classmethod
+    def from_update(
+        cls, update: object, application: Application[Any, FinlitContext, Any, Any, BotData, Any]
+    ) -> FinlitContext:
+        context = super().from_update(update, application)
+        if isinstance(update, Update):
+            context.turn = application.bot_data.turns.get(update.update_id)
+        return context
+
     @property
     def services(self) -> Services:
         services = self.bot_data.services

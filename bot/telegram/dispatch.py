@@ -11,12 +11,12 @@ resident's queue; a fixed pool of handling slots takes residents in turn, one up
 * a resident's queue in memory is bounded (``backlog``). Updates beyond it are not lost: they are
   in the durable inbox already, and are read back from it, in order, when the queue runs dry.
 
-**Collapsing.** Navigation (a card's Next, opening a topic, a menu) and plain chatter may be
-collapsed when they arrive faster than they are handled: while one is still waiting, a newer one
-replaces it (the resident wants where they tapped last). A collapsed update is marked handled in
-the inbox, its button press is answered with a short "one moment" and, for typed messages, one
-notice is sent per burst. Quiz and check-up answers, consent, settings, commands, forwarded
-messages and everything else are never collapsed: they are always handled, in order.
+**Collapsing.** Navigation presses (a card's Next, opening a topic, a menu) may be collapsed when
+they arrive faster than they are handled: while one is still waiting, a newer one replaces it
+(the resident wants where they tapped last). A collapsed update is marked handled in the inbox
+and its button press is answered with a short "one moment". Typed messages, quiz and check-up
+answers, consent, settings and everything else are never collapsed: they are always handled, in
+order (see ``processing.collapsible``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,6 @@ class _Resident(Generic[U]):
     spilled: bool = False  # updates beyond the backlog wait in the inbox
     running: bool = False
     queued: bool = False  # waiting for a slot
-    noticed: bool = False  # the "one moment" notice was sent in this burst
     failures: int = 0  # consecutive failed tries of the update at the queue's head
     waiting: bool = False  # paused after a failure
 
@@ -66,7 +65,7 @@ class ResidentQueues(Generic[U]):
         self,
         *,
         handle: Callable[[U], Awaitable[None]],
-        settle_collapsed: Callable[[int, Sequence[U], bool], Awaitable[None]],
+        settle_collapsed: Callable[[int, Sequence[U]], Awaitable[None]],
         reload: Callable[[int, int, set[int]], Awaitable[list[U]]],
         identify: Callable[[U], int],
         collapsible: Callable[[U], bool],
@@ -167,10 +166,8 @@ class ResidentQueues(Generic[U]):
         back what waited in the inbox."""
         if resident.collapsed:
             batch, resident.collapsed = resident.collapsed, []
-            first_in_burst = not resident.noticed
-            resident.noticed = True
             try:
-                await self._settle_collapsed(resident.key, batch, first_in_burst)
+                await self._settle_collapsed(resident.key, batch)
             except Exception:
                 log.exception("could not settle collapsed updates; they are handled at restart")
             return
@@ -224,7 +221,6 @@ class ResidentQueues(Generic[U]):
             return
         if resident.waiting:
             return
-        resident.noticed = False  # the burst is over
         self._residents.pop(resident.key, None)
         if not self._residents:
             self._idle.set()

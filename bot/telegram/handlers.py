@@ -1,4 +1,4 @@
-"""Handlers: parse an update, call the core, show the reply. Registered in ``register``."""
+"""Handlers: parse an update, call the core's unit of work. Registered in ``register``."""
 
 from __future__ import annotations
 
@@ -11,20 +11,34 @@ from telegram import BotCommand, BotCommandScopeChat, Chat, ChatMemberUpdated, M
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import (
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     ChatMemberHandler,
     MessageHandler,
     filters,
 )
 
+from bot.core.handling import (
+    Chatter,
+    Effect,
+    Handled,
+    Input,
+    NotCommitted,
+    Outgoing,
+    Press,
+    Render,
+    Text,
+    payloads,
+    plain,
+)
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
-from bot.core.replies import Screen
+from bot.core.replies import Reply, Screen
 from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
 from bot.telegram.sending import describe
-from bot.telegram.show import CURRENT, after_commit, answer_query, show
+from bot.telegram.turn import Turn
 
 log = logging.getLogger(__name__)
 # A press whose reply will wait longer than this (a busy lecture) is answered "got it" at once.
@@ -40,17 +54,62 @@ def visitor_of(update: Update) -> Visitor:
     return Visitor(id=user.id, language_hint=user.language_code, name=user.first_name)
 
 
+def turn_of(update: Update, context: FinlitContext) -> Turn:
+    """The update's turn (processing.py made it before the handlers run)."""
+    turn = context.turn
+    if turn is None or turn.update_id != update.update_id:
+        raise RuntimeError("updates are handled through DurableApplication (processing.py)")
+    return turn
+
+
+async def handle(
+    update: Update,
+    context: FinlitContext,
+    given: Input,
+    *,
+    chat_id: int,
+    render: Render = plain,
+) -> Handled:
+    """Call the core's unit of work for this update: its inbox done-mark commits with it."""
+    turn = turn_of(update, context)
+    store = context.services.store
+
+    async def receipt() -> bool:
+        # Marked done first: it commits with the effects or not at all, and a redelivered
+        # update finds the mark and has no second effect.
+        return await store.inbox.finish(update_id=update.update_id)
+
+    try:
+        handled = await context.services.handling.handle(
+            given,
+            chat_id=chat_id,
+            receipt=receipt,
+            render=render,
+            priority=turn.priority,
+            reads_only=turn.reads_only,
+        )
+    except NotCommitted as exc:
+        # Not the handler's failure but the database's: no apology, the update is tried again
+        # (processing raises it to the handling slot); stopping here keeps python-telegram-bot
+        # from calling the error handler.
+        turn.retry = exc
+        raise ApplicationHandlerStop from exc
+    turn.took(handled)
+    return handled
+
+
 async def on_text(update: Update, context: FinlitContext) -> None:
     """Anything typed or forwarded in private: commands, messages to check, free text."""
     message = cast(Message, update.effective_message)
     visitor = visitor_of(update)
     forwarded = message.forward_origin is not None  # goes to the scam-message checker
-    reply = await context.services.tutor.text(visitor, message.text or "", forwarded=forwarded)
-    await show(message.chat_id, reply)
+    given = Text(visitor, message.text or "", forwarded=forwarded)
+    if not (await handle(update, context, given, chat_id=message.chat_id)).fresh:
+        return
     admins = context.services.settings.admin_ids
     if visitor.id in admins and visitor.id not in context.bot_data.admin_menus:
         application = cast(FinlitApplication, context.application)
-        await after_commit(lambda: publish_admin_menu(application, visitor.id))
+        turn_of(update, context).after_commit(lambda: publish_admin_menu(application, visitor.id))
 
 
 async def on_press(update: Update, context: FinlitContext) -> None:
@@ -58,32 +117,42 @@ async def on_press(update: Update, context: FinlitContext) -> None:
     query = update.callback_query
     if query is None:
         return
+    turn = turn_of(update, context)
     message = query.message
     if message is None or message.chat.type != Chat.PRIVATE:
-        await answer_query(query)
-        await in_group(update, context)
+        if await in_group(update, context) is not False:
+            turn.answer(query)
         return
     services = context.services
     tutor, delivery = services.tutor, services.delivery
-    reply = await tutor.press(visitor_of(update), query.data)
-    notice = reply.notice
     chat_id = message.chat.id
-    if reply.edit and reply.screens and not delivery.has_pending(chat_id):
-        if isinstance(message, Message) and shows(message, reply.screens[0]):
-            # The screen is already there (the language already chosen, a double press):
-            # an edit would change nothing; say so on the button instead.
-            METRICS.inc("finlit_edits_unchanged_total")
+
+    async def render(reply: Reply) -> Outgoing:
+        """The press's own matters: an edit that would change nothing, a reply that waits."""
+        notice = reply.notice
+        if reply.edit and reply.screens and not delivery.has_pending(chat_id):
+            if isinstance(message, Message) and shows(message, reply.screens[0]):
+                # The screen is already there (the language already chosen, a double press):
+                # an edit would change nothing; say so on the button instead.
+                METRICS.inc("finlit_edits_unchanged_total")
+                language = await tutor.language_of(
+                    query.from_user.id, query.from_user.language_code
+                )
+                notice = notice or tutor.unchanged_toast(language)
+                reply = dataclasses.replace(reply, screens=reply.screens[1:], edit=False)
+        elif notice is None and delivery.expected_wait(chat_id) > LAG_TOAST_SECONDS:
+            # The reply will wait its turn (a lecture hall): the tap registered, say so now.
+            METRICS.inc("finlit_press_toasts_total")
             language = await tutor.language_of(query.from_user.id, query.from_user.language_code)
-            notice = notice or tutor.unchanged_toast(language)
-            reply = dataclasses.replace(reply, screens=reply.screens[1:], edit=False)
-    elif notice is None and delivery.expected_wait(chat_id) > LAG_TOAST_SECONDS:
-        # The reply will wait its turn (a lecture hall): the tap registered, say so now.
-        METRICS.inc("finlit_press_toasts_total")
-        language = await tutor.language_of(query.from_user.id, query.from_user.language_code)
-        notice = tutor.received_toast(language)
-    # The answer is stored by now; the press is answered right after the commit.
-    await answer_query(query, notice)
-    await show(chat_id, reply, edit_message_id=message.message_id)
+            notice = tutor.received_toast(language)
+        return Outgoing(tuple(payloads(reply, edit_message_id=message.message_id)), notice)
+
+    handled = await handle(
+        update, context, Press(visitor_of(update), query.data), chat_id=chat_id, render=render
+    )
+    if handled.fresh:
+        # The answer is stored by now; the press is answered right after the commit.
+        turn.answer(query, handled.notice)
 
 
 def shows(message: Message, screen: Screen) -> bool:
@@ -107,32 +176,35 @@ async def on_chatter(update: Update, context: FinlitContext) -> None:
     """Stickers, photos, voice: point to the menu. A forwarded photo's caption is checked."""
     chat = cast(Chat, update.effective_chat)
     message = update.effective_message
+    visitor = visitor_of(update)
+    given: Input = Chatter(visitor)
     if message is not None and message.forward_origin is not None and message.caption:
-        tutor = context.services.tutor
-        reply = await tutor.text(visitor_of(update), message.caption, forwarded=True)
-    else:
-        reply = await context.services.tutor.chatter(visitor_of(update))
-    await show(chat.id, reply)
+        given = Text(visitor, message.caption, forwarded=True)
+    await handle(update, context, given, chat_id=chat.id)
 
 
-async def in_group(update: Update, context: FinlitContext) -> None:
+async def in_group(update: Update, context: FinlitContext) -> bool | None:
     """Groups: the bot answers only commands addressed to it, presses on its old messages and
     being added, and then with at most one "I teach in private chat" note per group per hour.
-    Ordinary chatter and everything else get nothing. (The one rule for groups lives here.)"""
+    Ordinary chatter and everything else get nothing. (The one rule for groups lives here.)
+    False when the update had been handled before."""
     chat = update.effective_chat
     if chat is None or chat.type == Chat.PRIVATE:
-        return
+        return None
     message = update.message
     if message is not None and not addressed_to_me(message, context.bot.username):
-        return
-    store = context.services.store
-    if not await store.state.claim_group_note(chat_id=chat.id, every=GROUP_NOTE_EVERY):
-        return
+        return None
+    services = context.services
     user = update.effective_user
     username = context.bot.username
     link = f"https://t.me/{username}?start=group" if username else None
-    reply = context.services.tutor.group_pointer(user.language_code if user else None, link)
-    await show(chat.id, reply)
+
+    async def pointer() -> Reply | None:
+        if not await services.store.state.claim_group_note(chat_id=chat.id, every=GROUP_NOTE_EVERY):
+            return None
+        return services.tutor.group_pointer(user.language_code if user else None, link)
+
+    return (await handle(update, context, Effect(pointer), chat_id=chat.id)).fresh
 
 
 def addressed_to_me(message: Message, username: str | None) -> bool:
@@ -153,10 +225,13 @@ async def on_membership(update: Update, context: FinlitContext) -> None:
         ChatMemberStatus.ADMINISTRATOR,
     )
     if change.chat.type == Chat.PRIVATE:
-        # Kept in step with Telegram, so nothing is attempted while the bot is blocked.
-        await context.services.store.residents.set_blocked(
-            resident_id=change.chat.id, blocked=not joined
-        )
+        store = context.services.store
+
+        async def blocked() -> None:
+            # Kept in step with Telegram, so nothing is attempted while the bot is blocked.
+            await store.residents.set_blocked(resident_id=change.chat.id, blocked=not joined)
+
+        await handle(update, context, Effect(blocked), chat_id=change.chat.id)
         return
     was_out = change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
     if joined and was_out:
@@ -175,19 +250,16 @@ async def on_error(update: object, context: FinlitContext) -> None:
     log.error(
         "update %s failed: %s", update_id, type(context.error).__name__, exc_info=context.error
     )
-    if not isinstance(update, Update) or context.bot_data.services is None:
-        return
-    pending = CURRENT.get()
-    if pending is None:
+    turn = context.turn
+    if not isinstance(update, Update) or context.bot_data.services is None or turn is None:
         return  # not inside an update's handling: nothing to roll back or apologise for
     chat, user = update.effective_chat, update.effective_user
-    if update.callback_query is not None and not pending.answers:
-        pending.answers.append((update.callback_query, None))
+    if update.callback_query is not None and not turn.answers:
+        turn.answer(update.callback_query)
     if chat is None or user is None or chat.type != Chat.PRIVATE:
-        pending.failed = None
         return
-    # Inside the update's transaction: it is rolled back, then only an apology is sent.
-    pending.failed = (chat.id, user.id, user.language_code)
+    # The unit of work was rolled back (it re-raised); processing sends only an apology.
+    turn.failed = (chat.id, user.id, user.language_code)
 
 
 def register(application: FinlitApplication) -> None:

@@ -3,9 +3,10 @@
 python-telegram-bot acknowledges updates before handlers run and keeps its queue in memory. Here
 every update is first in the durable inbox (written before Telegram is told it arrived). It then
 joins its resident's queue (``dispatch.ResidentQueues``); a handling slot takes it in turn and
-handles it in one transaction with its replies (outbox rows) and the inbox's done-mark. After the
-commit the button press is answered at once and the delivery engine (``delivery``) is told which
-chats have new messages: handling never waits for Telegram's pacing. A redelivered update is
+runs its handler, which calls the core's one unit of work (``bot.core.handling``): the update's
+effects, its replies (outbox rows) and the inbox's done-mark commit together. After the commit
+the button press is answered at once and the delivery engine (``delivery``) is told which chats
+have new messages: handling never waits for Telegram's pacing. A redelivered update is
 recognised by its id and has no second effect, and one resident's updates never run at the same
 time, so a double press cannot race.
 """
@@ -23,6 +24,8 @@ from telegram.ext import Application, ExtBot
 
 from bot.core import callbacks
 from bot.core.admin import READ_ONLY_COMMANDS
+from bot.core.handling import Apology
+from bot.core.tutor import Visitor
 from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.telegram.context import BotData, FinlitContext, Services
@@ -30,7 +33,7 @@ from bot.telegram.dispatch import ResidentQueues
 from bot.telegram.guards import private_chat_matches_sender
 from bot.telegram.lanes import ADMIN, INTERACTIVE
 from bot.telegram.metrics import METRICS
-from bot.telegram.show import CURRENT, Pending, answer_now, show
+from bot.telegram.turn import Turn, answer_now
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +74,6 @@ def collapsible(update: Update) -> bool:
     if query is not None:
         return callbacks.is_navigation(callbacks.decode(query.data))
     return False
-
-
-class _HandlerFailed(Exception):
-    """Raised inside a unit of work to roll back a failed handler's effects."""
 
 
 class InboxBot(ExtBot[None]):
@@ -153,27 +152,45 @@ class DurableApplication(_Base):
     # -- one update -----------------------------------------------------------------------------
 
     async def handle(self, update: Update) -> None:
-        """Handle one update in one transaction, then answer its press and wake delivery."""
+        """Handle one update (its handler calls the core's unit of work, which commits), then
+        answer its press and wake delivery."""
         services = self._services()
         started = time.perf_counter()
         key = resident_key(update)
         if not private_chat_matches_sender(update.to_dict()):
             await self._refuse_forged(update, services)
             return
-        priority = ADMIN if key in services.settings.admin_ids else INTERACTIVE
-        pending = Pending(store=services.store, priority=priority, delivery=services.delivery)
-        if reads_only(update, services.settings.admin_ids):
-            if not await self._handle_read(update, services, pending):
-                return
-        else:
-            await self._handle_write(update, services, pending)
-        if pending.failed is not None:
-            await self._apologise(update, services, pending)
+        admins = services.settings.admin_ids
+        turn = Turn(
+            update_id=update.update_id,
+            priority=ADMIN if key in admins else INTERACTIVE,
+            reads_only=reads_only(update, admins),
+        )
+        if turn.reads_only and await services.store.inbox.done(update_id=update.update_id):
+            # Checked before the report is computed: a redelivery costs no heavy read.
+            log.info("update %s was handled before; ignored", update.update_id)
             return
-        if pending.ignored:
+        turns = self.bot_data.turns
+        turns[update.update_id] = turn
+        try:
+            # The handlers (their unit of work rolls back and re-raises if they fail; the error
+            # handler then sets ``turn.failed``).
+            await super().process_update(update)
+        finally:
+            turns.pop(update.update_id, None)
+        if turn.retry is not None:
+            raise turn.retry  # nothing committed: the handling slot tries again after a pause
+        if turn.failed is not None:
+            await self._apologise(update, services, turn)
+            return
+        if not turn.settled:
+            # No handler took it (an edited message, a group's chatter), or a group's handler
+            # failed: marked handled all the same, so it is not handled again at the next start.
+            turn.ignored = not await self._mark_done(update, services)
+        if turn.ignored:
             return
         METRICS.inc("finlit_updates_handled_total")
-        await self._after_commit(pending, services)
+        await self._after_commit(turn, services)
         elapsed = time.perf_counter() - started
         METRICS.observe_latency(elapsed)
         if log.isEnabledFor(logging.DEBUG):
@@ -184,128 +201,69 @@ class DurableApplication(_Base):
                 elapsed * 1000,
             )
 
+    async def _mark_done(self, update: Update, services: Services) -> bool:
+        """Mark an update handled, with nothing else to do; False if it already was."""
+        async with services.store.unit_of_work():
+            return await services.store.inbox.finish(update_id=update.update_id)
+
     async def _refuse_forged(self, update: Update, services: Services) -> None:
         """A private chat that is not its sender's: Telegram never sends one, so it is forged
         (someone who learnt the webhook secret): marked handled, nothing done, nothing sent."""
         METRICS.inc("finlit_updates_forged_total")
         log.warning("update %s refused: its private chat is not its sender's", update.update_id)
-        async with services.store.unit_of_work():
-            await services.store.inbox.finish(update_id=update.update_id)
+        await self._mark_done(update, services)
 
-    async def _handle_write(self, update: Update, services: Services, pending: Pending) -> None:
-        """The handlers, their effects, their replies and the done-mark: one transaction."""
-        token = CURRENT.set(pending)
-        try:
-            async with services.store.unit_of_work():
-                # Marked done first: it commits with the effects below or not at all, and a
-                # redelivered update finds the mark and has no second effect.
-                if not await services.store.inbox.finish(update_id=update.update_id):
-                    log.info("update %s was handled before; ignored", update.update_id)
-                    pending.ignored = True
-                    return
-                await super().process_update(update)
-                if pending.failed is not None:
-                    # A handler failed (python-telegram-bot caught it and called the error
-                    # handler): raising here rolls back whatever it had half done.
-                    raise _HandlerFailed
-                await pending.flush()
-        except _HandlerFailed:
-            pass
-        finally:
-            CURRENT.reset(token)
-
-    async def _handle_write_free(
-        self, update: Update, services: Services, pending: Pending
-    ) -> None:
-        """Run the handlers with no transaction open (their reads use their own connection)."""
-        token = CURRENT.set(pending)
-        try:
-            await super().process_update(update)
-        finally:
-            CURRENT.reset(token)
-
-    async def _handle_read(self, update: Update, services: Services, pending: Pending) -> bool:
-        """An administrator's report: computed outside any write transaction (reading 5 million
-        answers must not hold SQLite's write lock), then its replies and the done-mark commit
-        together. False when there is nothing more to do."""
-        store = services.store
-        if await store.inbox.done(update_id=update.update_id):
-            log.info("update %s was handled before; ignored", update.update_id)
-            return False
-        await self._handle_write_free(update, services, pending)
-        if pending.failed is not None:
-            return True  # apologised for by the caller
-        async with store.unit_of_work():
-            if not await store.inbox.finish(update_id=update.update_id):
-                pending.ignored = True  # another process finished it meanwhile
-                return True
-            await pending.flush()
-        return True
-
-    async def _after_commit(self, pending: Pending, services: Services) -> None:
+    async def _after_commit(self, turn: Turn, services: Services) -> None:
         """Answer the presses (never paced, never queued behind messages), hand the new messages
         to delivery, then make the other calls the handling asked for."""
-        for query, text in pending.answers:
+        for query, text in turn.answers:
             try:
                 await answer_now(query, text)
             except (BadRequest, NetworkError) as exc:  # the spinner stops by itself eventually
                 log.warning("could not answer a button press: %s", type(exc).__name__)
-        for chat_id in pending.chats:
-            services.delivery.notify(chat_id, pending.priority)
-        for call in pending.later:
+        for chat_id in turn.chats:
+            services.delivery.notify(chat_id, turn.priority)
+        for call in turn.later:
             await call()
 
-    async def _apologise(self, update: Update, services: Services, failed: Pending) -> None:
-        """The handler failed: keep the update handled, send only the apology."""
-        pending = Pending(
-            store=services.store,
-            answers=failed.answers,
-            priority=failed.priority,
-            delivery=services.delivery,
-        )
-        token = CURRENT.set(pending)
-        try:
-            async with services.store.unit_of_work():
-                await services.store.inbox.finish(update_id=update.update_id)
-                if failed.failed is not None:
-                    chat_id, user_id, hint = failed.failed
-                    tutor = services.tutor
-                    # Read after the rollback: in the language the resident really has.
-                    language = await tutor.language_of(user_id, hint)
-                    await show(chat_id, tutor.apology(language))
-                await pending.flush()
-        finally:
-            CURRENT.reset(token)
-        await self._after_commit(pending, services)
+    async def _apologise(self, update: Update, services: Services, failed: Turn) -> None:
+        """The handler failed and its unit of work was rolled back: keep the update handled,
+        send only the apology (and answer the press)."""
+        if failed.failed is None:
+            return
+        chat_id, user_id, hint = failed.failed
+        store = services.store
 
-    async def settle_collapsed(self, key: int, updates: Sequence[Update], notice: bool) -> None:
-        """Updates a newer one replaced: marked handled, presses answered "one moment", and for
-        typed messages one notice per burst."""
-        services = self._services()
-        pending = Pending(store=services.store, delivery=services.delivery)
-        language = None
-        token = CURRENT.set(pending)
-        try:
-            async with services.store.unit_of_work():
-                for update in updates:
-                    await services.store.inbox.finish(update_id=update.update_id)
-                hint = (
-                    updates[-1].effective_user.language_code if updates[-1].effective_user else None
-                )
-                language = await services.tutor.language_of(key, hint)
-                typed = [u for u in updates if u.message is not None]
-                chat = typed[-1].effective_chat if typed else None
-                if notice and chat is not None and chat.type == Chat.PRIVATE:
-                    await show(chat.id, services.tutor.one_moment(language))
-                await pending.flush()
-        finally:
-            CURRENT.reset(token)
-        METRICS.inc("finlit_updates_collapsed_total", len(updates))
-        toast = services.tutor.one_moment_toast(language or services.settings.default_language)
-        pending.answers.extend(
-            (u.callback_query, toast) for u in updates if u.callback_query is not None
+        async def receipt() -> bool:
+            await store.inbox.finish(update_id=update.update_id)
+            return True  # apologise even if another process marked it meanwhile
+
+        handled = await services.handling.handle(
+            Apology(Visitor(id=user_id, language_hint=hint)),
+            chat_id=chat_id,
+            receipt=receipt,
+            priority=failed.priority,
         )
-        await self._after_commit(pending, services)
+        turn = Turn(update_id=update.update_id, priority=failed.priority, answers=failed.answers)
+        turn.took(handled)
+        await self._after_commit(turn, services)
+
+    async def settle_collapsed(self, key: int, updates: Sequence[Update]) -> None:
+        """Updates a newer one replaced (navigation presses): marked handled, and their presses
+        answered "one moment"."""
+        services = self._services()
+        async with services.store.unit_of_work():
+            for update in updates:
+                await services.store.inbox.finish(update_id=update.update_id)
+            hint = updates[-1].effective_user.language_code if updates[-1].effective_user else None
+            language = await services.tutor.language_of(key, hint)
+        METRICS.inc("finlit_updates_collapsed_total", len(updates))
+        toast = services.tutor.one_moment_toast(language)
+        turn = Turn(update_id=updates[-1].update_id)
+        for update in updates:
+            if update.callback_query is not None:
+                turn.answer(update.callback_query, toast)
+        await self._after_commit(turn, services)
 
     async def reload(self, key: int, limit: int, exclude: set[int]) -> list[Update]:
         """A resident's updates that waited in the inbox (beyond their queue), oldest first."""

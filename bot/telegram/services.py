@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from bot.core.content import Content
+from bot.core.handling import Handling
 from bot.core.tutor import Tutor
 from bot.settings import Settings
 from bot.store import Store
@@ -18,3 +19,8 @@ class Services:
     store: Store
     tutor: Tutor
     delivery: DeliveryEngine
+    # The one unit of work of the core (bot/core/handling.py) that every handler calls.
+    handling: Handling = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.handling = Handling(self.tutor, self.store)

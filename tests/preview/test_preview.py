@@ -11,6 +11,7 @@ import pytest
 from bot.cli import main
 from bot.core.content import Content
 from bot.core.curriculum import shown_order
+from bot.core.handling import NotCommitted
 from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.core.tutor import Tutor, Visitor
@@ -33,8 +34,9 @@ def lesson_script(content: Content, language: Language) -> list[str]:
     _, lesson = content.curriculum.lessons()[0]
     # Agree, skip the profile questions, skip the check-up, first topic, first lesson.
     lines = ["/start", "1", "2", "2", "1", "1"]
-    lines += ["2"] * (len(lesson.cards) - 1)  # Next through the cards ([1] is Back)
-    lines.append("2")  # Take the quiz
+    # Next through the cards, then Take the quiz: [1] is Back, or "Who says so?" on a card that
+    # names its sources (Back is then [2]).
+    lines += ["3" if lesson.sources_of_card(index) else "2" for index in range(len(lesson.cards))]
     for position, question in enumerate(lesson.quiz):
         chosen = (
             question.correct_index
@@ -205,7 +207,7 @@ async def test_telegram_and_preview_show_the_same_conversation(
         tutor = Tutor(content, store, default_language="zh")
         # The same resident id as on Telegram: options are shuffled per resident.
         visitor = Visitor(id=3001, language_hint=language, name="Li")
-        session = PreviewSession(tutor, visitor, lambda line: None, ansi=False)
+        session = PreviewSession(tutor, store, visitor, lambda line: None, ansi=False)
         for kind, value in steps:
             if kind == "send":
                 await session.enter(value)
@@ -239,3 +241,37 @@ def test_the_core_never_imports_telegram() -> None:
                     ):
                         offenders.append(f"{path.relative_to(REPO)} imports {name}")
     assert offenders == []
+
+
+async def test_a_quiz_answer_and_its_reply_commit_together(
+    content: Content, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The preview runs each line in the core's unit of work, as Telegram does: if its reply
+    cannot be recorded, the answer is not recorded either; the replies shown come from the
+    outbox, which is left empty."""
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/preview.db")
+    try:
+        tutor = Tutor(content, store, default_language="en")
+        visitor = Visitor(id=-1, language_hint="en", name="Li")
+        session = PreviewSession(tutor, store, visitor, lambda line: None, ansi=False)
+        _, lesson = content.curriculum.lessons()[0]
+        for line in lesson_script(content, "en")[: 6 + len(lesson.cards)]:
+            await session.enter(line)
+        question = lesson.quiz[0]
+        assert seen(question.prompt.get("en")) in session.shown[-1].text
+        real = store.outbox.add
+
+        async def refused(**kwargs: object) -> int:
+            raise ConnectionError("disk full")
+
+        monkeypatch.setattr(store.outbox, "add", refused)
+        with pytest.raises(NotCommitted):
+            await session.enter("1")
+        assert (await store.privacy.export(resident_id=-1))["answers"] == []
+        monkeypatch.setattr(store.outbox, "add", real)
+        await session.enter("1")
+        assert len((await store.privacy.export(resident_id=-1))["answers"]) == 1
+        assert seen(question.explanation.get("en")) in session.shown[-1].text
+        assert await store.outbox.pending() == []
+    finally:
+        await store.close()

@@ -29,7 +29,7 @@ class Flaky:
 
 
 def queues(handle: Flaky, pauses: Sequence[float]) -> ResidentQueues[str]:
-    async def settle(key: int, updates: Sequence[str], notice: bool) -> None:
+    async def settle(key: int, updates: Sequence[str]) -> None:
         raise AssertionError("nothing here is collapsible")
 
     async def reload(key: int, limit: int, exclude: set[int]) -> list[str]:

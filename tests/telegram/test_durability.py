@@ -244,3 +244,28 @@ async def test_two_processes_on_one_database(bot: Harness) -> None:
         assert other.errors == [] and bot.errors == []
     finally:
         await other.stop()
+
+
+async def test_a_database_failure_while_committing_is_tried_again_not_apologised_for(
+    bot: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unit of work itself failing (here: recording the reply) is not the handler's
+    failure: nothing is committed, no apology, and the handling slot tries the update again."""
+    ui = bot.content.ui["en"]
+    user = await onboard(bot, 150)
+    store = bot.store
+    real = store.outbox.add
+    failures = [ConnectionError("database is locked")]
+
+    async def flaky(**kwargs: Any) -> int:
+        if failures:
+            raise failures.pop()
+        return int(await real(**kwargs))
+
+    monkeypatch.setattr(store.outbox, "add", flaky)
+    exchange = await user.send("/help")
+    assert failures == []  # failed once, then handled again
+    assert exchange.methods == ["sendMessage"]
+    assert ui.help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert not any(ui.error_apology in t for t in bot.fake.sent_texts(150))
+    assert await store.inbox.done(update_id=exchange.update["update_id"])
