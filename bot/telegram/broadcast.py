@@ -41,8 +41,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.core.admin import AdminDesk
 from bot.core.models import Broadcast, Recipient
+from bot.core.pseudonyms import LOG, pseudonym
 from bot.core.tutor import Tutor
-from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.telegram.context import FinlitApplication
 from bot.telegram.delivery import DeliveryEngine
@@ -263,7 +263,7 @@ class BroadcastWorker:
             level,
             "%s (resident %s): %s",
             what,
-            log_pseudonym(recipient.resident_id, self.log_key),
+            pseudonym(resident_id=recipient.resident_id, key=self.log_key, family=LOG),
             type(exc).__name__,
         )
 
