@@ -16,8 +16,8 @@ from bot.core.i18n import Language
 from bot.core.models import Cohort
 from bot.core.replies import Reply
 
-# Telegram's limit for a message, in UTF-16 code units of the visible text.
-BROADCAST_LIMIT = 4096
+# An announcement is one message: Telegram's limit for a message.
+BROADCAST_LIMIT = screens.MESSAGE_LIMIT
 # A cohort name in "/broadcast @<name> <text>" is at most this many words (names are 128 chars).
 _MAX_NAME_WORDS = 16
 _WORD = re.compile(r"\S+")

@@ -15,6 +15,9 @@ from bot.core.admin.figures import Figures
 from bot.core.admin.ports import NOT_GIVEN, ItemTally
 from bot.core.admin.report_text import item_rows, report_lines
 from bot.core.content import Content
+from bot.core.fraud.check_report import check_lines
+from bot.core.fraud.drill_report import drill_lines
+from bot.core.fraud.drills import CategoryTally
 from bot.core.i18n import Language
 from bot.core.metrics import (
     AssessmentCounts,
@@ -30,7 +33,9 @@ from bot.core.metrics import (
 from bot.core.models import Broadcast, Cohort
 from bot.core.replies import Button, Keyboard, Screen
 
-# /items: one message per this many lines keeps each within Telegram's limits.
+# Telegram's limit for a message, in UTF-16 code units of the visible text.
+MESSAGE_LIMIT = 4096
+# /items: a page holds at most this many lines, and fewer when they would pass MESSAGE_LIMIT.
 ITEM_LINES_PER_PAGE = 30
 
 
@@ -69,12 +74,22 @@ def stats_page(content: Content, language: Language, lines: Sequence[str]) -> Sc
 def item_pages(
     content: Content, language: Language, heading: str, rows: Sequence[Mapping[str, str]]
 ) -> tuple[Screen, ...]:
-    """The item analysis, a page per ``ITEM_LINES_PER_PAGE`` lines."""
+    """The item analysis, a page per ``ITEM_LINES_PER_PAGE`` lines or ``MESSAGE_LIMIT``."""
     texts = content.ui[language].admin
     if not rows:
         return (notice(content, language, f"{heading}\n{texts.items_none}"),)
-    lines = [heading, *(texts.items_line.format(**row) for row in rows)]
-    pages = [lines[i : i + ITEM_LINES_PER_PAGE] for i in range(0, len(lines), ITEM_LINES_PER_PAGE)]
+    pages: list[list[str]] = [[]]
+    size = 0
+    for line in (heading, *(texts.items_line.format(**row) for row in rows)):
+        length = len(line.encode("utf-16-le")) // 2 + 1  # and its line break
+        page = pages[-1]
+        # English lines run to 200 characters: 30 of them would pass Telegram's limit.
+        if page and (len(page) == ITEM_LINES_PER_PAGE or size + length > MESSAGE_LIMIT):
+            page = []
+            pages.append(page)
+            size = 0
+        page.append(line)
+        size += length
     return tuple(notice(content, language, "\n".join(page)) for page in pages)
 
 
@@ -201,10 +216,15 @@ def samples(content: Content, language: Language) -> Iterator[tuple[str, Screen]
         {t.id: [lesson.id for lesson in t.lessons] for t in content.curriculum.topics},
         min_group=_K,
     )
-    yield (
-        "admin stats",
-        stats_page(content, language, report_lines(content, language, report, min_group=_K)),
-    )
+    lines = report_lines(content, language, report, min_group=_K)
+    # The drills' and the checker's sections go before the closing note, as in /stats.
+    if content.drills is not None:
+        drilled = {name: CategoryTally(40, 120, 90) for name in content.drills.by_category()}
+        lines[-2:-2] = drill_lines(content, language, drilled, min_group=_K)
+    if content.redflags is not None:
+        counts = {category.id: 700 for category in content.redflags.categories}
+        lines[-2:-2] = check_lines(content, language, {"checked": 9_000, **counts}, min_group=_K)
+    yield "admin stats", stats_page(content, language, lines)
     topics = ", ".join(t.id for t in content.curriculum.topics)
     yield (
         "admin unknown topic",
@@ -226,7 +246,7 @@ def samples(content: Content, language: Language) -> Iterator[tuple[str, Screen]
     yield "admin export too large", notice(content, language, too_large)
     for key in ("broadcast_usage", "broadcast_cancelled", "broadcast_already"):
         yield f"admin {key}", notice(content, language, getattr(texts, key))
-    too_long = texts.broadcast_too_long.format(limit=4096)
+    too_long = texts.broadcast_too_long.format(limit=MESSAGE_LIMIT)
     yield "admin broadcast too long", notice(content, language, too_long)
     nobody = texts.broadcast_nobody.format(scope=name)
     yield "admin broadcast nobody", notice(content, language, nobody)

@@ -7,6 +7,7 @@ count below ``MIN_GROUP_SIZE`` is withheld, as in the rest of the report.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from bot.core.content import Content
@@ -28,13 +29,22 @@ async def check_report_lines(
     min_group: int,
 ) -> list[str]:
     """The section's lines (empty when the content has no red flags)."""
+    if content.redflags is None:
+        return []
+    counts = None if cohort_id is not None else await checks.counts()
+    return check_lines(content, language, counts, min_group=min_group)
+
+
+def check_lines(
+    content: Content, language: Language, counts: Mapping[str, int] | None, *, min_group: int
+) -> list[str]:
+    """The section for everyone's ``counts``, or (None) the note that it is not per cohort."""
     flags = content.redflags
     if flags is None:
         return []
     texts = flags.texts[language]
-    if cohort_id is not None:
+    if counts is None:
         return ["", texts.stats_heading, texts.stats_not_per_cohort]
-    counts = await checks.counts()
     hidden = content.ui[language].admin.hidden.format(k=min_group)
 
     def shown(count: int) -> str:

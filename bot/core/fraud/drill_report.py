@@ -36,6 +36,13 @@ async def drill_report_lines(
     if book is None:
         return []
     tallies = await reports.drill_tallies(categories=book.by_category(), cohort_id=cohort_id)
+    return drill_lines(content, language, tallies, min_group=min_group)
+
+
+def drill_lines(
+    content: Content, language: Language, tallies: dict[str, CategoryTally], *, min_group: int
+) -> list[str]:
+    """The section for these tallies, every figure about fewer than ``min_group`` withheld."""
     figures = category_figures(tallies, min_group)
     hidden = content.ui[language].admin.hidden.format(k=min_group)
     return stats_lines(content, language, figures, hidden)
