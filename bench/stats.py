@@ -57,8 +57,10 @@ from bot.core.assessment import DIMENSIONS
 from bot.core.content import load_content
 from bot.core.html import visible_text
 from bot.core.metrics import ScopeCounts, StatsReport, build_report
+from bot.pictures import Pictures
 from bot.store import Store, schema
 from bot.store.aggregates import rebuild_statements
+from bot.store.reports import Reports
 from bot.store.stats import raw_scope_counts, scope_counts
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -861,6 +863,8 @@ def size_figures(path: Path, generated: Generated, repeat: int) -> SizeFigures:
             desk = AdminDesk(
                 content=content,
                 store=store,
+                reports=Reports(store.engine),
+                pictures=Pictures(),
                 admin_ids=frozenset({ADMIN_ID}),
                 min_group=MIN_GROUP,
                 pseudonym_key=EXPORT_KEY,

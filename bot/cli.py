@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -23,9 +24,13 @@ from bot.core.content import ContentError, Problem, load_content
 from bot.core.fraud.catalogue import REDFLAGS_FILE
 from bot.core.fraud.checker import Checker
 from bot.core.fraud.checks import fraud_tool_warnings
+from bot.core.i18n import Language
 from bot.core.stats import content_stats
 from bot.logs import configure_logging
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.core.admin.stats import Output
 
 EXIT_CONFIG = 2
 
@@ -273,8 +278,6 @@ def _check_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.core.admin import print_stats
-
     try:
         return asyncio.run(
             print_stats(
@@ -286,6 +289,37 @@ def _stats(args: argparse.Namespace, settings: Settings) -> int:
         )
     except ContentError as exc:
         return _refuse(exc)
+
+
+async def print_stats(
+    settings: Settings, *, cohort: str | None, output: Output, language: Language
+) -> int:
+    """``finlit stats``: the same report as /stats, on standard output."""
+    from bot.core.admin import AdminDesk
+    from bot.core.admin.stats import Refused, stats_output
+    from bot.pictures import Pictures
+    from bot.store import Store
+    from bot.store.reports import Reports
+
+    content = load_content(settings.content_dir)
+    store = await Store.open(settings.database_url)
+    try:
+        desk = AdminDesk(
+            content=content,
+            store=store,
+            reports=Reports(store.engine),
+            pictures=Pictures(),
+            admin_ids=settings.admin_ids,
+            min_group=settings.min_group_size,
+        )
+        printed = await stats_output(desk, language, cohort or "", output)
+    finally:
+        await store.close()
+    if isinstance(printed, Refused):
+        print(printed.reason, file=sys.stderr)
+        return 1
+    sys.stdout.write(printed)
+    return 0
 
 
 def _refuse(error: ContentError) -> int:

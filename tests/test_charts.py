@@ -17,8 +17,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from bot import charts
-from bot.charts import BarSeries, build_figure, cjk_font, percent_label, topic_chart, wrap_label
+from bot.core.admin.ports import BarSeries
+from bot.pictures import charts
+from bot.pictures.charts import build_figure, cjk_font, percent_label, topic_chart, wrap_label
 
 TOPICS_ZH = [
     "手机支付安全",
@@ -200,7 +201,7 @@ def test_without_a_cjk_font_chinese_still_renders_and_one_warning_is_logged(
     monkeypatch.setattr(charts, "cjk_font", lambda: None)
     filters = list(warnings.filters)
 
-    with caplog.at_level(logging.WARNING, logger="bot.charts"):
+    with caplog.at_level(logging.WARNING, logger="bot.pictures.charts"):
         png = topic_chart(
             title="各主题掌握情况",
             categories=TOPICS_ZH[:3],
@@ -210,7 +211,7 @@ def test_without_a_cjk_font_chinese_still_renders_and_one_warning_is_logged(
         )
 
     assert png_size(png)[0] == 1080
-    [record] = [r for r in caplog.records if r.name == "bot.charts"]
+    [record] = [r for r in caplog.records if r.name == "bot.pictures.charts"]
     assert record.levelno == logging.WARNING
     assert not charts.has_cjk(record.getMessage())  # No label text goes into the log.
     assert warnings.filters == filters  # Suppression ended with the rendering.
@@ -221,10 +222,10 @@ def test_without_a_cjk_font_latin_text_logs_nothing(
 ) -> None:
     monkeypatch.setattr(charts, "cjk_font", lambda: None)
 
-    with caplog.at_level(logging.WARNING, logger="bot.charts"):
+    with caplog.at_level(logging.WARNING, logger="bot.pictures.charts"):
         chart(["Payments"], [BarSeries("First try", [0.73])])
 
-    assert [r for r in caplog.records if r.name == "bot.charts"] == []
+    assert [r for r in caplog.records if r.name == "bot.pictures.charts"] == []
 
 
 async def test_renders_in_a_worker_thread() -> None:

@@ -13,15 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.admin import AdminDesk, iso_week, safe_csv_text
+from bot.core.admin import AdminDesk
+from bot.core.admin.common import report
+from bot.core.admin.export import aggregate_csv, iso_week, safe_csv_text
+from bot.core.admin.items import rows_for
 from bot.core.content import Content, load_content
 from bot.core.html import visible_text
 from bot.core.metrics import Cell
 from bot.core.models import Broadcast
+from bot.core.pseudonyms import EXPORT, pseudonym
 from bot.core.replies import Reply
-from bot.pseudonyms import export_pseudonym
+from bot.pictures import Pictures
 from bot.store import Store
 from bot.store import exports as export_module
+from bot.store.reports import Reports
 
 _CONTENT = load_content(Path(__file__).resolve().parents[1] / "content")
 
@@ -42,6 +47,8 @@ def desk(content: Content, store: Store) -> AdminDesk:
     return AdminDesk(
         content=content,
         store=store,
+        reports=Reports(store.engine),
+        pictures=Pictures(),
         admin_ids=frozenset({ADMIN}),
         min_group=K,
         pseudonym_key=b"research-key",
@@ -181,7 +188,7 @@ async def test_answer_level_export_has_weeks_not_days(desk: AdminDesk, store: St
     assert {row["answered_week"] for row in answers} == {"2026-W48"}
     assert "answered_on" not in answers[0]
     assert {row["resident"] for row in answers} == {
-        export_pseudonym(b"research-key", i) for i in range(1, 7)
+        pseudonym(resident_id=i, key=b"research-key", family=EXPORT) for i in range(1, 7)
     }
 
 
@@ -225,11 +232,11 @@ def test_iso_weeks_follow_the_iso_calendar() -> None:
 
 
 async def test_suppressed_cells_carry_no_figure_in_the_csv(desk: AdminDesk, store: Store) -> None:
-    report = await desk.report(None, "all residents")
+    found = await report(desk, None, "all residents")
     # A cell withheld only to protect another one (complementary suppression) has n >= k: its
     # n would let anyone recompute what was withheld.
-    report = dataclasses.replace(report, residents=Cell(None, 7, hidden=True))
-    table = rows(desk.aggregate_csv("en", report))
+    found = dataclasses.replace(found, residents=Cell(None, 7, hidden=True))
+    table = rows(aggregate_csv(found))
     row = next(r for r in table if (r["section"], r["measure"]) == ("reach", "residents"))
     assert row["value"] == "<5" and row["residents"] == "<5"
     for row in table:
@@ -348,7 +355,7 @@ async def test_items_count_first_tries_and_show_retries_apart(
     # One resident retries ten times with another wrong option: 10 answers, 1 resident.
     for _ in range(10):
         await answer_once(store, 1, question.id, option=retry_choice)
-    [row] = await desk.item_rows("en", [question])
+    [row] = await rows_for(desk, "en", [question])
     assert row["residents"] == "6"
     assert row["retries"] == "10"
     chosen = " ".join(question.options[first_choice].text.en.split())
@@ -358,7 +365,7 @@ async def test_items_count_first_tries_and_show_retries_apart(
 async def test_finlit_stats_on_the_command_line_refuses_a_small_cohort(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.core.admin import print_stats
+    from bot.cli import print_stats
     from bot.settings import Settings
 
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"

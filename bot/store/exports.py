@@ -22,37 +22,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.admin.ports import MAX_PARTS, PART_BYTES, ExportTooLarge
+from bot.core.replies import StoredFile
 from bot.store.db import Conn, Connections
 from bot.store.schema import export_chunks, export_parts, exports
 
-# Telegram refuses documents above 50 MB from a bot; a part stops growing once its compressed
-# size passes this, leaving room for what the compressor still holds and the multipart wrapping.
-PART_BYTES = 45 * 1024 * 1024
-MAX_PARTS = 10  # beyond this, the administrator is asked to export one cohort at a time
 CHUNK_BYTES = 1024 * 1024  # one chunk row: small writes, few of them
 _ENCODE_EVERY = 64 * 1024  # characters of CSV text compressed at a time
 _YIELD_EVERY = 500  # rows encoded between two turns of the event loop
 KEEP_DELIVERED = dt.timedelta(days=1)
 KEEP_UNDELIVERED = dt.timedelta(days=2)
-
-
-class ExportTooLarge(Exception):
-    """The export would need more than ``MAX_PARTS`` parts."""
-
-    def __init__(self, parts: int, part_bytes: int) -> None:
-        super().__init__(f"more than {parts} parts of {part_bytes} bytes")
-        self.parts = parts
-        self.part_bytes = part_bytes
-
-
-@dataclasses.dataclass(frozen=True)
-class ExportPart:
-    """One file of an export, as the outbox refers to it."""
-
-    export_id: int
-    part: int
-    filename: str
-    size: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,7 +217,7 @@ class ExportWriter:
         self._max_parts = max_parts
         self.export_id: int | None = None
         self.rows = 0
-        self._parts: list[ExportPart] = []
+        self._parts: list[StoredFile] = []
         self._part = 0
         self._seq = 0
         self._part_size = 0  # compressed bytes of the current part, stored or waiting
@@ -248,7 +227,7 @@ class ExportWriter:
         self._out = bytearray()
         self._part_full = True  # a part is opened when the next row comes, never empty
 
-    async def write_rows(self, rows: AsyncIterator[Sequence[object]]) -> list[ExportPart]:
+    async def write_rows(self, rows: AsyncIterator[Sequence[object]]) -> list[StoredFile]:
         """Write every row, then finish; a failure (or ExportTooLarge) leaves nothing behind."""
         self.export_id = await self._exports._create(chat_id=self._chat_id)
         try:
@@ -289,7 +268,7 @@ class ExportWriter:
         self._compressor = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
         filename = f"{self._stem}-{self._part}.csv.gz"
         await self._exports._add_part(export_id=self.export_id, part=self._part, filename=filename)
-        self._parts.append(ExportPart(self.export_id, self._part, filename, 0))
+        self._parts.append(StoredFile(self.export_id, self._part, filename, 0))
         # Every part is a whole CSV file: a BOM so Excel reads Chinese, then the header.
         self._text.write("\ufeff")
         self._csv.writerow(self._header)
@@ -330,7 +309,7 @@ class ExportWriter:
         done = self._parts[-1]
         self._parts[-1] = dataclasses.replace(done, size=self._part_size)
 
-    async def _finish(self) -> list[ExportPart]:
+    async def _finish(self) -> list[StoredFile]:
         if not self._parts:
             await self._open_part()  # no rows at all: one file with the header alone
         if not self._part_full:

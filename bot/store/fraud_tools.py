@@ -2,7 +2,8 @@
 
 Implements the ports ``bot.core.fraud.loan_talk.LoanSessionStore`` and
 ``bot.core.fraud.drills.DrillStore``; every call joins the unit of work in progress, so an answer
-is committed together with the reply it causes.
+is committed together with the reply it causes. ``category_tallies`` counts the drills' answers
+for /stats (through ``bot.store.reports.Reports``).
 """
 
 from __future__ import annotations

@@ -8,13 +8,13 @@ benchmark's baseline and the tests' proof that both agree.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.admin.ports import NOT_GIVEN, CohortOverlap
 from bot.core.assessment import DIMENSIONS
 from bot.core.metrics import (
     TARGET_SCORE,
@@ -39,7 +39,6 @@ from bot.store.schema import (
     scope_question_totals,
 )
 
-NOT_GIVEN = "not_given"
 BREAKDOWN_FIELDS = ("age_band", "resident_type")
 
 
@@ -269,16 +268,6 @@ async def raw_scope_counts(
         assessment=await _assessment(conn, cohort_id, knowledge_items),
         breakdowns=await _breakdowns(conn, cohort_id, raw=True),
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class CohortOverlap:
-    """How far a cohort is from the other scopes a figure about it could be subtracted from."""
-
-    members: int
-    population: int  # residents who consented
-    # Per other cohort (by id): residents in exactly one of the two (the symmetric difference).
-    differences: dict[int, int]
 
 
 async def cohort_overlap(conn: Conn, cohort_id: int) -> CohortOverlap:

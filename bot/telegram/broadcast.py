@@ -42,8 +42,8 @@ from telegram.constants import ParseMode
 from bot.core.admin import AdminDesk
 from bot.core.handling import payloads
 from bot.core.models import Broadcast, Recipient
+from bot.core.pseudonyms import LOG, pseudonym
 from bot.core.tutor import Tutor
-from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.lanes import ADMIN, BULK
@@ -270,7 +270,7 @@ class BroadcastWorker:
             level,
             "%s (resident %s): %s",
             what,
-            log_pseudonym(recipient.resident_id, self.log_key),
+            pseudonym(resident_id=recipient.resident_id, key=self.log_key, family=LOG),
             type(exc).__name__,
         )
 

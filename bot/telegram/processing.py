@@ -25,8 +25,8 @@ from telegram.ext import Application, ExtBot
 from bot.core import callbacks
 from bot.core.admin import READ_ONLY_COMMANDS
 from bot.core.handling import Apology
+from bot.core.pseudonyms import LOG, pseudonym
 from bot.core.tutor import Visitor
-from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.telegram.context import BotData, FinlitContext, Services
 from bot.telegram.dispatch import ResidentQueues
@@ -197,7 +197,7 @@ class DurableApplication(_Base):
             log.debug(
                 "update %s from resident %s handled in %.0f ms",
                 update.update_id,
-                log_pseudonym(key, _log_key(services)),
+                pseudonym(resident_id=key, key=_log_key(services), family=LOG),
                 elapsed * 1000,
             )
 

@@ -21,7 +21,9 @@ from bot.core.content import Content
 from bot.core.html import html_problems
 from bot.core.replies import Reply
 from bot.core.tutor import Tutor, Visitor
+from bot.pictures import Pictures
 from bot.store import Store
+from bot.store.reports import Reports
 
 ADMIN = 900
 NOW = dt.datetime(2026, 11, 26, 10, 0, tzinfo=dt.UTC)
@@ -94,7 +96,12 @@ def run_tutor_fuzz(content: Content, path: Path, check: object) -> None:
         # A fixed clock: what the store holds changes only with what the residents do.
         store = runner.run(Store.open(f"sqlite+aiosqlite:///{path}", clock=lambda: NOW))
         admin = AdminDesk(
-            content=content, store=store, admin_ids=frozenset({ADMIN}), pseudonym_key=b"k"
+            content=content,
+            store=store,
+            reports=Reports(store.engine),
+            pictures=Pictures(),
+            admin_ids=frozenset({ADMIN}),
+            pseudonym_key=b"k",
         )
         tutor = Tutor(content, store, default_language="zh", admin=admin)
         try:

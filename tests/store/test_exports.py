@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.core.admin.ports import ExportTooLarge
 from bot.store import Store
 from bot.store import exports as export_module
-from bot.store.exports import ExportTooLarge
 from bot.store.schema import export_chunks, export_parts, exports
 from tests.backends import BACKENDS, PostgresDatabases, backend_database
 

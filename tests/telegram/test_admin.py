@@ -8,12 +8,14 @@ import gzip
 import io
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 from pydantic import SecretStr
 
-from bot.core.admin import ADMIN_COMMANDS, AdminDesk
+from bot.core.admin import ADMIN_COMMANDS
+from bot.core.admin import export as export_command
+from bot.core.admin.ports import AnswerRecord
 from bot.core.content import Content
 from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
@@ -351,20 +353,20 @@ async def test_residents_keep_being_answered_while_an_export_is_written(
         await user.press(bot.content.ui["en"].btn_profile_skip)
         await finish_first_lesson(bot, user, right=True)
         users.append(user)
-    original_rows = AdminDesk.answer_rows
+    original_rows = export_command.answer_rows
     during: list[int] = []
     visitor = users[0].chat_id
 
     async def rows_with_a_visitor(
-        desk: AdminDesk, cohort: object, key: bytes
+        batches: AsyncIterator[Sequence[AnswerRecord]], key: bytes
     ) -> AsyncIterator[tuple[object, ...]]:
-        async for row in original_rows(desk, cohort, key):  # type: ignore[arg-type]
+        async for row in original_rows(batches, key):
             yield row
             if not during:
                 during.append(len(bot.fake.sent_texts(visitor)))
                 await users[0].submit(users[0].text_update("/menu"))
                 await eventually(lambda: len(bot.fake.sent_texts(visitor)) > during[0], 20)
 
-    monkeypatch.setattr(AdminDesk, "answer_rows", rows_with_a_visitor)
+    monkeypatch.setattr(export_command, "answer_rows", rows_with_a_visitor)
     exchange = await admin.send("/export")
     assert during and len(exchange.of("sendDocument")) == 2

@@ -265,14 +265,14 @@ async def test_a_long_report_does_not_hold_up_residents_answers(
         action = cb.decode(user.last.buttons[0][0].callback_data)
         assert isinstance(action, cb.Answer)
         desk = harness.app.bot_data.services.tutor.admin  # type: ignore[union-attr]
-        real, reading, release = desk.report, asyncio.Event(), asyncio.Event()
+        real, reading, release = desk.reports.scope_counts, asyncio.Event(), asyncio.Event()
 
         async def slow_report(*args: Any, **kwargs: Any) -> Any:
             reading.set()
             await release.wait()  # the long read, paused in the middle
             return await real(*args, **kwargs)
 
-        monkeypatch.setattr(desk, "report", slow_report)
+        monkeypatch.setattr(desk.reports, "scope_counts", slow_report)
         admin = harness.resident(user_id=admin_id, language_code="en")
         await admin.submit(admin.text_update("/stats"))
         await reading.wait()

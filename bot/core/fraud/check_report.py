@@ -7,30 +7,48 @@ count below ``MIN_GROUP_SIZE`` is withheld, as in the rest of the report.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import Protocol
 
+from bot.core.content import Content
 from bot.core.i18n import Language
 
-if TYPE_CHECKING:
-    from bot.core.admin import AdminDesk
-    from bot.core.models import Cohort
+
+class CheckCounts(Protocol):
+    """The checker's tallies (``bot.store.checker.CheckRecords``)."""
+
+    async def counts(self) -> dict[str, int]: ...
 
 
 async def check_report_lines(
-    desk: AdminDesk, language: Language, cohort: Cohort | None
+    content: Content,
+    checks: CheckCounts,
+    language: Language,
+    *,
+    cohort_id: int | None,
+    min_group: int,
 ) -> list[str]:
     """The section's lines (empty when the content has no red flags)."""
-    flags = desk.content.redflags
+    if content.redflags is None:
+        return []
+    counts = None if cohort_id is not None else await checks.counts()
+    return check_lines(content, language, counts, min_group=min_group)
+
+
+def check_lines(
+    content: Content, language: Language, counts: Mapping[str, int] | None, *, min_group: int
+) -> list[str]:
+    """The section for everyone's ``counts``, or (None) the note that it is not per cohort."""
+    flags = content.redflags
     if flags is None:
         return []
     texts = flags.texts[language]
-    if cohort is not None:
+    if counts is None:
         return ["", texts.stats_heading, texts.stats_not_per_cohort]
-    counts = await desk.store.checks.counts()
-    hidden = desk.content.ui[language].admin.hidden.format(k=desk.min_group)
+    hidden = content.ui[language].admin.hidden.format(k=min_group)
 
     def shown(count: int) -> str:
-        return hidden if 0 < count < desk.min_group else f"{count:,}"
+        return hidden if 0 < count < min_group else f"{count:,}"
 
     lines = [
         "",

@@ -7,7 +7,6 @@ no global figure state builds up and calls are safe from a worker thread.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import logging
@@ -23,6 +22,8 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
+
+from bot.core.admin.ports import BarSeries
 
 log = logging.getLogger(__name__)
 _WARNINGS_LOCK = threading.Lock()
@@ -76,14 +77,6 @@ COLOURS = ("#0072B2", "#E69F00", "#009E73")
 HIDDEN_COLOUR = "#555555"
 # Above this share the value is written inside the bar's end, as the axis stops at 100%.
 INSIDE_FROM = 0.88
-
-
-@dataclasses.dataclass(frozen=True)
-class BarSeries:
-    """One set of bars: a legend label and a share 0..1 (None = withheld) per category."""
-
-    label: str
-    values: Sequence[float | None]
 
 
 @functools.cache
