@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.core.admin import AdminDesk, iso_week, safe_csv_text
-from bot.core.content import Content, load_content
+from bot.core.checks import load_content
+from bot.core.content import Content
 from bot.core.html import visible_text
 from bot.core.metrics import Cell
 from bot.core.models import Broadcast

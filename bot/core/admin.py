@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from bot.core import callbacks as cb
 from bot.core import screens
-from bot.core.content import Content, load_content
+from bot.core.checks import load_content
+from bot.core.content import Content
 from bot.core.curriculum import Question
 from bot.core.fraud.check_report import check_report_lines
 from bot.core.fraud.drill_report import drill_report_lines

@@ -6,8 +6,8 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.replies import Button, Document, Reply, Screen
-from bot.core.tutor import Tutor, Visitor
 from bot.core.ui import UiTexts
 from bot.preview.terminal import to_terminal
 

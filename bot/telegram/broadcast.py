@@ -40,8 +40,8 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.core.admin import AdminDesk
+from bot.core.conversation.tutor import Tutor
 from bot.core.models import Broadcast, Recipient
-from bot.core.tutor import Tutor
 from bot.pseudonyms import log_pseudonym
 from bot.store import Store
 from bot.telegram.context import FinlitApplication

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.core.content import Content
-from bot.core.tutor import Tutor
+from bot.core.conversation.tutor import Tutor
 from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.delivery import DeliveryEngine

@@ -17,10 +17,10 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.conversation.tutor import Visitor
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
 from bot.core.replies import Screen
-from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
 from bot.telegram.sending import describe

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.content import Content, ContentError, load_content
-from bot.core.fraud.checks import redflag_ids
+from bot.core.checks import load_content
+from bot.core.checks.fraud import redflag_ids
+from bot.core.content import Content, ContentError
 from bot.core.fraud.drills import (
     ANSWERS,
     CategoryTally,

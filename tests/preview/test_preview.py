@@ -10,10 +10,10 @@ import pytest
 
 from bot.cli import main
 from bot.core.content import Content
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.curriculum import shown_order
 from bot.core.html import visible_text
 from bot.core.i18n import Language
-from bot.core.tutor import Tutor, Visitor
 from bot.preview.run import preview
 from bot.preview.session import PreviewSession, Shown
 from bot.preview.terminal import to_terminal
