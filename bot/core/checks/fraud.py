@@ -21,12 +21,14 @@ from bot.core.content import Content, Problem
 from bot.core.fraud.catalogue import REDFLAGS_FILE
 from bot.core.fraud.checker import Checker
 from bot.core.fraud.drill_book import DRILL_FILE
-from bot.core.fraud.drills import all_drill_screens
 from bot.core.fraud.loan_book import LOANS_FILE
-from bot.core.fraud.loan_talk import all_loan_screens
+from bot.core.fraud.loan_cost import Kind, Terms
+from bot.core.fraud.loan_steps import LENDERS, STEPS
 from bot.core.html import display_width, html_problems, visible_length
-from bot.core.i18n import LANGUAGES
+from bot.core.i18n import LANGUAGES, Language
 from bot.core.replies import Screen
+from bot.core.screens.drills import ANSWERS, drill_screen, feedback_screen
+from bot.core.screens.loans import result_screen, step_screen
 
 STALE_MONTHS = 6
 # The scam-message checker's catalogue: drills name its categories (when it is there).
@@ -178,3 +180,35 @@ def _check_rendered(content: Content, file: str, render: object) -> list[Problem
                     if len(button.data.encode()) > MAX_BYTES:
                         problems.append(Problem(file, location, "button data over 64 bytes"))
     return sorted(set(problems))
+
+
+def all_drill_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
+    """Every screen the drills can produce, for the content check."""
+    book = content.drills
+    assert book is not None
+    found: list[tuple[str, Screen]] = []
+    for index, drill in enumerate(book.drills):
+        found.append((drill.id, drill_screen(content, language, index, drill)))
+        for answer in ANSWERS:
+            found.append((drill.id, feedback_screen(content, language, drill, answer)))
+    return found
+
+
+def all_loan_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
+    """Every kind of screen the calculator shows, for the content check."""
+    assert content.loans is not None
+    texts = content.loans.texts[language]
+    found = [
+        (step, step_screen(content, language, 2**31 - 1, step, notice=texts.not_a_number))
+        for step in STEPS
+    ]
+    samples = [
+        Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1),
+        Terms(Kind.DAILY, received=5_000_000, instalments=120, daily_rate=0.2),
+        Terms(Kind.UPFRONT, received=9_000, instalments=12, contract=10_000, payment=900),
+        Terms(Kind.FEE, received=10_000, instalments=12, fee=500, fee_before=True, payment=1_200),
+    ]
+    for terms in samples:
+        for lender in LENDERS:
+            found.append((f"result {terms.kind}", result_screen(content, language, terms, lender)))
+    return found

@@ -1,6 +1,7 @@
 """Spot-the-scam drills: a realistic message or call, "scam", "genuine" or "not sure", then why.
 
-The drills are data (content/drills.yaml): each message, its verdict, and for a scam every
+The drills are data (content/drills.yaml, ``drill_book``; screens in ``bot.core.screens.drills``):
+each message, its verdict, and for a scam every
 warning sign in it, quoted from the message with one plain sentence about it; for a genuine
 message, why it can be trusted. Each drill belongs to one category of the scam-message
 checker's catalogue (plain string ids), so /stats can say per category how well residents
@@ -11,19 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Protocol
 
-from bot.core import callbacks as cb
 from bot.core.content import Content
-from bot.core.fraud.drill_book import Drill, DrillBook, DrillTexts
+from bot.core.fraud.drill_book import Drill, DrillBook
 from bot.core.i18n import Language
 from bot.core.metrics import Cell, cell
-from bot.core.replies import Button, Keyboard, Reply, Screen
-
-AnswerName = Literal["scam", "genuine", "unsure"]
-# The answer buttons, in order; callback data carries the position.
-ANSWERS: tuple[AnswerName, ...] = ("scam", "genuine", "unsure")
-
+from bot.core.replies import Reply
+from bot.core.screens.drills import ANSWERS, drill_screen, feedback_screen
 
 # The port: what the drills need from storage.
 
@@ -49,94 +45,6 @@ def next_drill(book: DrillBook, latest: str | None) -> tuple[int, Drill]:
     ids = [d.id for d in book.drills]
     index = (ids.index(latest) + 1) % len(ids) if latest in ids else 0
     return index, book.drills[index]
-
-
-# Screens
-
-
-def _texts(content: Content, language: Language) -> DrillTexts:
-    assert content.drills is not None
-    return content.drills.texts[language]
-
-
-def _kind(texts: DrillTexts, drill: Drill) -> str:
-    return {
-        "sms": texts.kind_sms,
-        "call": texts.kind_call,
-        "chat": texts.kind_chat,
-        "notice": texts.kind_notice,
-    }[drill.kind]
-
-
-def drill_screen(content: Content, language: Language, index: int, drill: Drill) -> Screen:
-    texts = _texts(content, language)
-    book = content.drills
-    assert book is not None
-    ui = content.ui[language]
-    labels = (texts.btn_scam, texts.btn_genuine, texts.btn_unsure)
-    keyboard: Keyboard = (
-        tuple(Button.of(label, cb.DrillAnswer(drill.id, i)) for i, label in enumerate(labels)),
-        (Button.of(ui.btn_menu, cb.Menu()),),
-    )
-    text = content.render(
-        "drill.html.j2",
-        language,
-        texts=texts,
-        first=index == 0,
-        position=texts.position.format(number=index + 1, total=len(book.drills)),
-        kind=_kind(texts, drill),
-        message=drill.message.get(language),
-    )
-    return Screen(text, keyboard)
-
-
-def feedback_screen(
-    content: Content, language: Language, drill: Drill, answer: AnswerName
-) -> Screen:
-    texts = _texts(content, language)
-    book = content.drills
-    assert book is not None
-    ui = content.ui[language]
-    if answer == "unsure":
-        judgement = texts.unsure
-    else:
-        judgement = texts.right if answer == drill.verdict else texts.wrong
-    flags = [
-        (
-            book.category_name(flag.category, language),
-            flag.quote.get(language),
-            flag.why.get(language),
-        )
-        for flag in drill.flags
-    ]
-    keyboard: Keyboard = (
-        (Button.of(texts.btn_next_drill, cb.DrillNext()),),
-        (Button.of(ui.btn_menu, cb.Menu()),),
-    )
-    text = content.render(
-        "drill_feedback.html.j2",
-        language,
-        texts=texts,
-        judgement=judgement,
-        verdict=texts.verdict_scam if drill.verdict == "scam" else texts.verdict_genuine,
-        kind=_kind(texts, drill),
-        message=drill.message.get(language),
-        flags=flags,
-        genuine_because=drill.genuine_because.get(language) if drill.genuine_because else None,
-    )
-    return Screen(text, keyboard)
-
-
-def all_drill_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
-    """Every screen the drills can produce, for the content check."""
-    book = content.drills
-    assert book is not None
-    found: list[tuple[str, Screen]] = []
-    for index, drill in enumerate(book.drills):
-        found.append((drill.id, drill_screen(content, language, index, drill)))
-        for answer in ANSWERS:
-            found.append((drill.id, feedback_screen(content, language, drill, answer)))
-    return found
 
 
 class DrillDesk:
@@ -213,9 +121,9 @@ def stats_lines(
     content: Content, language: Language, figures: Sequence[CategoryFigures], hidden: str
 ) -> list[str]:
     """The drills' section of the /stats report."""
-    texts = _texts(content, language)
     book = content.drills
     assert book is not None
+    texts = book.texts[language]
     lines = ["", texts.stats_heading]
     if not figures:
         return [*lines, texts.stats_none]
