@@ -28,7 +28,7 @@ def test_every_dataclass_in_callbacks_is_an_action_with_a_code() -> None:
 
 
 def test_each_row_routes_its_own_type_once() -> None:
-    rows = routes._ROWS
+    rows = routes.ROWS
     assert len({row.kind for row in rows}) == len(rows), "an action type has two rows"
     assert all(routes.ACTIONS[row.kind] is row for row in rows)
     assert set(routes.ACTIONS) <= set(typing.get_args(cb.Action))

@@ -75,7 +75,7 @@ def _row(
     return route
 
 
-_ROWS: tuple[Row, ...] = (
+ROWS: tuple[Row, ...] = (
     # Consent and the privacy notice: answered before consent, or about it (no news after).
     _row(cb.Agree, privacy.agree, before_consent=True, news=False),
     _row(cb.SetLanguage, settings.set_language, before_consent=True),
@@ -123,7 +123,7 @@ _ROWS: tuple[Row, ...] = (
     _row(cb.BroadcastCancel, broadcasts.confirm, before_consent=True, news=False),
 )
 # Keyed by the action's class (``type[cb.Action]`` is a union mypy cannot key a generic row by).
-ACTIONS: Mapping[type, Row] = {row.kind: row for row in _ROWS}
+ACTIONS: Mapping[type, Row] = {row.kind: row for row in ROWS}
 
 CommandName = Literal[
     "menu",
