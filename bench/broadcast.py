@@ -211,7 +211,7 @@ def final_report(fake: FakeTelegram, pattern: re.Pattern[str]) -> str | None:
 
 def report_pattern() -> re.Pattern[str]:
     """The administrator's final report (English), from the template in content/ui/en.yaml."""
-    from bot.core.content import load_content
+    from bot.core.checks import load_content
 
     template = load_content(ROOT / "content").ui["en"].admin.broadcast_done
     parts = re.split(r"\{\w+\}", template)

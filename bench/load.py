@@ -143,7 +143,7 @@ PathStep = tuple[str, Any]
 
 def scripted_path() -> list[PathStep]:
     """The walk every resident takes, sized by the real content."""
-    from bot.core.content import load_content
+    from bot.core.checks import load_content
 
     content = load_content(ROOT / "content")
     lesson = next(

@@ -54,7 +54,7 @@ from sqlalchemy.dialects import sqlite
 
 from bot.core.admin import AdminDesk
 from bot.core.assessment import DIMENSIONS
-from bot.core.content import load_content
+from bot.core.checks import load_content
 from bot.core.html import visible_text
 from bot.core.metrics import ScopeCounts, StatsReport, build_report
 from bot.pictures import Pictures

@@ -8,8 +8,9 @@ from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.core.admin import AdminDesk, bot_link_prefix
-from bot.core.content import Content, load_content
-from bot.core.tutor import Tutor
+from bot.core.checks import load_content
+from bot.core.content import Content
+from bot.core.conversation.tutor import Tutor
 from bot.housekeeping import Housekeeping
 from bot.pictures import Pictures
 from bot.settings import Settings

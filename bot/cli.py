@@ -18,12 +18,13 @@ from bot.core.checks import (
     LENGTH_CUE_LIMIT,
     LENGTH_CUE_MIN_QUESTIONS,
     length_cues,
+    load_content,
     review_warnings,
 )
-from bot.core.content import ContentError, Problem, load_content
+from bot.core.checks.fraud import fraud_tool_warnings
+from bot.core.content import ContentError, Problem
 from bot.core.fraud.catalogue import REDFLAGS_FILE
 from bot.core.fraud.checker import Checker
-from bot.core.fraud.checks import fraud_tool_warnings
 from bot.core.i18n import Language
 from bot.core.stats import content_stats
 from bot.logs import configure_logging

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
-from bot.core.content import Content, load_content
+from bot.core.checks import load_content
+from bot.core.content import Content
 from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.context import FinlitApplication, FinlitContext

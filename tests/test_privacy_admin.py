@@ -17,7 +17,8 @@ from bot.core.admin import AdminDesk
 from bot.core.admin.common import report
 from bot.core.admin.export import aggregate_csv, iso_week, safe_csv_text
 from bot.core.admin.items import rows_for
-from bot.core.content import Content, load_content
+from bot.core.checks import load_content
+from bot.core.content import Content
 from bot.core.html import visible_text
 from bot.core.metrics import Cell
 from bot.core.models import Broadcast

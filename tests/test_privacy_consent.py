@@ -18,8 +18,9 @@ import yaml
 from alembic import command
 from sqlalchemy import Connection
 
+from bot.core.checks import load_content
 from bot.core.consent import PrivacyNotice, update_for
-from bot.core.content import ContentError, load_content
+from bot.core.content import ContentError
 from bot.settings import Settings
 from bot.store.db import alembic_config, create_engine
 from tests.conftest import Harness

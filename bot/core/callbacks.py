@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
 
 from bot.core.curriculum import ID_PATTERN
 from bot.core.i18n import LANGUAGES, Language
@@ -312,7 +313,10 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     BroadcastSend: ("bs", ("int",)),
     BroadcastCancel: ("bx", ("int",)),
 }
-_BY_CODE = {code: (cls, kinds) for cls, (code, kinds) in _CODES.items()}
+# Each action's class as a constructor taking its decoded fields in order (checked by _field).
+_BY_CODE: dict[str, tuple[Callable[..., Action], tuple[str, ...]]] = {
+    code: (cls, kinds) for cls, (code, kinds) in _CODES.items()
+}
 
 
 # Presses that only move around (a card's Next, a topic, a menu): when a resident taps faster
@@ -389,4 +393,4 @@ def decode(data: str | None) -> Action | None:
         values = [_field(kind, raw) for kind, raw in zip(kinds, raw_values, strict=True)]
     except ValueError:
         return None
-    return cls(*values)  # type: ignore[arg-type]
+    return cls(*values)

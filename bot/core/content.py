@@ -1,13 +1,14 @@
-"""Loading what authors edit under ``content/``: curriculum, UI catalogues and templates.
+"""Parsing what authors edit under ``content/``: curriculum, UI catalogues and templates.
 
-Loading collects every problem it finds (not just the first) so an author can fix a file in one
-pass; ``load_content`` raises ``ContentError`` carrying them all.
+Parsing collects every problem it finds (not just the first) so an author can fix a file in one
+pass; ``parse_content`` raises ``ContentError`` carrying them all. Content is served only once
+``bot.core.checks.load_content`` has also checked it (its texts and every rendered screen).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,8 +21,8 @@ from bot.core.assessment import Assessment
 from bot.core.consent import PrivacyNotice
 from bot.core.curriculum import Curriculum, Published, Topic
 from bot.core.fraud.catalogue import REDFLAGS_FILE, RedFlags
-from bot.core.fraud.drills import DRILL_FILE, DrillBook
-from bot.core.fraud.loan_talk import LOANS_FILE, LoanBook
+from bot.core.fraud.drill_book import DRILL_FILE, DrillBook
+from bot.core.fraud.loan_book import LOANS_FILE, LoanBook
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.profile import Profile
 from bot.core.ui import UiTexts
@@ -165,13 +166,31 @@ def _load_optional(root: Path, rel: str, model: type[M], problems: list[Problem]
     return _parse(model, raw, rel, problems) if raw is not None else None
 
 
-def load_content(root: Path) -> Content:
-    """Load and fully check the content directory; raise ContentError listing every problem."""
-    from bot.core.checks import (
-        check_content,
-        check_ids,
-    )  # checks render screens, which need Content
+def _unique_ids(parsed: Sequence[tuple[str, Topic]]) -> list[Problem]:
+    """Ids must be unique across all files: they name lessons and questions in stored data."""
+    seen: dict[str, str] = {}
+    problems = []
+    for file, topic in parsed:
+        items = [("topic", topic.id, "id")]
+        for lesson in topic.lessons:
+            items.append(("lesson", lesson.id, f"lessons[{lesson.id}].id"))
+            items += [
+                ("question", q.id, f"lessons[{lesson.id}].quiz[{q.id}].id") for q in lesson.quiz
+            ]
+        for kind, item_id, location in items:
+            key = f"{kind}:{item_id}"
+            if key in seen:
+                problems.append(
+                    Problem(file, location, f"{kind} id '{item_id}' is already used in {seen[key]}")
+                )
+            else:
+                seen[key] = file
+    return problems
 
+
+def parse_content(root: Path) -> Content:
+    """Parse the content directory, not yet checked (``bot.core.checks.load_content`` checks
+    it); raise ContentError listing every problem found."""
     root = root.resolve()
     problems: list[Problem] = []
     if not root.is_dir():
@@ -189,7 +208,7 @@ def load_content(root: Path) -> Content:
         topic = _parse(Topic, raw, rel, problems) if raw is not None else None
         if topic is not None:
             parsed.append((rel, topic))
-    problems.extend(check_ids(parsed))
+    problems.extend(_unique_ids(parsed))
 
     assessment = _load_file(
         root, "assessment.yaml", Assessment, problems, "the check-up instrument is missing"
@@ -248,9 +267,6 @@ def load_content(root: Path) -> Content:
         published=published,
         redflags=redflags,
     )
-    problems.extend(check_content(content))
-    if problems:
-        raise ContentError(problems)
     return content
 
 

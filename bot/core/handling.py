@@ -17,8 +17,8 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.replies import Reply
-from bot.core.tutor import Tutor, Visitor
 
 # One outgoing message as the outbox keeps it: plain JSON, so it survives in the database.
 Payload = dict[str, Any]

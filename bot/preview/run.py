@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core.admin import AdminDesk, bot_link_prefix
-from bot.core.content import load_content
+from bot.core.checks import load_content
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.i18n import Language
-from bot.core.tutor import Tutor, Visitor
 from bot.pictures import Pictures
 from bot.preview.session import PreviewSession
 from bot.settings import Settings

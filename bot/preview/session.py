@@ -8,9 +8,9 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.handling import Handling, Input, Outgoing, Payload, Press, Text, payloads
 from bot.core.replies import Button, Document, Reply
-from bot.core.tutor import Tutor, Visitor
 from bot.core.ui import UiTexts
 from bot.preview.terminal import to_terminal
 from bot.store import Store

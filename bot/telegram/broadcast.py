@@ -40,10 +40,10 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
 from bot.core.admin import AdminDesk
+from bot.core.conversation.tutor import Tutor
 from bot.core.handling import payloads
 from bot.core.models import Broadcast, Recipient
 from bot.core.pseudonyms import LOG, pseudonym
-from bot.core.tutor import Tutor
 from bot.store import Store
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.lanes import ADMIN, BULK

@@ -18,6 +18,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.conversation.tutor import Visitor
 from bot.core.handling import (
     Chatter,
     Effect,
@@ -34,7 +35,6 @@ from bot.core.handling import (
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
 from bot.core.replies import Reply, Screen
-from bot.core.tutor import Visitor
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
 from bot.telegram.sending import describe

@@ -24,9 +24,9 @@ from telegram.ext import Application, ExtBot
 
 from bot.core import callbacks
 from bot.core.admin import READ_ONLY_COMMANDS
+from bot.core.conversation.tutor import Visitor
 from bot.core.handling import Apology
 from bot.core.pseudonyms import LOG, pseudonym
-from bot.core.tutor import Visitor
 from bot.store import Store
 from bot.telegram.context import BotData, FinlitContext, Services
 from bot.telegram.dispatch import ResidentQueues

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from bot.core.content import Content
+from bot.core.conversation.tutor import Tutor
 from bot.core.handling import Handling
-from bot.core.tutor import Tutor
 from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.delivery import DeliveryEngine

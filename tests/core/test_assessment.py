@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from bot.core.assessment import final_is_due, gain, normalised_gain, score_sitting
-from bot.core.content import ContentError, load_content
+from bot.core.checks import load_content
+from bot.core.content import ContentError
 
 IDS = ["mk-code", "mb-limit", "ma-family"]  # knowledge (max 1), behaviour (max 2), attitude (max 2)
 

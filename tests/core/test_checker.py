@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.content import Content, ContentError, load_content
+from bot.core.checks import load_content
+from bot.core.content import Content, ContentError
 from bot.core.fraud import routing
 from bot.core.fraud.catalogue import RedFlags
 from bot.core.fraud.checker import Checker

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bot.core.assessment import Assessment, score_sitting
-from bot.core.checks import check_checkup_mapping
-from bot.core.content import ContentError, load_content
+from bot.core.checks import check_checkup_mapping, load_content
+from bot.core.content import ContentError
 from bot.core.curriculum import Curriculum, Topic
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.checks import length_cues, reading_length
-from bot.core.content import ContentError, load_content
+from bot.core.checks import length_cues, load_content, reading_length
+from bot.core.content import ContentError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,18 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.content import Content, ContentError, load_content
-from bot.core.fraud.checks import redflag_ids
-from bot.core.fraud.drills import (
-    ANSWERS,
-    CategoryTally,
-    all_drill_screens,
-    category_figures,
-    feedback_screen,
-    next_drill,
-)
+from bot.core.checks import load_content
+from bot.core.checks.fraud import all_drill_screens, redflag_ids
+from bot.core.content import Content, ContentError
+from bot.core.fraud.drills import CategoryTally, category_figures, next_drill
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
+from bot.core.screens.drills import ANSWERS, feedback_screen
 
 REPO = Path(__file__).resolve().parents[2]
 

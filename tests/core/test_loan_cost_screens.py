@@ -6,12 +6,13 @@ import datetime as dt
 
 import pytest
 
+from bot.core.checks.fraud import all_loan_screens, fraud_tool_warnings
 from bot.core.content import Content
-from bot.core.fraud.checks import fraud_tool_warnings
 from bot.core.fraud.loan_cost import Kind, Lender, Terms
-from bot.core.fraud.loan_talk import all_loan_screens, parse_number, result_screen
+from bot.core.fraud.loan_talk import parse_number
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
+from bot.core.screens.loans import result_screen
 
 
 @pytest.mark.parametrize(

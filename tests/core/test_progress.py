@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.content import load_content
+from bot.core.checks import load_content
 from bot.core.progress import (
     LessonStatus,
     ResidentState,

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.core.content import ContentError, load_content
+from bot.core.checks import load_content
+from bot.core.content import ContentError
 from tests.conftest import Harness
 from tests.core.test_content_checks import edit_topic
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.checks import review_warnings
-from bot.core.content import ContentError, load_content
+from bot.core.checks import load_content, review_warnings
+from bot.core.content import ContentError
 from tests.core.test_content_checks import edit_topic
 
 REPO = Path(__file__).resolve().parents[2]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import io
 from pathlib import Path
 
@@ -10,11 +9,11 @@ import pytest
 
 from bot.cli import main
 from bot.core.content import Content
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.curriculum import shown_order
 from bot.core.handling import NotCommitted
 from bot.core.html import visible_text
 from bot.core.i18n import Language
-from bot.core.tutor import Tutor, Visitor
 from bot.preview.run import preview
 from bot.preview.session import PreviewSession, Shown
 from bot.preview.terminal import to_terminal
@@ -220,27 +219,6 @@ async def test_telegram_and_preview_show_the_same_conversation(
     assert len(on_telegram) == len(session.shown) > len(steps) - 2
     for telegram_shown, preview_shown in zip(on_telegram, session.shown, strict=True):
         assert telegram_shown == preview_shown
-
-
-def test_the_core_never_imports_telegram() -> None:
-    offenders = []
-    for package in ("core", "store", "preview"):
-        for path in (REPO / "bot" / package).rglob("*.py"):
-            tree = ast.parse(path.read_text(encoding="utf-8"))
-            for node in ast.walk(tree):
-                names = []
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom) and node.module:
-                    names = [node.module]
-                for name in names:
-                    if (
-                        name.split(".")[0] == "telegram"
-                        or name.startswith("bot.telegram")
-                        or name == "bot.app"
-                    ):
-                        offenders.append(f"{path.relative_to(REPO)} imports {name}")
-    assert offenders == []
 
 
 async def test_a_quiz_answer_and_its_reply_commit_together(

@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, example, given, settings
 from bot.core import callbacks as cb
 from bot.core.admin import ADMIN_COMMANDS, AdminDesk
 from bot.core.content import Content
+from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.html import html_problems
 from bot.core.replies import Reply
-from bot.core.tutor import Tutor, Visitor
 from bot.pictures import Pictures
 from bot.store import Store
 from bot.store.reports import Reports

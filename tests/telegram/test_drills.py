@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.core.content import Content
-from bot.core.fraud.drills import DrillBook
+from bot.core.fraud.drill_book import DrillBook
 from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.settings import Settings

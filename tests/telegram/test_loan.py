@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from bot.core.fraud.loan_talk import LoanTexts
+from bot.core.fraud.loan_book import LoanTexts
 from bot.core.html import visible_text
 from bot.core.i18n import Language
 from bot.housekeeping import LOAN_SESSION_MEMORY, Housekeeping

@@ -10,13 +10,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.core import callbacks as cb
 from bot.core import screens
 from bot.core.content import Content
 from bot.core.fraud.checker import Checker
 from bot.core.fraud.routing import CHECK_WAIT
 from bot.core.i18n import Language
-from bot.core.replies import Button, Keyboard, Reply, Screen
+from bot.core.replies import Reply, Screen
 
 
 class CheckStore(Protocol):
@@ -44,10 +43,7 @@ class CheckDesk:
         if self.content.redflags is None:
             return Reply((screens.main_menu(self.content, language),), edit=edit)
         await self.store.wait_for_message(resident_id=resident_id)
-        texts = self.content.redflags.texts[language]
-        menu: Keyboard = ((Button.of(self.content.ui[language].btn_menu, cb.Menu()),),)
-        screen = Screen(self.content.render("notice.html.j2", language, text=texts.prompt), menu)
-        return Reply((screen,), edit=edit)
+        return Reply((screens.check_prompt(self.content, language),), edit=edit)
 
     async def asked(self, resident_id: int) -> bool:
         """Whether the resident's text is the message they asked to check (used up)."""
@@ -61,19 +57,8 @@ class CheckDesk:
             return Reply((screens.main_menu(self.content, language),))
         found = self.checker.flags(text)
         await self.store.count(categories=[category.id for category in found])
-        texts = self.content.redflags.texts[language]
-        ui = self.content.ui[language]
-        body = self.content.render(
-            "check_result.html.j2",
-            language,
-            texts=texts,
-            flags=[category.sentence(language) for category in found],
-        )
-        keyboard: Keyboard = (
-            (Button.of(texts.btn_check, cb.CheckMessage()),),
-            (Button.of(ui.btn_menu, cb.Menu()),),
-        )
-        return Reply((Screen(body, keyboard),))
+        flags = [category.sentence(language) for category in found]
+        return Reply((screens.check_result(self.content, language, flags),))
 
     def offer(self, language: Language) -> Screen | None:
         """Typed text that is neither a command nor a message to check: offer the checker

@@ -1,6 +1,7 @@
 """Spot-the-scam drills: a realistic message or call, "scam", "genuine" or "not sure", then why.
 
-The drills are data (content/drills.yaml): each message, its verdict, and for a scam every
+The drills are data (content/drills.yaml, ``drill_book``; screens in ``bot.core.screens.drills``):
+each message, its verdict, and for a scam every
 warning sign in it, quoted from the message with one plain sentence about it; for a genuine
 message, why it can be trusted. Each drill belongs to one category of the scam-message
 checker's catalogue (plain string ids), so /stats can say per category how well residents
@@ -11,143 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from bot.core import callbacks as cb
-from bot.core.i18n import LANGUAGES, Language, LocalizedText
+from bot.core.content import Content
+from bot.core.fraud.drill_book import Drill, DrillBook
+from bot.core.i18n import Language
 from bot.core.metrics import Cell, cell
-from bot.core.replies import Button, Keyboard, Reply, Screen
-
-if TYPE_CHECKING:  # content imports this module
-    from bot.core.content import Content
-
-Verdict = Literal["scam", "genuine"]
-AnswerName = Literal["scam", "genuine", "unsure"]
-# The answer buttons, in order; callback data carries the position.
-ANSWERS: tuple[AnswerName, ...] = ("scam", "genuine", "unsure")
-DRILL_FILE = "drills.yaml"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DrillTexts(_Strict):
-    """Everything the drill screens say around the drills themselves, in one language."""
-
-    btn_drill: str  # the main menu's button
-    btn_scam: str
-    btn_genuine: str
-    btn_unsure: str
-    btn_next_drill: str
-    intro: str
-    position: str  # {number} {total}
-    kind_sms: str
-    kind_call: str
-    kind_chat: str
-    kind_notice: str
-    question: str
-    right: str
-    wrong: str
-    unsure: str
-    verdict_scam: str
-    verdict_genuine: str
-    flags_heading: str
-    genuine_heading: str
-    rule: str
-    # /stats
-    stats_heading: str
-    stats_line: str  # {category} {residents} {answers} {accuracy}
-    stats_none: str
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-
-class Flag(_Strict):
-    """One warning sign: the words in the message that show it, and what it means."""
-
-    category: str
-    quote: LocalizedText
-    why: LocalizedText
-
-
-class Drill(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,23}$")
-    kind: Literal["sms", "call", "chat", "notice"]
-    verdict: Verdict
-    category: str  # the checker's category this drill trains (for /stats)
-    message: LocalizedText
-    flags: list[Flag] = []
-    genuine_because: LocalizedText | None = None
-
-    @model_validator(mode="after")
-    def _explained(self) -> Drill:
-        if self.verdict == "scam":
-            if not self.flags or self.genuine_because is not None:
-                raise ValueError("a scam lists its warning signs (flags) and no genuine_because")
-        elif self.flags or self.genuine_because is None:
-            raise ValueError("a genuine message says why (genuine_because) and has no flags")
-        for flag in self.flags:
-            for language in LANGUAGES:
-                if flag.quote.get(language) not in self.message.get(language):
-                    raise ValueError(
-                        f"flag quote {flag.quote.get(language)!r} is not in the {language} message"
-                    )
-        return self
-
-
-class Category(_Strict):
-    id: str
-    name: LocalizedText
-
-
-class DrillBook(_Strict):
-    """content/drills.yaml: the texts, the categories (the checker's ids) and the drills."""
-
-    texts: dict[Language, DrillTexts]
-    categories: list[Category]
-    drills: list[Drill] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> DrillBook:
-        missing = [language for language in LANGUAGES if language not in self.texts]
-        if missing:
-            raise ValueError(f"texts missing for {', '.join(missing)}")
-        ids = [drill.id for drill in self.drills]
-        doubled = sorted({i for i in ids if ids.count(i) > 1})
-        if doubled:
-            raise ValueError(f"drill ids used twice: {', '.join(doubled)}")
-        known = {category.id for category in self.categories}
-        for drill in self.drills:
-            used = {drill.category, *(flag.category for flag in drill.flags)}
-            unknown = sorted(used - known)
-            if unknown:
-                raise ValueError(f"drill {drill.id}: unknown categories {', '.join(unknown)}")
-        return self
-
-    def drill(self, drill_id: str) -> Drill | None:
-        return next((d for d in self.drills if d.id == drill_id), None)
-
-    def category_name(self, category_id: str, language: Language) -> str:
-        found = next((c for c in self.categories if c.id == category_id), None)
-        return found.name.get(language) if found else category_id
-
-    def by_category(self) -> dict[str, list[str]]:
-        """Each category that has drills, with its drills' ids, in the catalogue's order."""
-        found: dict[str, list[str]] = {}
-        for category in self.categories:
-            ids = [d.id for d in self.drills if d.category == category.id]
-            if ids:
-                found[category.id] = ids
-        return found
-
+from bot.core.replies import Reply
+from bot.core.screens.drills import ANSWERS, drill_screen, feedback_screen
 
 # The port: what the drills need from storage.
 
@@ -173,94 +45,6 @@ def next_drill(book: DrillBook, latest: str | None) -> tuple[int, Drill]:
     ids = [d.id for d in book.drills]
     index = (ids.index(latest) + 1) % len(ids) if latest in ids else 0
     return index, book.drills[index]
-
-
-# Screens
-
-
-def _texts(content: Content, language: Language) -> DrillTexts:
-    assert content.drills is not None
-    return content.drills.texts[language]
-
-
-def _kind(texts: DrillTexts, drill: Drill) -> str:
-    return {
-        "sms": texts.kind_sms,
-        "call": texts.kind_call,
-        "chat": texts.kind_chat,
-        "notice": texts.kind_notice,
-    }[drill.kind]
-
-
-def drill_screen(content: Content, language: Language, index: int, drill: Drill) -> Screen:
-    texts = _texts(content, language)
-    book = content.drills
-    assert book is not None
-    ui = content.ui[language]
-    labels = (texts.btn_scam, texts.btn_genuine, texts.btn_unsure)
-    keyboard: Keyboard = (
-        tuple(Button.of(label, cb.DrillAnswer(drill.id, i)) for i, label in enumerate(labels)),
-        (Button.of(ui.btn_menu, cb.Menu()),),
-    )
-    text = content.render(
-        "drill.html.j2",
-        language,
-        texts=texts,
-        first=index == 0,
-        position=texts.position.format(number=index + 1, total=len(book.drills)),
-        kind=_kind(texts, drill),
-        message=drill.message.get(language),
-    )
-    return Screen(text, keyboard)
-
-
-def feedback_screen(
-    content: Content, language: Language, drill: Drill, answer: AnswerName
-) -> Screen:
-    texts = _texts(content, language)
-    book = content.drills
-    assert book is not None
-    ui = content.ui[language]
-    if answer == "unsure":
-        judgement = texts.unsure
-    else:
-        judgement = texts.right if answer == drill.verdict else texts.wrong
-    flags = [
-        (
-            book.category_name(flag.category, language),
-            flag.quote.get(language),
-            flag.why.get(language),
-        )
-        for flag in drill.flags
-    ]
-    keyboard: Keyboard = (
-        (Button.of(texts.btn_next_drill, cb.DrillNext()),),
-        (Button.of(ui.btn_menu, cb.Menu()),),
-    )
-    text = content.render(
-        "drill_feedback.html.j2",
-        language,
-        texts=texts,
-        judgement=judgement,
-        verdict=texts.verdict_scam if drill.verdict == "scam" else texts.verdict_genuine,
-        kind=_kind(texts, drill),
-        message=drill.message.get(language),
-        flags=flags,
-        genuine_because=drill.genuine_because.get(language) if drill.genuine_because else None,
-    )
-    return Screen(text, keyboard)
-
-
-def all_drill_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
-    """Every screen the drills can produce, for the content check."""
-    book = content.drills
-    assert book is not None
-    found: list[tuple[str, Screen]] = []
-    for index, drill in enumerate(book.drills):
-        found.append((drill.id, drill_screen(content, language, index, drill)))
-        for answer in ANSWERS:
-            found.append((drill.id, feedback_screen(content, language, drill, answer)))
-    return found
 
 
 class DrillDesk:
@@ -337,9 +121,9 @@ def stats_lines(
     content: Content, language: Language, figures: Sequence[CategoryFigures], hidden: str
 ) -> list[str]:
     """The drills' section of the /stats report."""
-    texts = _texts(content, language)
     book = content.drills
     assert book is not None
+    texts = book.texts[language]
     lines = ["", texts.stats_heading]
     if not figures:
         return [*lines, texts.stats_none]

@@ -4,7 +4,8 @@ amount received → how repayment works → the figure that kind needs (monthly 
 contract amount, or service fee and when it was asked for) → number of instalments → each
 payment (where the lender states it) → who lends → the result. Where the resident is and what
 they typed so far is a row in the database (``LoanSessionStore``), never process memory; the
-result deletes it, since nothing typed is needed after that.
+result deletes it, since nothing typed is needed after that. Its screens are in
+``bot.core.screens.loans``.
 """
 
 from __future__ import annotations
@@ -14,47 +15,27 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
-
-from pydantic import BaseModel, ConfigDict, field_validator
+from typing import Any, Protocol
 
 from bot.core import callbacks as cb
-from bot.core.fraud.loan_cost import (
-    MAX_INSTALMENTS,
-    Figures,
-    Kind,
-    Lender,
-    Terms,
-    findings,
-    real_cost,
+from bot.core.content import Content
+from bot.core.fraud.loan_book import LoanTexts
+from bot.core.fraud.loan_cost import MAX_INSTALMENTS, Kind, Lender
+from bot.core.fraud.loan_steps import (
+    KINDS,
+    LENDERS,
+    NUMBER_STEPS,
+    STEPS,
+    money,
+    plain,
+    terms_of,
 )
-from bot.core.i18n import LANGUAGES, Language
-from bot.core.replies import Button, Keyboard, Reply, Screen
+from bot.core.i18n import Language
+from bot.core.replies import Reply
+from bot.core.screens.loans import result_screen, step_screen
 
-if TYPE_CHECKING:  # content imports this module
-    from bot.core.content import Content
-
-LOANS_FILE = "loans.yaml"
 # Typed text counts as an answer to the calculator only this long after its last question.
 IDLE = dt.timedelta(minutes=30)
-STEPS = (
-    "received",
-    "kind",
-    "monthly_fee",
-    "daily_rate",
-    "contract",
-    "fee",
-    "fee_when",
-    "instalments",
-    "payment",
-    "lender",
-)
-NUMBER_STEPS = frozenset(
-    {"received", "monthly_fee", "daily_rate", "contract", "fee", "instalments", "payment"}
-)
-KINDS = (Kind.FLAT, Kind.DAILY, Kind.UPFRONT, Kind.FEE)
-LENDERS = (Lender.LICENSED, Lender.PRIVATE, Lender.UNKNOWN)
-INSTALMENT_CHOICES = (3, 6, 12, 24, 36)
 MAX_YUAN = 10_000_000
 # (lowest, highest) accepted for each typed number; a fee must also be below what was received.
 RANGES: dict[str, tuple[float, float]] = {
@@ -66,87 +47,6 @@ RANGES: dict[str, tuple[float, float]] = {
     "instalments": (1, MAX_INSTALMENTS),
     "payment": (0.01, MAX_YUAN),
 }
-
-
-class LoanTexts(BaseModel):
-    """Everything the calculator says, in one language ({name} placeholders as marked)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    btn_loan: str  # the main menu's button
-    title: str
-    ask_received: str
-    ask_kind: str
-    kind_flat: str
-    kind_daily: str
-    kind_upfront: str
-    kind_fee: str
-    ask_monthly_fee: str
-    ask_daily_rate: str
-    ask_contract: str
-    ask_fee: str
-    ask_fee_when: str
-    btn_fee_before: str
-    btn_fee_after: str
-    ask_instalments: str
-    btn_instalments: str  # {n}
-    ask_payment: str
-    ask_lender: str
-    btn_lender_licensed: str
-    btn_lender_private: str
-    btn_lender_unknown: str
-    btn_stop: str
-    btn_again: str
-    type_hint: str
-    not_a_number: str
-    tap_a_button: str
-    out_of_range: str  # {low} {high}
-    contract_not_more: str  # {received}
-    fee_too_big: str  # {received}
-    payments_too_small: str  # {total} {net}
-    stopped: str
-    result_title: str
-    result_apr: str  # {apr}
-    result_effective: str  # {effective}
-    result_payment: str  # {payment} {n}
-    result_total: str  # {total}
-    result_extra: str  # {extra} {received}
-    result_net: str  # {net}
-    result_method: str
-    finding_above_private_cap: str  # {apr} {cap} {lpr} {lpr_date}
-    finding_within_private_cap: str  # {apr} {cap} {lpr} {lpr_date}
-    finding_above_licensed_ceiling: str  # {apr} {ceiling} {ceiling_date}
-    finding_within_licensed_ceiling: str  # {apr} {ceiling} {ceiling_date}
-    finding_both_lines: str  # {apr} {cap} {lpr} {lpr_date} {ceiling} {ceiling_date}
-    finding_above_warning_line: str  # {apr} {line}
-    finding_fee_before_money: str
-    finding_deducted_up_front: str  # {contract} {received}
-    finding_flat_fee_misleads: str  # {fee} {naive} {apr}
-    advice: str
-
-    @field_validator("*", mode="after")
-    @classmethod
-    def _not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        return value
-
-
-class LoanBook(BaseModel):
-    """content/loans.yaml: the calculator's texts and the figures it compares with."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    figures: Figures
-    texts: dict[Language, LoanTexts]
-
-    @field_validator("texts")
-    @classmethod
-    def _every_language(cls, value: dict[Language, LoanTexts]) -> dict[Language, LoanTexts]:
-        missing = [language for language in LANGUAGES if language not in value]
-        if missing:
-            raise ValueError(f"texts missing for {', '.join(missing)}")
-        return value
 
 
 # The port: what the calculator needs from storage.
@@ -181,6 +81,11 @@ _UNITS = re.compile(
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 
+def _texts(content: Content, language: Language) -> LoanTexts:
+    assert content.loans is not None
+    return content.loans.texts[language]
+
+
 def parse_number(text: str) -> float | None:
     """A number as residents type it: full-width digits, thousands commas, 1.5%, 9000元, 1万,
     3千, ¥500. None when it is not one number."""
@@ -196,157 +101,6 @@ def parse_number(text: str) -> float | None:
     if not _NUMBER.match(value):
         return None
     return float(value) * factor
-
-
-def _money(value: float) -> str:
-    return f"{value:,.2f}".removesuffix(".00")
-
-
-def _percent(fraction: float) -> str:
-    return f"{fraction * 100:.1f}%"
-
-
-def _plain(number: float) -> str:
-    return f"{number:g}"
-
-
-# Screens
-
-
-def _texts(content: Content, language: Language) -> LoanTexts:
-    assert content.loans is not None
-    return content.loans.texts[language]
-
-
-def step_screen(
-    content: Content,
-    language: Language,
-    session_id: int,
-    step: str,
-    *,
-    notice: str | None = None,
-) -> Screen:
-    """The question for ``step``, with its buttons (and a way out)."""
-    texts = _texts(content, language)
-    index = STEPS.index(step)
-    ui = content.ui[language]
-
-    def choice(label: str, value: int) -> Button:
-        return Button.of(label, cb.LoanChoose(session_id, index, value))
-
-    rows: list[tuple[Button, ...]] = []
-    prompt = {
-        "received": texts.ask_received,
-        "kind": texts.ask_kind,
-        "monthly_fee": texts.ask_monthly_fee,
-        "daily_rate": texts.ask_daily_rate,
-        "contract": texts.ask_contract,
-        "fee": texts.ask_fee,
-        "fee_when": texts.ask_fee_when,
-        "instalments": texts.ask_instalments,
-        "payment": texts.ask_payment,
-        "lender": texts.ask_lender,
-    }[step]
-    if step == "kind":
-        kinds = (texts.kind_flat, texts.kind_daily, texts.kind_upfront, texts.kind_fee)
-        rows += [(choice(label, i),) for i, label in enumerate(kinds)]
-    elif step == "fee_when":
-        rows += [(choice(texts.btn_fee_before, 0),), (choice(texts.btn_fee_after, 1),)]
-    elif step == "instalments":
-        rows.append(tuple(choice(texts.btn_instalments.format(n=n), n) for n in INSTALMENT_CHOICES))
-    elif step == "lender":
-        lenders = (texts.btn_lender_licensed, texts.btn_lender_private, texts.btn_lender_unknown)
-        rows += [(choice(label, i),) for i, label in enumerate(lenders)]
-    rows.append(
-        (
-            Button.of(texts.btn_stop, cb.LoanStop(session_id)),
-            Button.of(ui.btn_menu, cb.Menu()),
-        )
-    )
-    text = content.render(
-        "loan_step.html.j2",
-        language,
-        texts=texts,
-        notice=notice,
-        prompt=prompt,
-        typed=step in NUMBER_STEPS,
-    )
-    return Screen(text, tuple(rows), expects_text=step in NUMBER_STEPS)
-
-
-def _terms(answers: dict[str, Any]) -> Terms:
-    return Terms(
-        kind=Kind(answers["kind"]),
-        received=float(answers["received"]),
-        instalments=int(answers["instalments"]),
-        monthly_fee=float(answers.get("monthly_fee", 0.0)),
-        daily_rate=float(answers.get("daily_rate", 0.0)),
-        contract=float(answers.get("contract", 0.0)),
-        fee=float(answers.get("fee", 0.0)),
-        fee_before=bool(answers.get("fee_before", False)),
-        payment=float(answers.get("payment", 0.0)),
-    )
-
-
-def result_screen(content: Content, language: Language, terms: Terms, lender: Lender) -> Screen:
-    """The real cost, the comparison with the right ceiling, and the warnings."""
-    texts = _texts(content, language)
-    assert content.loans is not None
-    figures = content.loans.figures
-    ui = content.ui[language]
-    cost = real_cost(terms)
-    apr = _percent(cost.apr)
-    fields = {
-        "apr": apr,
-        "cap": _percent(figures.private_cap),
-        "lpr": f"{_plain(figures.lpr.percent)}%",
-        "lpr_date": figures.lpr.as_of.isoformat(),
-        "ceiling": f"{_plain(figures.licensed_ceiling.percent)}%",
-        "ceiling_date": figures.licensed_ceiling.as_of.isoformat(),
-        "line": f"{_plain(figures.warning_line.percent)}%",
-        "contract": _money(terms.contract),
-        "received": _money(terms.received),
-        "fee": _plain(terms.monthly_fee),
-        "naive": f"{_plain(round(terms.monthly_fee * 12, 2))}%",
-    }
-    said = [
-        getattr(texts, f"finding_{finding.value}").format(**fields)
-        for finding in findings(terms, cost, lender, figures)
-    ]
-    lines = [
-        texts.result_apr.format(apr=apr),
-        texts.result_effective.format(effective=_percent(cost.effective)),
-        texts.result_payment.format(payment=_money(cost.payment), n=cost.instalments),
-        texts.result_total.format(total=_money(cost.total_repaid)),
-        texts.result_extra.format(extra=_money(cost.extra_cost), received=_money(terms.received)),
-    ]
-    if cost.net_received != terms.received:
-        lines.append(texts.result_net.format(net=_money(cost.net_received)))
-    keyboard: Keyboard = (
-        (Button.of(texts.btn_again, cb.LoanStart()),),
-        (Button.of(ui.btn_menu, cb.Menu()),),
-    )
-    text = content.render("loan_result.html.j2", language, texts=texts, lines=lines, findings=said)
-    return Screen(text, keyboard)
-
-
-def all_loan_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
-    """Every kind of screen the calculator shows, for the content check."""
-    texts = _texts(content, language)
-    found = [
-        (step, step_screen(content, language, 2**31 - 1, step, notice=texts.not_a_number))
-        for step in STEPS
-    ]
-    samples = [
-        Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1),
-        Terms(Kind.DAILY, received=5_000_000, instalments=120, daily_rate=0.2),
-        Terms(Kind.UPFRONT, received=9_000, instalments=12, contract=10_000, payment=900),
-        Terms(Kind.FEE, received=10_000, instalments=12, fee=500, fee_before=True, payment=1_200),
-    ]
-    for terms in samples:
-        for lender in LENDERS:
-            found.append((f"result {terms.kind}", result_screen(content, language, terms, lender)))
-    return found
 
 
 class LoanDesk:
@@ -387,7 +141,7 @@ class LoanDesk:
         if session.step == "instalments":
             number = float(round(number))
         if not low <= number <= high:
-            problem = texts.out_of_range.format(low=_plain(low), high=f"{high:,.0f}")
+            problem = texts.out_of_range.format(low=plain(low), high=f"{high:,.0f}")
             return self._ask(language, session, session.step, problem)
         return await self._take(session, language, session.step, number)
 
@@ -438,23 +192,23 @@ class LoanDesk:
         # Checks that need earlier answers: re-ask the same question with what is wrong.
         received = float(answers.get("received", 0))
         if step == "contract" and value <= received:
-            notice = texts.contract_not_more.format(received=_money(received))
+            notice = texts.contract_not_more.format(received=money(received))
             return self._ask(language, session, step, notice)
         if step == "fee" and value >= received:
             return self._ask(
-                language, session, step, texts.fee_too_big.format(received=_money(received))
+                language, session, step, texts.fee_too_big.format(received=money(received))
             )
         if step == "payment":
-            terms = _terms(answers)
+            terms = terms_of(answers)
             net = received - terms.fee
             total = terms.payment * terms.instalments
             if total < net:
-                notice = texts.payments_too_small.format(total=_money(total), net=_money(net))
+                notice = texts.payments_too_small.format(total=money(total), net=money(net))
                 return self._ask(language, session, step, notice)
         following = _following(step, answers)
         if following is None:
             await self.store.finish(resident_id=session.resident_id, session_id=session.id)
-            terms = _terms(answers)
+            terms = terms_of(answers)
             screen = result_screen(self.content, language, terms, Lender(answers["lender"]))
             return Reply((screen,))
         if not await self.store.advance(session=session, step=following, answers=answers):

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.core import callbacks as cb
 from bot.core import consent
-from bot.core.assessment import DIMENSIONS, AssessmentItem, SittingScore, score_sitting
+from bot.core.assessment import DIMENSIONS, AssessmentItem, SittingScore
 from bot.core.content import Content, trusted
 from bot.core.curriculum import Lesson, Question, Source, Topic
 from bot.core.i18n import Language
@@ -417,71 +417,43 @@ def checkup_result(
     return Screen(text, tuple(rows))
 
 
-def all_screens_for_checkup(content: Content, language: Language) -> Sequence[Screen]:
-    """Every screen the check-up and the profile questions can produce, for the checker."""
-    instrument = content.assessment
-    total = len(instrument.items)
-    found = [checkup_offer(content, language, final=final) for final in (False, True)]
-    notice = "\n".join(
-        [
-            content.ui[language].consent_thanks,
-            content.ui[language].cohort_joined.format(name="名" * 128),
-        ]
+def settings_screen(
+    content: Content,
+    language: Language,
+    *,
+    on: bool,
+    notice: str | None = None,
+    news: consent.Update | None = None,
+) -> Screen:
+    """/settings: whether administrators' announcements reach the resident, and a toggle; and
+    what is new in the privacy notice, while the resident has not agreed to it."""
+    ui = content.ui[language]
+    toggle = (
+        Button.of(ui.btn_announcements_off, cb.SetAnnouncements(on=False, edit=True))
+        if on
+        else Button.of(ui.btn_announcements_on, cb.SetAnnouncements(on=True, edit=True))
     )
-    found.append(profile_intro(content, language, notice=notice))
-    for version in content.privacy.versions[:-1]:  # the news since each older version
-        news = consent.update_for(
-            content.privacy, language, accepted=version.version, asked=version.version
-        )
-        if news is not None:
-            found.append(notice_update(content, language, news, notice=notice))
-    found += [profile_question(content, language, i) for i in range(len(content.profile.questions))]
-    found += [
-        checkup_item(content, language, item, sitting_id=2**31 - 1, position=i, total=total)
-        for i, item in enumerate(instrument.items)
-    ]
-    ids = [item.id for item in instrument.items]
-    nothing = score_sitting(instrument, ids, dict.fromkeys(ids))
-    best: dict[str, int | None] = {}
-    for item in instrument.items:
-        points = [option.points for option in item.options]
-        best[item.id] = points.index(max(points))
-    everything = score_sitting(instrument, ids, best)
-    found.append(checkup_result(content, language, nothing, None))
-    found.append(checkup_result(content, language, everything, nothing.shares()))
-    return found
+    review = ((Button.of(ui.btn_notice_review, cb.NoticeReview()),),) if news else ()
+    keyboard: Keyboard = ((toggle,), *review, (Button.of(ui.btn_menu, cb.Menu()),))
+    text = content.render("settings.html.j2", language, on=on, notice=notice, news=bool(news))
+    return Screen(text, keyboard)
 
 
-def all_screens_for_lesson(
-    content: Content, language: Language, topic: Topic, lesson: Lesson
-) -> Sequence[Screen]:
-    """Every screen a lesson can produce, for the content checker."""
-    screens = [card(content, language, topic, lesson, i) for i in range(len(lesson.cards))]
-    if lesson.sources:
-        screens.append(sources(content, language, lesson.sources))
-    total = len(lesson.quiz)
-    for position, q in enumerate(lesson.quiz):
-        screens.append(
-            question(
-                content, language, lesson, q, attempt_id=2**31 - 1, position=position, total=total
-            )
-        )
-        for chosen in range(len(q.options)):
-            screens.append(
-                feedback(
-                    content,
-                    language,
-                    q,
-                    chosen=chosen,
-                    attempt_id=2**31 - 1,
-                    position=position,
-                    total=total,
-                )
-            )
-    everything_missed = QuizResult(total=total, right=0, missed=tuple(q.id for q in lesson.quiz))
-    screens.append(
-        quiz_result(
-            content, language, lesson, everything_missed, attempt_id=2**31 - 1, following=lesson
-        )
+def check_prompt(content: Content, language: Language) -> Screen:
+    """The scam-message checker asks for the message to check (content has the red flags)."""
+    assert content.redflags is not None
+    texts = content.redflags.texts[language]
+    text = content.render("notice.html.j2", language, text=texts.prompt)
+    return Screen(text, (_menu_row(content, language),))
+
+
+def check_result(content: Content, language: Language, flags: Sequence[str]) -> Screen:
+    """The checker's answer: each red flag's sentence (``flags``), then the general rule."""
+    assert content.redflags is not None
+    texts = content.redflags.texts[language]
+    text = content.render("check_result.html.j2", language, texts=texts, flags=flags)
+    keyboard: Keyboard = (
+        (Button.of(texts.btn_check, cb.CheckMessage()),),
+        _menu_row(content, language),
     )
-    return screens
+    return Screen(text, keyboard)

@@ -1,29 +1,21 @@
-"""Checks across the whole content: ids, languages, lengths, HTML, and every rendered screen."""
+"""Rules on what authors write: languages, lengths, HTML, placeholders, dated figures, the UI
+catalogues, and answers that give themselves away by their length."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
-import jinja2
-
-from bot.core import screens
 from bot.core.assessment import Assessment
-from bot.core.callbacks import MAX_BYTES
-from bot.core.content import PUBLISHED_FILE, Content, Problem
+from bot.core.checks.limits import ASSESSMENT_FILE, BUTTON_COLUMNS
+from bot.core.content import Content, Problem
 from bot.core.curriculum import Curriculum, Lesson, Topic
-from bot.core.fraud.checks import check_fraud_tools
 from bot.core.html import display_width, html_problems, visible_length, visible_text
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
-from bot.core.progress import LessonStatus, ProgressReport, ResidentState, progress_report
-from bot.core.replies import Screen
 from bot.core.ui import button_keys
 
-ASSESSMENT_FILE = "assessment.yaml"
-MESSAGE_LIMIT = 4096  # Telegram: characters of a message after entity parsing
-BUTTON_COLUMNS = 40  # what fits on one button of a phone held upright
 # Readability limits an author must keep to (visible characters).
 LIMITS = {
     "card": 600,
@@ -45,48 +37,19 @@ _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _PLACEHOLDER = re.compile(
     r"\b(TODO|TBD|FIXME|XXX|lorem ipsum)\b|待补充|待翻译|待定|占位", re.IGNORECASE
 )
-# A name long and hostile enough to stress the welcome screen.
-_SAMPLE_NAME = "<b>&amp;" + "名" * 60
 
 
-def check_content(content: Content) -> list[Problem]:
+def check_texts(content: Content) -> list[Problem]:
+    """Every text of the topics, the check-up, the profile questions and the UI catalogues."""
     problems: list[Problem] = []
     for topic in content.curriculum.topics:
         problems += _check_texts(content.topic_files[topic.id], _texts(topic))
         problems += _check_card_reading(content.topic_files[topic.id], topic)
         problems += _check_review_dates(content.topic_files[topic.id], topic)
     problems += _check_length_cues(content.curriculum)
-    problems += _check_assessment(content)
-    problems += check_checkup_mapping(content.curriculum, content.assessment)
-    problems += check_published(content)
     problems += _check_texts(ASSESSMENT_FILE, _assessment_texts(content.assessment))
     problems += _check_texts("profile.yaml", _profile_texts(content))
     problems += _check_ui(content)
-    problems += check_fraud_tools(content)
-    if not problems:  # rendering is only meaningful on otherwise sound content
-        problems += _check_screens(content)
-    return problems
-
-
-def check_ids(parsed: Sequence[tuple[str, Topic]]) -> list[Problem]:
-    """Ids must be unique across all files: they name lessons and questions in stored data."""
-    seen: dict[str, str] = {}
-    problems = []
-    for file, topic in parsed:
-        items = [("topic", topic.id, "id")]
-        for lesson in topic.lessons:
-            items.append(("lesson", lesson.id, f"lessons[{lesson.id}].id"))
-            items += [
-                ("question", q.id, f"lessons[{lesson.id}].quiz[{q.id}].id") for q in lesson.quiz
-            ]
-        for kind, item_id, location in items:
-            key = f"{kind}:{item_id}"
-            if key in seen:
-                problems.append(
-                    Problem(file, location, f"{kind} id '{item_id}' is already used in {seen[key]}")
-                )
-            else:
-                seen[key] = file
     return problems
 
 
@@ -267,144 +230,6 @@ def _check_length_cues(curriculum: Curriculum) -> list[Problem]:
     return problems
 
 
-def _check_assessment(content: Content) -> list[Problem]:
-    problems = []
-    seen: set[str] = set()
-    for item in content.assessment.items:
-        where = f"items[{item.id}]"
-        if item.id in seen:
-            problems.append(
-                Problem(ASSESSMENT_FILE, f"{where}.id", f"item id '{item.id}' is used twice")
-            )
-        seen.add(item.id)
-        if item.topic is not None and content.curriculum.topic(item.topic) is None:
-            problems.append(
-                Problem(ASSESSMENT_FILE, f"{where}.topic", f"no topic with id '{item.topic}'")
-            )
-    return problems
-
-
-def check_checkup_mapping(curriculum: Curriculum, assessment: Assessment) -> list[Problem]:
-    """A check-up item's lesson exists, belongs to the item's topic and carries the item's tag."""
-    problems = []
-    for item in assessment.items:
-        if item.lesson is None or item.tag is None:
-            continue
-        where = f"items[{item.id}]"
-        lesson = curriculum.lesson(item.lesson)
-        topic = curriculum.topic_of(item.lesson)
-        if lesson is None or topic is None:
-            problems.append(
-                Problem(ASSESSMENT_FILE, f"{where}.lesson", f"no lesson with id '{item.lesson}'")
-            )
-            continue
-        if topic.id != item.topic:
-            problems.append(
-                Problem(
-                    ASSESSMENT_FILE,
-                    f"{where}.lesson",
-                    f"lesson '{lesson.id}' is in topic '{topic.id}', not in '{item.topic}'",
-                )
-            )
-        if item.tag not in lesson.tags:
-            problems.append(
-                Problem(
-                    ASSESSMENT_FILE,
-                    f"{where}.tag",
-                    f"lesson '{lesson.id}' does not carry the tag '{item.tag}' "
-                    "(add it to its tags)",
-                )
-            )
-    return problems
-
-
-def check_published(content: Content) -> list[Problem]:
-    """No lesson or question id that stored data may name disappears, every id in content is
-    recorded as published, and the check-up's items match the fingerprint of its version."""
-    published = content.published
-    if published is None:
-        return []
-    curriculum = content.curriculum
-    lessons = {lesson.id for _, lesson in curriculum.lessons()}
-    questions = {q.id for _, lesson in curriculum.lessons() for q in lesson.quiz}
-    problems = []
-    for kind, listed, present in (
-        ("lesson", published.lessons, lessons),
-        ("question", published.questions, questions),
-    ):
-        for item_id in listed:
-            if item_id in present:
-                continue
-            successor = published.aliases.get(item_id)
-            if successor is None:
-                problems.append(
-                    Problem(
-                        PUBLISHED_FILE,
-                        f"{kind}s[{item_id}]",
-                        f"{kind} '{item_id}' was published and is gone from content/topics: "
-                        "stored progress and answers name it. Keep it, or add it to aliases "
-                        "with the id of its successor",
-                    )
-                )
-            elif successor not in present:
-                problems.append(
-                    Problem(
-                        PUBLISHED_FILE,
-                        f"aliases[{item_id}]",
-                        f"the successor '{successor}' is not a {kind} in content/topics",
-                    )
-                )
-        for item_id in sorted(present - set(listed)):
-            problems.append(
-                Problem(
-                    PUBLISHED_FILE,
-                    f"{kind}s",
-                    f"{kind} '{item_id}' is not listed: add it, so it is never lost later",
-                )
-            )
-    for old in published.aliases:
-        if old in lessons or old in questions:
-            problems.append(
-                Problem(
-                    PUBLISHED_FILE,
-                    f"aliases[{old}]",
-                    f"'{old}' is still in content/topics: an alias is for an id that went away",
-                )
-            )
-    assessment = content.assessment
-    recorded = published.checkup_versions.get(assessment.version)
-    fingerprint = assessment.fingerprint()
-    newest = max(published.checkup_versions, default=0)
-    if recorded is None:
-        problems.append(
-            Problem(
-                PUBLISHED_FILE,
-                "checkup_versions",
-                f"check-up version {assessment.version} is not recorded: add "
-                f"'{assessment.version}: {fingerprint}' (a new version is the newest plus one)",
-            )
-        )
-    elif recorded != fingerprint:
-        problems.append(
-            Problem(
-                ASSESSMENT_FILE,
-                "version",
-                f"the check-up's items changed but its version is still {assessment.version}: "
-                f"make it {newest + 1} and add '{newest + 1}: {fingerprint}' to "
-                f"{PUBLISHED_FILE} (gains compare sittings of one version only)",
-            )
-        )
-    elif assessment.version != newest:
-        problems.append(
-            Problem(
-                ASSESSMENT_FILE,
-                "version",
-                f"version {assessment.version} is older than the newest recorded ({newest})",
-            )
-        )
-    return problems
-
-
 def _check_texts(file: str, texts: Iterator[tuple[str, str, LocalizedText, bool]]) -> list[Problem]:
     problems = []
     for location, kind, text, rich in texts:
@@ -491,81 +316,3 @@ def _check_ui(content: Content) -> list[Problem]:
                         )
                     )
     return problems
-
-
-def _sample_states(content: Content) -> list[ResidentState]:
-    lessons = [lesson for _, lesson in content.curriculum.lessons()]
-    questions = [q.id for lesson in lessons for q in lesson.quiz]
-    return [
-        ResidentState(lesson_status={}, latest_correct={}),
-        ResidentState(
-            lesson_status={lesson.id: LessonStatus.DONE for lesson in lessons},
-            latest_correct={qid: True for qid in questions},
-        ),
-    ]
-
-
-def _static_screens(content: Content, language: Language) -> Iterator[tuple[str, Screen]]:
-    ui = content.ui[language]
-    yield "welcome", screens.welcome(content, language, name=_SAMPLE_NAME, unknown_link=True)
-    yield "privacy", screens.consent_needed(content, language)
-    yield "menu", screens.main_menu(content, language)
-    yield "help", screens.help_screen(content, language)
-    yield "language", screens.language_choice(content, language)
-    yield "forget", screens.forget_prompt(content, language)
-    for key, value in ui:
-        if isinstance(value, str) and not key.startswith(("btn_", "mark_")):
-            yield f"notice {key}", screens.notice_with_menu(content, language, value)
-    for state in _sample_states(content):
-        yield "topics", screens.topics(content, language, state)
-        report: ProgressReport = progress_report(content.curriculum, state)
-        yield "progress", screens.progress(content, language, report)
-        for topic in content.curriculum.topics:
-            yield f"topic {topic.id}", screens.topic(content, language, topic, state)
-
-
-def _check_screens(content: Content) -> list[Problem]:
-    problems: list[Problem] = []
-    for language in LANGUAGES:
-        rendered: list[tuple[str, str, Screen]] = []
-        try:
-            rendered += [("templates", name, s) for name, s in _static_screens(content, language)]
-            rendered += [
-                (ASSESSMENT_FILE, "items", s)
-                for s in screens.all_screens_for_checkup(content, language)
-            ]
-            for topic, lesson in content.curriculum.lessons():
-                file = content.topic_files[topic.id]
-                for s in screens.all_screens_for_lesson(content, language, topic, lesson):
-                    rendered.append((file, f"lessons[{lesson.id}]", s))
-        except (jinja2.TemplateError, KeyError, IndexError, ValueError) as exc:
-            # A template asking for a missing value, or a placeholder the catalogue lacks.
-            problems.append(
-                Problem("templates", language, f"cannot render: {type(exc).__name__}: {exc}")
-            )
-            continue
-        for file, location, screen in rendered:
-            where = f"{location} ({language})"
-            length = visible_length(screen.text)
-            if length > MESSAGE_LIMIT:
-                problems.append(
-                    Problem(
-                        file,
-                        where,
-                        f"rendered message is {length} characters; Telegram allows {MESSAGE_LIMIT}",
-                    )
-                )
-            if not screen.text.strip():
-                problems.append(Problem(file, where, "rendered message is empty"))
-            problems += [
-                Problem(file, where, f"rendered HTML: {p}") for p in html_problems(screen.text)
-            ]
-            for row in screen.keyboard:
-                for button in row:
-                    if display_width(button.label) > BUTTON_COLUMNS + 3:  # marks add a little
-                        problems.append(
-                            Problem(file, where, f"button '{button.label}' is too wide for a phone")
-                        )
-                    if len(button.data.encode()) > MAX_BYTES:
-                        problems.append(Problem(file, where, f"button data over {MAX_BYTES} bytes"))
-    return sorted(set(problems))

@@ -1,4 +1,5 @@
-"""Content checks for the fraud tools: drills.yaml and loans.yaml, and every screen they render.
+"""Content checks for the fraud tools: redflags.yaml's examples, drills.yaml and loans.yaml, and
+every screen the drills and the loan calculator render.
 
 Run by ``finlit content check`` (through ``bot.core.checks``). Time-sensitive figures are not
 problems but warnings: ``fraud_tool_warnings`` names each one last confirmed over six months ago.
@@ -15,23 +16,30 @@ import jinja2
 import yaml
 
 from bot.core.callbacks import MAX_BYTES
+from bot.core.checks.limits import BUTTON_COLUMNS, MESSAGE_LIMIT
 from bot.core.content import Content, Problem
-from bot.core.fraud.drills import DRILL_FILE, all_drill_screens
-from bot.core.fraud.loan_talk import LOANS_FILE, all_loan_screens
+from bot.core.fraud.catalogue import REDFLAGS_FILE
+from bot.core.fraud.checker import Checker
+from bot.core.fraud.drill_book import DRILL_FILE
+from bot.core.fraud.loan_book import LOANS_FILE
+from bot.core.fraud.loan_cost import Kind, Terms
+from bot.core.fraud.loan_steps import LENDERS, STEPS
 from bot.core.html import display_width, html_problems, visible_length
-from bot.core.i18n import LANGUAGES
+from bot.core.i18n import LANGUAGES, Language
 from bot.core.replies import Screen
+from bot.core.screens.drills import ANSWERS, drill_screen, feedback_screen
+from bot.core.screens.loans import result_screen, step_screen
 
-MESSAGE_LIMIT = 4096
-BUTTON_COLUMNS = 40
 STALE_MONTHS = 6
 # The scam-message checker's catalogue: drills name its categories (when it is there).
-REDFLAGS_FILES = ("redflags.yaml",)
+REDFLAGS_FILES = (REDFLAGS_FILE,)
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def check_fraud_tools(content: Content) -> list[Problem]:
+    """The checker's examples, the drills and the loan calculator (those content has)."""
     problems: list[Problem] = []
+    problems += _check_examples(content)
     if content.drills is not None:
         problems += _check_drills(content)
     if content.loans is not None:
@@ -54,6 +62,23 @@ def fraud_tool_warnings(content: Content, today: dt.date) -> list[str]:
         f"{figure.as_of.isoformat()}, over {STALE_MONTHS} months ago: re-check it "
         f"({figure.source}) and update as_of"
         for name, figure in content.loans.figures.stale(today, months=STALE_MONTHS)
+    ]
+
+
+def _check_examples(content: Content) -> list[Problem]:
+    """Each category's examples raise it: the catalogue proves its own patterns."""
+    if content.redflags is None:
+        return []
+    checker = Checker(content.redflags)
+    return [
+        Problem(
+            REDFLAGS_FILE,
+            f"categories[{category.id}].examples",
+            f"{category.id}: the example {example!r} does not raise it",
+        )
+        for category in content.redflags.categories
+        for example in category.examples
+        if category not in checker.flags(example)
     ]
 
 
@@ -155,3 +180,35 @@ def _check_rendered(content: Content, file: str, render: object) -> list[Problem
                     if len(button.data.encode()) > MAX_BYTES:
                         problems.append(Problem(file, location, "button data over 64 bytes"))
     return sorted(set(problems))
+
+
+def all_drill_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
+    """Every screen the drills can produce, for the content check."""
+    book = content.drills
+    assert book is not None
+    found: list[tuple[str, Screen]] = []
+    for index, drill in enumerate(book.drills):
+        found.append((drill.id, drill_screen(content, language, index, drill)))
+        for answer in ANSWERS:
+            found.append((drill.id, feedback_screen(content, language, drill, answer)))
+    return found
+
+
+def all_loan_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
+    """Every kind of screen the calculator shows, for the content check."""
+    assert content.loans is not None
+    texts = content.loans.texts[language]
+    found = [
+        (step, step_screen(content, language, 2**31 - 1, step, notice=texts.not_a_number))
+        for step in STEPS
+    ]
+    samples = [
+        Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1),
+        Terms(Kind.DAILY, received=5_000_000, instalments=120, daily_rate=0.2),
+        Terms(Kind.UPFRONT, received=9_000, instalments=12, contract=10_000, payment=900),
+        Terms(Kind.FEE, received=10_000, instalments=12, fee=500, fee_before=True, payment=1_200),
+    ]
+    for terms in samples:
+        for lender in LENDERS:
+            found.append((f"result {terms.kind}", result_screen(content, language, terms, lender)))
+    return found
