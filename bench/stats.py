@@ -56,12 +56,12 @@ from bot.core.admin import AdminDesk
 from bot.core.assessment import DIMENSIONS
 from bot.core.checks import load_content
 from bot.core.html import visible_text
-from bot.core.metrics import ScopeCounts, StatsReport, build_report
+from bot.core.literacy import ScopeCounts, StatsReport, build_report
 from bot.pictures import Pictures
 from bot.store import Store, schema
 from bot.store.aggregates import rebuild_statements
 from bot.store.reports import Reports
-from bot.store.stats import raw_scope_counts, scope_counts
+from bot.store.scope_counts import raw_scope_counts, scope_counts
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"

@@ -23,10 +23,10 @@ from bot.core.checks import (
 )
 from bot.core.checks.fraud import fraud_tool_warnings
 from bot.core.content import ContentError, Problem
+from bot.core.content_counts import content_stats
 from bot.core.fraud.catalogue import REDFLAGS_FILE
 from bot.core.fraud.checker import Checker
 from bot.core.i18n import Language
-from bot.core.stats import content_stats
 from bot.logs import configure_logging
 from bot.settings import Settings
 

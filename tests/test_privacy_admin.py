@@ -20,7 +20,7 @@ from bot.core.admin.items import rows_for
 from bot.core.checks import load_content
 from bot.core.content import Content
 from bot.core.html import visible_text
-from bot.core.metrics import Cell
+from bot.core.literacy import Cell
 from bot.core.models import Broadcast
 from bot.core.pseudonyms import EXPORT, pseudonym
 from bot.core.replies import Reply

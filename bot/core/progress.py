@@ -113,7 +113,7 @@ class QuizResult:
 
 
 def score_attempt(question_ids: Sequence[str], correct: Mapping[str, bool]) -> QuizResult:
-    """Score one sitting of a quiz; a question left unanswered counts as missed."""
+    """Score one attempt at a quiz; a question left unanswered counts as missed."""
     missed = tuple(qid for qid in question_ids if not correct.get(qid, False))
     return QuizResult(total=len(question_ids), right=len(question_ids) - len(missed), missed=missed)
 

@@ -224,7 +224,6 @@ class UiTexts(BaseModel):
     # Busy moments (a lecture hall): short answers to a press, and a notice for a burst
     press_unchanged: str
     press_received: str
-    one_moment: str
     one_moment_toast: str
     # The terminal preview (finlit preview)
     preview_hint: str

@@ -1,4 +1,4 @@
-"""Quizzes: a resident's sittings of a lesson's questions, and every answer given."""
+"""Quizzes: a resident's attempts at a lesson's questions, and every answer given."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from bot.store.values import Clock, aware
 
 
 class Quizzes:
-    """Quiz sittings and their answers, kept in step with the statistics' aggregates."""
+    """Quiz attempts and their answers, kept in step with the statistics' aggregates."""
 
     def __init__(self, connections: Connections, clock: Clock) -> None:
         self._db = connections
@@ -26,7 +26,7 @@ class Quizzes:
     async def start(
         self, *, resident_id: int, lesson_id: str, question_ids: Sequence[str], kind: str
     ) -> Attempt:
-        """A new sitting of ``question_ids``, at its first question."""
+        """A new attempt at ``question_ids``, at its first question."""
         now = self._now()
         async with self._db._write() as conn:
             result = await conn.execute(
@@ -44,13 +44,13 @@ class Quizzes:
             return _attempt(result.one())
 
     async def get(self, *, attempt_id: int) -> Attempt | None:
-        """A quiz sitting by id."""
+        """A quiz attempt by id."""
         async with self._db._read() as conn:
             row = (await conn.execute(sql.of(conn).attempt, {"attempt_id": attempt_id})).first()
         return _attempt(row) if row else None
 
     async def unfinished(self, *, resident_id: int) -> Attempt | None:
-        """The resident's most recently touched quiz sitting that is not finished."""
+        """The resident's most recently touched quiz attempt that is not finished."""
         async with self._db._read() as conn:
             row = (
                 await conn.execute(sql.of(conn).unfinished_attempt, {"resident_id": resident_id})
@@ -66,7 +66,7 @@ class Quizzes:
         correct: bool,
         option_id: str | None = None,
     ) -> bool:
-        """Record the answer at ``position`` and move the sitting on; False if it was answered.
+        """Record the answer at ``position`` and move the attempt on; False if it was answered.
 
         ``option_index`` is the option's position in content, ``option_id`` its stable id (the
         tutor always gives it; the option tallies count by it).
@@ -157,7 +157,7 @@ class Quizzes:
             await aggregates.count_option(conn, question_id=question_id, option_id=option_id)
 
     async def answers(self, *, attempt_id: int) -> dict[str, RecordedAnswer]:
-        """The sitting's answers by question id."""
+        """The attempt's answers by question id."""
         async with self._db._read() as conn:
             rows = await conn.execute(sql.of(conn).attempt_answers, {"attempt_id": attempt_id})
             return {
@@ -168,7 +168,7 @@ class Quizzes:
             }
 
     async def finish(self, *, attempt_id: int) -> bool:
-        """Close a sitting; True only for the call that actually closed it."""
+        """Close an attempt; True only for the call that actually closed it."""
         now = self._now()
         async with self._db._write() as conn:
             result = await conn.execute(

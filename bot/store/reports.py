@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.admin.ports import AnswerRecord, CohortOverlap, ItemTally
 from bot.core.fraud.drills import CategoryTally
-from bot.core.metrics import ScopeCounts
-from bot.store import stats
+from bot.core.literacy import ScopeCounts
+from bot.store import scope_counts as counts
 from bot.store.aggregates import EVERYONE
 from bot.store.fraud_tools import category_tallies
 from bot.store.schema import answers, cohort_members, scope_question_totals
@@ -34,19 +34,19 @@ class Reports:
     ) -> ScopeCounts:
         """The counts for everyone or one cohort, from the incremental aggregates."""
         async with self._engine.connect() as conn:
-            return await stats.scope_counts(
+            return await counts.scope_counts(
                 conn, cohort_id, now=now, knowledge_items=knowledge_items
             )
 
     async def cohort_overlap(self, *, cohort_id: int) -> CohortOverlap:
         """The cohort's size, the population's, and its distance to every other cohort."""
         async with self._engine.connect() as conn:
-            return await stats.cohort_overlap(conn, cohort_id)
+            return await counts.cohort_overlap(conn, cohort_id)
 
     async def answering_residents(self, *, cohort_id: int | None) -> int:
         """How many residents in the scope have answered at least one question."""
         async with self._engine.connect() as conn:
-            return await stats.answering_residents(conn, cohort_id)
+            return await counts.answering_residents(conn, cohort_id)
 
     async def item_tallies(self, *, question_ids: Sequence[str]) -> dict[str, ItemTally]:
         """Per question anyone answered: everyone's totals and first-try wrong options."""
@@ -59,7 +59,7 @@ class Reports:
             )
             # First tries only: a resident retrying a question many times must not make their
             # wrong choices look like everyone's.
-            chosen = await stats.first_try_wrong_options(conn, question_ids)
+            chosen = await counts.first_try_wrong_options(conn, question_ids)
         return {
             str(question_id): ItemTally(
                 residents=int(residents),

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from typing import cast
 
-from telegram import BotCommand, BotCommandScopeChat, Chat, ChatMemberUpdated, Message, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Chat, Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -35,7 +34,7 @@ from bot.core.handling import (
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
 from bot.core.replies import Reply, Screen
-from bot.telegram.context import FinlitApplication, FinlitContext
+from bot.telegram.context import BotData, FinlitApplication, FinlitContext
 from bot.telegram.metrics import METRICS
 from bot.telegram.sending import describe
 from bot.telegram.turn import Turn
@@ -100,7 +99,9 @@ async def handle(
 
 async def on_text(update: Update, context: FinlitContext) -> None:
     """Anything typed or forwarded in private: commands, messages to check, free text."""
-    message = cast(Message, update.effective_message)
+    message = update.effective_message
+    if message is None:  # the handler's filter lets only messages through
+        return
     visitor = visitor_of(update)
     forwarded = message.forward_origin is not None  # goes to the scam-message checker
     given = Text(visitor, message.text or "", forwarded=forwarded)
@@ -108,8 +109,8 @@ async def on_text(update: Update, context: FinlitContext) -> None:
         return
     admins = context.services.settings.admin_ids
     if visitor.id in admins and visitor.id not in context.bot_data.admin_menus:
-        application = cast(FinlitApplication, context.application)
-        turn_of(update, context).after_commit(lambda: publish_admin_menu(application, visitor.id))
+        bot, bot_data = context.bot, context.bot_data
+        turn_of(update, context).after_commit(lambda: publish_admin_menu(bot, bot_data, visitor.id))
 
 
 async def on_press(update: Update, context: FinlitContext) -> None:
@@ -174,7 +175,9 @@ def shows(message: Message, screen: Screen) -> bool:
 
 async def on_chatter(update: Update, context: FinlitContext) -> None:
     """Stickers, photos, voice: point to the menu. A forwarded photo's caption is checked."""
-    chat = cast(Chat, update.effective_chat)
+    chat = update.effective_chat
+    if chat is None:  # the handler's filter lets only private chats through
+        return
     message = update.effective_message
     visitor = visitor_of(update)
     given: Input = Chatter(visitor)
@@ -219,7 +222,9 @@ def addressed_to_me(message: Message, username: str | None) -> bool:
 
 async def on_membership(update: Update, context: FinlitContext) -> None:
     """The bot's membership changed: a resident blocked or unblocked it, or a group added it."""
-    change = cast(ChatMemberUpdated, update.my_chat_member)
+    change = update.my_chat_member
+    if change is None:  # ChatMemberHandler passes only membership changes
+        return
     joined = change.new_chat_member.status in (
         ChatMemberStatus.MEMBER,
         ChatMemberStatus.ADMINISTRATOR,
@@ -293,16 +298,15 @@ async def publish_commands(application: FinlitApplication) -> None:
         commands = [BotCommand(name, description) for name, description in texts]
         await application.bot.set_my_commands(commands, language_code=language)
     for admin_id in sorted(settings.admin_ids):
-        await publish_admin_menu(application, admin_id)
+        await publish_admin_menu(application.bot, application.bot_data, admin_id)
 
 
-async def publish_admin_menu(application: FinlitApplication, admin_id: int) -> bool:
+async def publish_admin_menu(bot: Bot, bot_data: BotData, admin_id: int) -> bool:
     """Show an administrator their commands, in their chat only; False if Telegram cannot yet.
 
     Telegram knows an administrator's chat only once they have written to the bot, so a new
     administrator's menu is set at their first message (see ``on_text``).
     """
-    bot_data = application.bot_data
     if bot_data.content is None or bot_data.settings is None:
         return False
     content, settings = bot_data.content, bot_data.settings
@@ -315,7 +319,7 @@ async def publish_admin_menu(application: FinlitApplication, admin_id: int) -> b
                 for menu in (ui.commands, ui.admin.commands)
                 for name, description in menu
             ]
-            await application.bot.set_my_commands(commands, scope=scope, language_code=language)
+            await bot.set_my_commands(commands, scope=scope, language_code=language)
     except TelegramError as exc:
         log.info("an administrator's command menu is not set yet: %s", type(exc).__name__)
         return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.metrics import (
+from bot.core.literacy import (
     AssessmentCounts,
     BreakdownCounts,
     Cell,

@@ -7,7 +7,7 @@ import collections
 from bot.core import callbacks as cb
 from bot.core.content import Content
 from bot.core.curriculum import Question, shown_order
-from bot.store.stats import first_try_wrong_options
+from bot.store.scope_counts import first_try_wrong_options
 from tests.conftest import Harness
 from tests.fakes.resident import TelegramUser
 

@@ -19,7 +19,7 @@ from bot.store.schema import (
     scope_lesson_totals,
     scope_question_totals,
 )
-from bot.store.stats import raw_scope_counts, scope_counts
+from bot.store.scope_counts import raw_scope_counts, scope_counts
 from tests.backends import BACKENDS, PostgresDatabases, backend_database
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)

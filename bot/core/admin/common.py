@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from bot.core.admin.ports import MAX_PARTS, PART_BYTES, AdminStore, Pictures, Reports
 from bot.core.content import Content
-from bot.core.metrics import StatsReport, build_report
+from bot.core.literacy import StatsReport, build_report
 from bot.core.models import Cohort
 from bot.core.ui import AdminTexts
 

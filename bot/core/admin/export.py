@@ -15,7 +15,7 @@ from bot.core.admin import screens
 from bot.core.admin.common import Desk, report, view_scope
 from bot.core.admin.ports import AnswerRecord, ExportTooLarge
 from bot.core.i18n import Language
-from bot.core.metrics import Cell, StatsReport
+from bot.core.literacy import Cell, StatsReport
 from bot.core.pseudonyms import EXPORT, pseudonym
 from bot.core.replies import Document, Reply
 

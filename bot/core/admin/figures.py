@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.core.metrics import Cell, cell
+from bot.core.literacy import Cell, cell
 from bot.core.ui import AdminTexts
 
 

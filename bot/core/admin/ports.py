@@ -14,7 +14,7 @@ from typing import Protocol
 
 from bot.core.fraud.check_report import CheckCounts
 from bot.core.fraud.drill_report import DrillTallies
-from bot.core.metrics import ScopeCounts
+from bot.core.literacy import ScopeCounts
 from bot.core.models import Broadcast, Cohort
 from bot.core.replies import StoredFile
 

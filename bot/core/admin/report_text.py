@@ -10,7 +10,7 @@ from bot.core.content import Content
 from bot.core.curriculum import Question
 from bot.core.html import visible_text
 from bot.core.i18n import Language
-from bot.core.metrics import StatsReport
+from bot.core.literacy import StatsReport
 from bot.core.profile import DECLINED
 
 

@@ -19,7 +19,7 @@ from bot.core.fraud.check_report import check_lines
 from bot.core.fraud.drill_report import drill_lines
 from bot.core.fraud.drills import CategoryTally
 from bot.core.i18n import Language
-from bot.core.metrics import (
+from bot.core.literacy import (
     AssessmentCounts,
     BreakdownCounts,
     LessonCounts,

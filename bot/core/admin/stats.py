@@ -16,7 +16,7 @@ from bot.core.admin.report_text import report_lines, topic_title
 from bot.core.fraud.check_report import check_report_lines
 from bot.core.fraud.drill_report import drill_report_lines
 from bot.core.i18n import Language
-from bot.core.metrics import StatsReport
+from bot.core.literacy import StatsReport
 from bot.core.replies import Document, Reply
 
 Output = Literal["text", "json", "csv"]

@@ -37,7 +37,7 @@ async def start(conv: Conversation, press: Press, action: cb.StartQuiz) -> Reply
 async def _owned_attempt(conv: Conversation, resident: Resident, attempt_id: int) -> Attempt | None:
     attempt = await conv.store.quizzes.get(attempt_id=attempt_id)
     if attempt is None or attempt.resident_id != resident.id:
-        return None  # forged, or another resident's sitting
+        return None  # forged, or another resident's attempt
     return attempt
 
 
@@ -53,7 +53,7 @@ def question_or_stale(
         else None
     )
     if lesson is None or question is None:
-        return conv.stale(resident.language)  # the content changed under this sitting
+        return conv.stale(resident.language)  # the content changed under this attempt
     screen = screens.question(
         content,
         resident.language,

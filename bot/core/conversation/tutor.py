@@ -142,11 +142,6 @@ class Tutor(Conversation):
         """A press whose reply must wait its turn (a busy moment): the tap registered."""
         return self.content.ui[language].press_received
 
-    def one_moment(self, language: Language) -> Reply:
-        """Once per burst of messages typed faster than they can be answered."""
-        text = self.content.ui[language].one_moment
-        return Reply((screens.plain_notice(self.content, language, text),))
-
     def one_moment_toast(self, language: Language) -> str:
         return self.content.ui[language].one_moment_toast
 

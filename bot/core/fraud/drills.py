@@ -17,7 +17,7 @@ from typing import Protocol
 from bot.core.content import Content
 from bot.core.fraud.drill_book import Drill, DrillBook
 from bot.core.i18n import Language
-from bot.core.metrics import Cell, cell
+from bot.core.literacy import Cell, cell
 from bot.core.replies import Reply
 from bot.core.screens.drills import ANSWERS, drill_screen, feedback_screen
 

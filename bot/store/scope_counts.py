@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from bot.core.admin.ports import NOT_GIVEN, CohortOverlap
 from bot.core.assessment import DIMENSIONS
-from bot.core.metrics import (
+from bot.core.literacy import (
     TARGET_SCORE,
     AssessmentCounts,
     BreakdownCounts,
