@@ -7,15 +7,13 @@ import logging
 from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.core.admin import AdminDesk, bot_link_prefix
+from bot.assembly import admin_desk
 from bot.core.checks import load_content
 from bot.core.content import Content
 from bot.core.conversation.tutor import Tutor
 from bot.housekeeping import Housekeeping
-from bot.pictures import Pictures
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.reports import Reports
 from bot.telegram.context import BotData, FinlitApplication, FinlitContext, Services
 from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.handlers import publish_commands, register
@@ -87,23 +85,6 @@ def quiet_unreadable_answers() -> None:
     logger = logging.getLogger("telegram.request.BaseRequest")
     if not any(isinstance(f, _UnreadableAnswer) for f in logger.filters):
         logger.addFilter(_UnreadableAnswer())
-
-
-def admin_desk(
-    settings: Settings, content: Content, store: Store, *, username: str | None
-) -> AdminDesk:
-    """The administrators' desk, with cohort links pointing at this bot."""
-    key = settings.pseudonym_key
-    return AdminDesk(
-        content=content,
-        store=store,
-        reports=Reports(store.engine),
-        pictures=Pictures(),
-        admin_ids=settings.admin_ids,
-        min_group=settings.min_group_size,
-        pseudonym_key=key.get_secret_value().encode() if key else None,
-        link_prefix=bot_link_prefix(username or settings.bot_username),
-    )
 
 
 async def open_services(application: FinlitApplication) -> None:

@@ -296,23 +296,14 @@ async def print_stats(
     settings: Settings, *, cohort: str | None, output: Output, language: Language
 ) -> int:
     """``finlit stats``: the same report as /stats, on standard output."""
-    from bot.core.admin import AdminDesk
+    from bot.assembly import admin_desk
     from bot.core.admin.stats import Refused, stats_output
-    from bot.pictures import Pictures
     from bot.store import Store
-    from bot.store.reports import Reports
 
     content = load_content(settings.content_dir)
     store = await Store.open(settings.database_url)
     try:
-        desk = AdminDesk(
-            content=content,
-            store=store,
-            reports=Reports(store.engine),
-            pictures=Pictures(),
-            admin_ids=settings.admin_ids,
-            min_group=settings.min_group_size,
-        )
+        desk = admin_desk(settings, content, store)
         printed = await stats_output(desk, language, cohort or "", output)
     finally:
         await store.close()

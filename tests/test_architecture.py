@@ -35,7 +35,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "bot.telegram": frozenset(
         {"bot.core", "bot.settings", "bot.store", "bot.logs", "bot.housekeeping"}
     ),
-    "bot.preview": frozenset({"bot.core", "bot.settings", "bot.store", "bot.pictures"}),
+    # Puts the administrators' desk together for every channel (Telegram, preview, CLI).
+    "bot.assembly": frozenset({"bot.core", "bot.settings", "bot.store", "bot.pictures"}),
+    "bot.preview": frozenset(
+        {"bot.core", "bot.settings", "bot.store", "bot.pictures", "bot.assembly"}
+    ),
     "bot.app": frozenset(
         {
             "bot.core",
@@ -45,6 +49,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "bot.housekeeping",
             "bot.pictures",
             "bot.logs",
+            "bot.assembly",
         }
     ),
     "bot.cli": frozenset(
@@ -57,6 +62,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "bot.app",
             "bot.logs",
             "bot.pictures",
+            "bot.assembly",
         }
     ),
     "bot.__main__": frozenset({"bot.cli"}),

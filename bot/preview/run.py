@@ -8,15 +8,13 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.core.admin import AdminDesk, bot_link_prefix
+from bot.assembly import admin_desk
 from bot.core.checks import load_content
 from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.i18n import Language
-from bot.pictures import Pictures
 from bot.preview.session import PreviewSession
 from bot.settings import Settings
 from bot.store import Store
-from bot.store.reports import Reports
 
 DEFAULT_DATABASE = "sqlite+aiosqlite:///data/preview.db"
 # Pictures (charts, QR codes) cannot be shown in a terminal; they are saved here instead.
@@ -38,22 +36,12 @@ async def preview(
     out = out if out is not None else sys.stdout  # read late: tests swap sys.stdout
     content = load_content(settings.content_dir)  # ContentError is reported by the caller
     store = await Store.open(database_url or DEFAULT_DATABASE)
-    key = settings.pseudonym_key
     try:
         tutor = Tutor(
             content,
             store,
             default_language=settings.default_language,
-            admin=AdminDesk(
-                content=content,
-                store=store,
-                reports=Reports(store.engine),
-                pictures=Pictures(),
-                admin_ids=settings.admin_ids,
-                min_group=settings.min_group_size,
-                pseudonym_key=key.get_secret_value().encode() if key else None,
-                link_prefix=bot_link_prefix(settings.bot_username),
-            ),
+            admin=admin_desk(settings, content, store),
         )
         hint = language or settings.default_language
         visitor = Visitor(id=resident_id, language_hint=hint, name="")
