@@ -16,6 +16,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.core.i18n import Language, LocalizedText
+from bot.core.validation import repeated
 
 PROCESSING_ID = r"^[a-z][a-z0-9_]{1,31}$"
 
@@ -53,9 +54,9 @@ class PrivacyNotice(BaseModel):
         if dates != sorted(dates):
             raise ValueError("a later version cannot take effect before an earlier one")
         ids = [p.id for v in self.versions for p in v.adds]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"a kind of processing is added only once: {', '.join(repeated)}")
+        twice = repeated(ids)
+        if twice:
+            raise ValueError(f"a kind of processing is added only once: {', '.join(twice)}")
         return self
 
     @property

@@ -9,6 +9,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.i18n import LocalizedText
+from bot.core.validation import repeated
 
 # Ids travel inside callback data (64 bytes at most), so they are short and plain.
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,23}$"
@@ -77,7 +78,7 @@ class Question(_Strict):
                 # Callback data of buttons sent before option ids carry the option's position
                 # as digits; an id is never only digits, so the two cannot be confused.
                 raise ValueError(f"option id '{option_id}' must contain a letter")
-        doubled = sorted({i for i in ids if ids.count(i) > 1})
+        doubled = repeated(ids)
         if doubled:
             raise ValueError(f"option id(s) {', '.join(doubled)} used twice in one question")
         return self

@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.fraud.normalise import to_simplified
-from bot.core.i18n import LANGUAGES, Language
+from bot.core.i18n import Language
+from bot.core.validation import missing_languages, repeated
 
 REDFLAGS_FILE = "redflags.yaml"
 Form = Literal["compact", "raw"]
@@ -144,13 +145,13 @@ class RedFlags(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> RedFlags:
-        missing = [language for language in LANGUAGES if language not in self.texts]
+        missing = missing_languages(self.texts)
         if missing:
             raise ValueError(f"texts missing for: {', '.join(missing)}")
         ids = [category.id for category in self.categories]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"category ids repeated: {', '.join(repeated)}")
+        twice = repeated(ids)
+        if twice:
+            raise ValueError(f"category ids repeated: {', '.join(twice)}")
         return self
 
     def category(self, category_id: str) -> Category | None:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bot.core.i18n import LANGUAGES, Language, LocalizedText
+from bot.core.validation import missing_languages, repeated
 
 DRILL_FILE = "drills.yaml"
 Verdict = Literal["scam", "genuine"]
@@ -102,11 +103,11 @@ class DrillBook(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> DrillBook:
-        missing = [language for language in LANGUAGES if language not in self.texts]
+        missing = missing_languages(self.texts)
         if missing:
             raise ValueError(f"texts missing for {', '.join(missing)}")
         ids = [drill.id for drill in self.drills]
-        doubled = sorted({i for i in ids if ids.count(i) > 1})
+        doubled = repeated(ids)
         if doubled:
             raise ValueError(f"drill ids used twice: {', '.join(doubled)}")
         known = {category.id for category in self.categories}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from bot.core.fraud.loan_cost import Figures
-from bot.core.i18n import LANGUAGES, Language
+from bot.core.i18n import Language
+from bot.core.validation import missing_languages
 
 LOANS_FILE = "loans.yaml"
 
@@ -89,7 +90,7 @@ class LoanBook(BaseModel):
     @field_validator("texts")
     @classmethod
     def _every_language(cls, value: dict[Language, LoanTexts]) -> dict[Language, LoanTexts]:
-        missing = [language for language in LANGUAGES if language not in value]
+        missing = missing_languages(value)
         if missing:
             raise ValueError(f"texts missing for {', '.join(missing)}")
         return value
