@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import Chat, Update
-from telegram.error import BadRequest, NetworkError
+from telegram.error import TelegramError
 from telegram.ext import Application, ExtBot
 
 from bot.core import callbacks
@@ -33,6 +33,7 @@ from bot.telegram.dispatch import ResidentQueues
 from bot.telegram.guards import private_chat_matches_sender
 from bot.telegram.lanes import ADMIN, INTERACTIVE
 from bot.telegram.metrics import METRICS
+from bot.telegram.retry import classify
 from bot.telegram.turn import Turn, answer_now
 
 log = logging.getLogger(__name__)
@@ -219,8 +220,11 @@ class DurableApplication(_Base):
         for query, text in turn.answers:
             try:
                 await answer_now(query, text)
-            except (BadRequest, NetworkError) as exc:  # the spinner stops by itself eventually
-                log.warning("could not answer a button press: %s", type(exc).__name__)
+            except TelegramError as exc:
+                # An answer only stops the press's spinner, and only now: whatever Telegram
+                # said (a flood, a block, a refusal, the network), it is not repeated, and the
+                # messages below must still go out. The spinner stops by itself eventually.
+                log.warning("could not answer a button press: %s", classify(exc).kind.value)
         for chat_id in turn.chats:
             services.delivery.notify(chat_id, turn.priority)
         for call in turn.later:

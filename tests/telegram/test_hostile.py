@@ -248,6 +248,21 @@ async def test_flood_control_is_waited_out(bot: Harness) -> None:
     assert bot.waits == pytest.approx([7, 7], abs=0.05)
 
 
+@pytest.mark.parametrize(
+    ("status", "retry_after"), [(429, 5), (403, 0), (400, 0), (None, 0)], ids=str
+)
+async def test_a_press_answer_telegram_refuses_is_not_retried_and_the_screen_still_comes(
+    bot: Harness, status: int | None, retry_after: int
+) -> None:
+    """Answering a press only stops its spinner, and only now: a flood, a block, a refusal or
+    a network error is logged and not repeated, and the screen the press asked for is sent."""
+    user = await onboard(bot, 73)
+    bot.fake.fail_next("answerCallbackQuery", status=status, retry_after=retry_after)
+    exchange = await user.press(user.last.labels[0])  # the first topic
+    assert [c.ok for c in exchange.of("answerCallbackQuery")] == [False]
+    assert exchange.of("editMessageText") or exchange.of("sendMessage")
+
+
 async def test_an_edit_that_changes_nothing_is_not_sent(bot: Harness) -> None:
     ui = bot.content.ui["en"]
     user = await onboard(bot, 73)
