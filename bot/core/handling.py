@@ -43,9 +43,10 @@ class Press:
 
 @dataclasses.dataclass(frozen=True)
 class Chatter:
-    """Stickers, photos, voice: anything that is not text."""
+    """Stickers, photos, voice: anything that is not text (``forwarded`` from someone else)."""
 
     visitor: Visitor
+    forwarded: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,8 +183,8 @@ class Handling:
                 return await tutor.text(visitor, text, forwarded=forwarded)
             case Press(visitor, data):
                 return await tutor.press(visitor, data)
-            case Chatter(visitor):
-                return await tutor.chatter(visitor)
+            case Chatter(visitor, forwarded):
+                return await tutor.chatter(visitor, forwarded=forwarded)
             case Apology(visitor):
                 # Read after the rollback: in the language the resident really has.
                 return tutor.apology(await tutor.language_of(visitor.id, visitor.language_hint))

@@ -174,14 +174,16 @@ def shows(message: Message, screen: Screen) -> bool:
 
 
 async def on_chatter(update: Update, context: FinlitContext) -> None:
-    """Stickers, photos, voice: point to the menu. A forwarded photo's caption is checked."""
+    """Stickers, photos, voice: point to the menu. A forwarded photo's caption is checked; a
+    forwarded one without words asks for them."""
     chat = update.effective_chat
     if chat is None:  # the handler's filter lets only private chats through
         return
     message = update.effective_message
     visitor = visitor_of(update)
-    given: Input = Chatter(visitor)
-    if message is not None and message.forward_origin is not None and message.caption:
+    forwarded = message is not None and message.forward_origin is not None
+    given: Input = Chatter(visitor, forwarded=forwarded)
+    if forwarded and message is not None and message.caption:
         given = Text(visitor, message.caption, forwarded=True)
     await handle(update, context, given, chat_id=chat.id)
 

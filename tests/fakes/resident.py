@@ -18,6 +18,9 @@ from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.builders import message_update, press_update, text_update, user_json
 from tests.fakes.records import JSON, ApiCall, BotMessage
 
+# Where a forwarded photo or voice message came from: a sender who hides their account.
+FORWARD_ORIGIN: JSON = {"type": "hidden_user", "sender_user_name": "95588", "date": 1764700000}
+
 
 @dataclass
 class Exchange:
@@ -153,7 +156,7 @@ class TelegramUser:
         }
         return await self._deliver(self.message_update({"sticker": sticker}))
 
-    async def photo(self, caption: str | None = None) -> Exchange:
+    async def photo(self, caption: str | None = None, *, forwarded: bool = False) -> Exchange:
         sizes = []
         for width, height, size in ((90, 67, 1_312), (320, 240, 14_870), (1280, 960, 98_231)):
             file_id, unique_id = self.fake.next_file_id("AgAC")
@@ -164,9 +167,11 @@ class TelegramUser:
         content: JSON = {"photo": sizes}
         if caption:
             content["caption"] = caption
+        if forwarded:
+            content["forward_origin"] = FORWARD_ORIGIN
         return await self._deliver(self.message_update(content))
 
-    async def voice(self, duration: int = 3) -> Exchange:
+    async def voice(self, duration: int = 3, *, forwarded: bool = False) -> Exchange:
         file_id, unique_id = self.fake.next_file_id("AwAC")
         voice = {
             "file_id": file_id,
@@ -175,7 +180,10 @@ class TelegramUser:
             "mime_type": "audio/ogg",
             "file_size": 2_900 * duration,
         }
-        return await self._deliver(self.message_update({"voice": voice}))
+        content: JSON = {"voice": voice}
+        if forwarded:
+            content["forward_origin"] = FORWARD_ORIGIN
+        return await self._deliver(self.message_update(content))
 
     async def press(self, label: str, message: BotMessage | int | None = None) -> Exchange:
         """Tap the inline button labelled ``label`` (exact, else a unique substring match)."""

@@ -169,6 +169,49 @@ async def test_a_forwarded_photo_with_a_caption_is_checked(bot: Harness) -> None
     assert_answer(bot.content, "zh", seen(user), "safe_account")
 
 
+@pytest.mark.parametrize("kind", ["photo", "voice"])
+async def test_a_forwarded_picture_or_voice_without_words_asks_for_them_and_checks_them(
+    bot: Harness, kind: str
+) -> None:
+    """Its words cannot be read: the resident is asked to type them (with the general rule),
+    and what they type next is checked, not taken for chatter."""
+    user = await onboard(bot, user_id=1012)
+    texts = flags_of(bot.content).texts["zh"]
+    await (user.photo(forwarded=True) if kind == "photo" else user.voice(forwarded=True))
+    assert texts.unreadable in seen(user) and texts.rule in seen(user)
+    await user.send(SCAM_ZH)
+    assert_answer(bot.content, "zh", seen(user), "safe_account")
+
+
+async def test_a_picture_sent_after_check_asks_for_its_words(bot: Harness) -> None:
+    user = await onboard(bot, user_id=1013)
+    texts = flags_of(bot.content).texts["zh"]
+    await user.send("/check")
+    await user.photo()
+    assert texts.unreadable in seen(user)
+
+
+async def test_a_forwarded_picture_before_consent_asks_for_its_words_and_stores_nothing(
+    bot: Harness,
+) -> None:
+    user = bot.resident(user_id=1014, language_code="en")
+    await user.send("/start")
+    await user.photo(forwarded=True)
+    assert flags_of(bot.content).texts["en"].unreadable in seen(user)
+    resident = await bot.store.residents.get(resident_id=1014)
+    assert resident is None or not resident.consented
+    async with bot.store.engine.connect() as conn:
+        waits = await conn.scalar(sa.select(sa.func.count()).select_from(check_waits))
+    assert waits == 0  # no request to check is kept for someone who has not consented
+
+
+async def test_a_plain_photo_still_gets_the_pointer_to_the_menu(bot: Harness) -> None:
+    user = await onboard(bot, user_id=1015)
+    await user.photo()
+    assert flags_of(bot.content).texts["zh"].unreadable not in seen(user)
+    assert bot.content.ui["zh"].chatter_pointer in seen(user)
+
+
 async def test_a_forwarded_scam_is_checked_before_consent_too(bot: Harness) -> None:
     user = bot.resident(user_id=1010, language_code="en")
     await user.send("/start")

@@ -65,6 +65,7 @@ def _static_screens(content: Content, language: Language) -> Iterator[tuple[str,
         yield "check", screens.check_prompt(content, language)
         yield "check", screens.check_result(content, language, [])
         yield "check", screens.check_result(content, language, every_flag)
+        yield "check", screens.check_unreadable(content, language)
     for key, value in ui:
         if isinstance(value, str) and not key.startswith(("btn_", "mark_")):
             yield f"notice {key}", screens.notice_with_menu(content, language, value)

@@ -112,10 +112,17 @@ class Tutor(Conversation):
                 return await self.with_news(resident, Reply((offer,)))
         return await self.chatter(visitor)
 
-    async def chatter(self, visitor: Visitor) -> Reply:
-        """Free text, stickers, photos, voice: a friendly pointer to the buttons."""
+    async def chatter(self, visitor: Visitor, *, forwarded: bool = False) -> Reply:
+        """Free text, stickers, photos, voice: a friendly pointer to the buttons. A picture,
+        voice message or video forwarded (or sent after asking to check a message) cannot be
+        read: the resident is asked to type its words, which are then checked."""
         resident = await self.resident(visitor)
         language = resident.language
+        # Forwarded is checked before consent too, as a forwarded text is (nothing is stored).
+        if forwarded or (resident.consented and await self.checks.asked(resident.id)):
+            return await self.checks.unreadable(
+                resident.id if resident.consented else None, language
+            )
         if not resident.consented:
             return Reply((screens.consent_needed(self.content, language),))
         ui = self.content.ui[language]

@@ -114,6 +114,9 @@ class CheckerTexts(BaseModel):
     none: Annotated[str, Field(min_length=1)]
     rule: Annotated[str, Field(min_length=1)]
     prompt: Annotated[str, Field(min_length=1)]
+    # A forwarded picture, voice message or video (or one sent after /check): its words
+    # cannot be read, so the resident is asked to type them.
+    unreadable: Annotated[str, Field(min_length=1)]
     offer: Annotated[str, Field(min_length=1)]
     btn_check: Annotated[str, Field(min_length=1, max_length=40)]
     # /stats (administrators): {checked} {none}, {flag} {count}

@@ -60,6 +60,15 @@ class CheckDesk:
         flags = [category.sentence(language) for category in found]
         return Reply((screens.check_result(self.content, language, flags),))
 
+    async def unreadable(self, resident_id: int | None, language: Language) -> Reply:
+        """A picture, voice message or video to check: ask for its words. ``resident_id``
+        (given once they have consented) makes the next text they send the message to check."""
+        if self.content.redflags is None:
+            return Reply((screens.main_menu(self.content, language),))
+        if resident_id is not None:
+            await self.store.wait_for_message(resident_id=resident_id)
+        return Reply((screens.check_unreadable(self.content, language),))
+
     def offer(self, language: Language) -> Screen | None:
         """Typed text that is neither a command nor a message to check: offer the checker
         with the menu (until the "ask in your own words" path answers it)."""

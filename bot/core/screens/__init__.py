@@ -447,6 +447,14 @@ def check_prompt(content: Content, language: Language) -> Screen:
     return Screen(text, (_menu_row(content, language),))
 
 
+def check_unreadable(content: Content, language: Language) -> Screen:
+    """A picture, voice message or video to check: ask for its words, with the general rule."""
+    assert content.redflags is not None
+    texts = content.redflags.texts[language]
+    text = content.render("check_unreadable.html.j2", language, texts=texts)
+    return Screen(text, (_menu_row(content, language),))
+
+
 def check_result(content: Content, language: Language, flags: Sequence[str]) -> Screen:
     """The checker's answer: each red flag's sentence (``flags``), then the general rule."""
     assert content.redflags is not None
