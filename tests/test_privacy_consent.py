@@ -1,8 +1,10 @@
-"""Consent that keeps up: a resident who agreed to version 1 of the privacy notice meets version 2.
+"""Consent that keeps up: a resident who agreed to the privacy notice's current version (BASE)
+meets the next one (NEXT, which these tests add: weekly reminders).
 
 They are asked once, with just what is new; they can say "not now" and keep learning; what
-version 2 adds is not done for them until they agree (the gate features ask); /mydata shows the
-version they accepted and when.
+the next version adds is not done for them until they agree (the gate features ask); /mydata
+shows the version they accepted and when. The real version 2 (announcements and the fraud
+tools) is tested the same way at the end.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from tests.conftest import Harness
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
 
+REPO = Path(__file__).resolve().parents[1]
+BASE = yaml.safe_load((REPO / "content" / "privacy.yaml").read_text(encoding="utf-8"))[
+    "versions"
+][-1]["version"]
+NEXT = BASE + 1
+
 REMINDERS = {
     "id": "reminders",
     "text": {
@@ -36,18 +44,20 @@ REMINDERS = {
 }
 
 
-def with_version_2(content_dir: Path) -> Path:
-    """The same content with a second notice version that adds reminders."""
+def with_next_version(content_dir: Path) -> Path:
+    """The same content with one more notice version, adding reminders."""
     path = content_dir / "privacy.yaml"
     notice = yaml.safe_load(path.read_text(encoding="utf-8"))
-    notice["versions"].append({"version": 2, "date": "2026-12-03", "adds": [REMINDERS]})
+    last = notice["versions"][-1]["date"]
+    notice["versions"].append({"version": NEXT, "date": last, "adds": [REMINDERS]})
     path.write_text(yaml.safe_dump(notice, allow_unicode=True), encoding="utf-8")
     return content_dir
 
 
 @pytest.fixture
 async def hall(fake: FakeTelegram, settings: Settings, content_dir: Path) -> AsyncIterator[Harness]:
-    """A bot on the notice's version 1; ``upgrade`` restarts it on version 2, same database."""
+    """A bot on the notice's current version; ``upgrade`` restarts it on the next, same
+    database."""
     harness = Harness(fake, settings, load_content(content_dir))
     await harness.start()
     yield harness
@@ -57,7 +67,7 @@ async def hall(fake: FakeTelegram, settings: Settings, content_dir: Path) -> Asy
 
 
 async def upgrade(hall: Harness, content_dir: Path, *users: TelegramUser) -> None:
-    hall.content = load_content(with_version_2(content_dir))
+    hall.content = load_content(with_next_version(content_dir))
     await hall.restart(*users)
 
 
@@ -86,7 +96,7 @@ async def my_data(user: TelegramUser) -> dict[str, Any]:
     return data
 
 
-async def test_a_resident_of_version_1_is_asked_once_and_can_decline_and_keep_learning(
+async def test_a_resident_of_an_older_version_is_asked_once_and_can_decline_and_keep_learning(
     hall: Harness, content_dir: Path
 ) -> None:
     user = await onboard(hall, 501)
@@ -95,11 +105,11 @@ async def test_a_resident_of_version_1_is_asked_once_and_can_decline_and_keep_le
     ui = hall.content.ui["en"]
 
     exchange = await user.send("/menu")
-    # The menu first, then the question with just what version 2 adds.
+    # The menu first, then the question with just what the next version adds.
     menu, question = exchange.texts
     assert ui.menu_prompt in menu
     assert ui.notice_update_intro in question and REMINDERS["text"]["en"] in question
-    assert "Which group you joined" not in question  # version 1's lines are not asked again
+    assert "Which group you joined" not in question  # older versions' lines are not asked again
     assert user.last is not None
     assert user.last.labels == [ui.btn_notice_agree, ui.btn_notice_later]
     assert not await may(hall, user, "reminders")
@@ -124,7 +134,7 @@ async def test_a_resident_of_version_1_is_asked_once_and_can_decline_and_keep_le
     assert await may(hall, user, "learning")
     assert not await may(hall, user, "reminders")
     resident = (await my_data(user))["residents"][0]
-    assert resident["consent_version"] == 1
+    assert resident["consent_version"] == BASE
 
     # /settings still offers it; agreeing there opens the gate.
     await user.send("/settings")
@@ -150,7 +160,7 @@ async def test_agreeing_when_asked_records_the_version_and_when_in_mydata(
 ) -> None:
     user = await onboard(hall, 502)
     before = (await my_data(user))["residents"][0]
-    assert before["consent_version"] == 1
+    assert before["consent_version"] == BASE
     assert before["consent_version_at"] == before["consent_at"]
     await upgrade(hall, content_dir, user)
     ui = hall.content.ui["en"]
@@ -160,11 +170,11 @@ async def test_agreeing_when_asked_records_the_version_and_when_in_mydata(
     assert ui.notice_update_agreed in user.last.visible
     assert await may(hall, user, "reminders")
     after = (await my_data(user))["residents"][0]
-    assert after["consent_version"] == 2
+    assert after["consent_version"] == NEXT
     assert after["consent_version_at"] is not None
     assert after["consent_at"] == before["consent_at"]  # the first consent stays as it was
     # An old "I agree" pressed again changes nothing and is not an error.
-    exchange = await user.press_data("1:na:2", message=question_message)
+    exchange = await user.press_data(f"1:na:{NEXT}", message=question_message)
     assert exchange.answered
     assert (await my_data(user))["residents"][0]["consent_version_at"] == after[
         "consent_version_at"
@@ -179,7 +189,7 @@ async def test_a_new_resident_accepts_the_newest_version_and_is_never_asked(
     exchange = await user.send("/menu")
     assert len(exchange.texts) == 1
     assert await may(hall, user, "reminders")
-    assert (await my_data(user))["residents"][0]["consent_version"] == 2
+    assert (await my_data(user))["residents"][0]["consent_version"] == NEXT
 
 
 async def test_nothing_is_asked_before_the_first_consent(hall: Harness, content_dir: Path) -> None:
@@ -190,8 +200,8 @@ async def test_nothing_is_asked_before_the_first_consent(hall: Harness, content_
     ui = hall.content.ui["en"]
     assert len(exchange.texts) == 1 and ui.consent_needed in user.last.visible
     assert not await may(hall, user, "learning")
-    # A forged "I agree to version 2" from someone who never consented does nothing.
-    await user.press_data("1:na:2")
+    # A forged "I agree to the next version" from someone who never consented does nothing.
+    await user.press_data(f"1:na:{NEXT}")
     assert (await hall.store.residents.get(resident_id=504)).consent_version is None
 
 
@@ -199,7 +209,7 @@ async def test_forged_notice_buttons_change_nothing(hall: Harness, content_dir: 
     user = await onboard(hall, 505)
     await upgrade(hall, content_dir, user)
     ui = hall.content.ui["en"]
-    for data in ("1:na:3", "1:na:1", "1:na:0", "1:nl:99", "1:na:x"):
+    for data in (f"1:na:{NEXT + 1}", f"1:na:{BASE}", "1:na:1", "1:na:0", "1:nl:99", "1:na:x"):
         exchange = await user.press_data(data)
         assert exchange.answered
     assert not await may(hall, user, "reminders")

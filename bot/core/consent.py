@@ -20,6 +20,13 @@ from bot.core.validation import repeated
 
 PROCESSING_ID = r"^[a-z][a-z0-9_]{1,31}$"
 
+# The kinds of processing the bot asks the gate about; each must be added by a version of the
+# notice (the content check says so when one is missing).
+LEARNING = "learning"
+ANNOUNCEMENTS = "announcements"  # broadcasts: whether a resident wants them, which reached them
+TOOLS = "tools"  # spot-the-scam drill answers and the loan calculator's numbers (a day at most)
+GATES = (LEARNING, ANNOUNCEMENTS, TOOLS)
+
 
 class Processing(BaseModel):
     """One kind of processing, said in a line a resident reads when it is new to them."""

@@ -33,11 +33,14 @@ class Broadcasts:
         self._db = connections
         self._now = clock
 
-    async def audience(self, *, cohort_id: int | None) -> int:
-        """How many residents a broadcast would reach now (consented, reachable, not opted out)."""
+    async def audience(self, *, cohort_id: int | None, notice_version: int = 1) -> int:
+        """How many residents a broadcast would reach now (consented to ``notice_version`` or
+        later, reachable, not opted out)."""
         async with self._db._read() as conn:
             count = await conn.scalar(
-                sa.select(sa.func.count()).select_from(_audience(cohort_id).subquery())
+                sa.select(sa.func.count()).select_from(
+                    _audience(cohort_id, notice_version).subquery()
+                )
             )
         return int(count or 0)
 
@@ -65,7 +68,7 @@ class Broadcasts:
             ).first()
         return _broadcast(row) if row else None
 
-    async def start(self, *, broadcast_id: int) -> Broadcast | None:
+    async def start(self, *, broadcast_id: int, notice_version: int = 1) -> Broadcast | None:
         """Draft -> sending, writing one pending delivery per recipient in the same transaction.
 
         None when the broadcast is not a draft (already confirmed, cancelled, unknown): a second
@@ -82,7 +85,7 @@ class Broadcasts:
             )
             if moved.rowcount != 1:
                 return None
-            audience = _audience(cohort_id).subquery()
+            audience = _audience(cohort_id, notice_version).subquery()
             await conn.execute(
                 sa.insert(broadcast_deliveries).from_select(
                     ["broadcast_id", "resident_id", "status", "attempts"],
@@ -316,10 +319,12 @@ class Broadcasts:
         return len(ids)
 
 
-def _audience(cohort_id: int | None) -> sa.Select[Any]:
-    """Residents a broadcast reaches: consented, reachable, not opted out (of the cohort)."""
+def _audience(cohort_id: int | None, notice_version: int) -> sa.Select[Any]:
+    """Residents a broadcast reaches: consented to the privacy notice's ``notice_version`` (the
+    one that names announcements) or later, reachable, not opted out (of the cohort)."""
     query = sa.select(residents.c.id).where(
         residents.c.consent_at.is_not(None),
+        residents.c.consent_version >= notice_version,
         residents.c.blocked_at.is_(None),
         residents.c.announcements.is_(sa.true()),
     )

@@ -11,6 +11,7 @@ from bot.core import callbacks as cb
 from bot.core.admin import screens
 from bot.core.admin.common import Desk
 from bot.core.admin.figures import Figures
+from bot.core.consent import ANNOUNCEMENTS
 from bot.core.html import visible_length
 from bot.core.i18n import Language
 from bot.core.models import Cohort
@@ -60,7 +61,10 @@ async def draft(desk: Desk, admin_id: int, language: Language, args: str) -> Rep
     if visible_length(message.text) > BROADCAST_LIMIT:
         return say(texts.broadcast_too_long.format(limit=BROADCAST_LIMIT))
     cohort_id = cohort.id if cohort else None
-    count = await desk.store.broadcasts.audience(cohort_id=cohort_id)
+    # Only residents whose accepted privacy notice names announcements receive them.
+    count = await desk.store.broadcasts.audience(
+        cohort_id=cohort_id, notice_version=content.privacy.introduced_in(ANNOUNCEMENTS)
+    )
     if count == 0:
         return say(texts.broadcast_nobody.format(scope=scope))
     made = await desk.store.broadcasts.create(admin_id=admin_id, cohort_id=cohort_id, text=text)
@@ -90,7 +94,9 @@ async def press(
             )
             return Reply((cancelled,), edit=True)
     else:
-        started = await desk.store.broadcasts.start(broadcast_id=found.id)
+        started = await desk.store.broadcasts.start(
+            broadcast_id=found.id, notice_version=content.privacy.introduced_in(ANNOUNCEMENTS)
+        )
         if started is not None:
             await desk.store.audit.record(
                 admin_id=admin_id, action="broadcast_send", detail=str(found.id)

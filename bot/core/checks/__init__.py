@@ -19,6 +19,7 @@ from bot.core.checks.texts import (
     reading_length,
     review_warnings,
 )
+from bot.core.consent import GATES
 from bot.core.content import Content, ContentError, Problem, parse_content
 
 __all__ = [
@@ -43,10 +44,25 @@ def load_content(root: Path) -> Content:
     return content
 
 
+def check_privacy_gates(content: Content) -> list[Problem]:
+    """Every kind of processing the bot asks the gate about is added by a notice version."""
+    named = {p.id for version in content.privacy.versions for p in version.adds}
+    return [
+        Problem("privacy.yaml", "versions", f"no version adds '{gate}', which the bot asks about")
+        for gate in GATES
+        if gate not in named
+    ]
+
+
 def check_content(content: Content) -> list[Problem]:
     """Every problem of parsed content; the screens are rendered only when nothing else is
     wrong (rendering is only meaningful on otherwise sound content)."""
-    problems = [*check_texts(content), *check_stored_ids(content), *check_fraud_tools(content)]
+    problems = [
+        *check_texts(content),
+        *check_stored_ids(content),
+        *check_fraud_tools(content),
+        *check_privacy_gates(content),
+    ]
     if not problems:
         problems += check_screens(content)
     return problems

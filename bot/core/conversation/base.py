@@ -76,6 +76,22 @@ class Conversation:
         text = self.content.ui[language].stale_button
         return Reply((screens.notice_with_menu(self.content, language, text),), notice=text)
 
+    def may(self, resident: Resident, processing: str) -> bool:
+        """The gate every feature asks: may ``processing`` be done for this resident?"""
+        return self.content.privacy.allows(resident.consent_version, processing)
+
+    async def agreement_needed(
+        self, resident: Resident, processing: str, *, edit: bool
+    ) -> Reply | None:
+        """None when ``processing`` may be done for the resident; else the question about what
+        the newer notice adds (they agree, or say "not now" and keep learning). Recorded as
+        asked, so ``with_news`` does not ask it a second time after this reply."""
+        news = None if self.may(resident, processing) else self.news(resident)
+        if news is None:
+            return None
+        await self.store.residents.notice_asked(resident_id=resident.id, version=news.version)
+        return Reply((screens.notice_update(self.content, resident.language, news),), edit=edit)
+
     def news(self, resident: Resident) -> consent.Update | None:
         """What a newer notice adds for this resident, whether or not they were asked."""
         return consent.update_for(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.core import callbacks as cb
 from bot.core import screens
+from bot.core.consent import TOOLS
 from bot.core.conversation.base import Conversation, Press
 from bot.core.models import Resident
 from bot.core.replies import Reply
@@ -21,16 +22,22 @@ async def check_command(conv: Conversation, resident: Resident) -> Reply:
 
 async def drill_next(conv: Conversation, press: Press, action: cb.DrillNext) -> Reply:
     """The next spot-the-scam drill."""
+    if refused := await conv.agreement_needed(press.resident, TOOLS, edit=True):
+        return refused
     return await conv.drills.next(press.resident.id, press.language, edit=True)
 
 
 async def drill_command(conv: Conversation, resident: Resident) -> Reply:
     """/drill."""
+    if refused := await conv.agreement_needed(resident, TOOLS, edit=False):
+        return refused
     return await conv.drills.next(resident.id, resident.language, edit=False)
 
 
 async def drill_answer(conv: Conversation, press: Press, action: cb.DrillAnswer) -> Reply:
     """An answer to a drill, explained."""
+    if refused := await conv.agreement_needed(press.resident, TOOLS, edit=True):
+        return refused
     drilled = await conv.drills.answer(
         press.resident.id, press.language, action.drill_id, action.answer
     )
@@ -39,16 +46,22 @@ async def drill_answer(conv: Conversation, press: Press, action: cb.DrillAnswer)
 
 async def loan_start(conv: Conversation, press: Press, action: cb.LoanStart) -> Reply:
     """The loan calculator, from its first question."""
+    if refused := await conv.agreement_needed(press.resident, TOOLS, edit=True):
+        return refused
     return await conv.loans.start(press.resident.id, press.language, edit=True)
 
 
 async def loan_command(conv: Conversation, resident: Resident) -> Reply:
     """/loan."""
+    if refused := await conv.agreement_needed(resident, TOOLS, edit=False):
+        return refused
     return await conv.loans.start(resident.id, resident.language, edit=False)
 
 
 async def loan_choose(conv: Conversation, press: Press, action: cb.LoanChoose) -> Reply:
     """A choice in the loan calculator."""
+    if refused := await conv.agreement_needed(press.resident, TOOLS, edit=True):
+        return refused
     picked = await conv.loans.choose(press.resident.id, press.language, action)
     return picked if picked is not None else conv.stale(press.language)
 

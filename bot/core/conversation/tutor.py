@@ -180,7 +180,3 @@ class Tutor(Conversation):
             )
         reply = await route.answer(self, Press(resident, visitor), action)
         return await self.with_news(resident, reply) if route.news else reply
-
-    def may(self, resident: Resident, processing: str) -> bool:
-        """The gate every feature asks: may ``processing`` be done for this resident?"""
-        return self.content.privacy.allows(resident.consent_version, processing)
