@@ -134,10 +134,18 @@ def populate(db: Path, residents: range) -> None:
     stamp = now - dt.timedelta(days=30)
     rows: list[dict[str, object]] = [
         # Every fifth resident reads English; the others Chinese (both templates are sent).
-        {"id": rid, "language": "en" if rid % 5 == 0 else "zh", "consent_at": stamp}
+        # Consented to the notice's version 2, which names announcements.
+        {
+            "id": rid,
+            "language": "en" if rid % 5 == 0 else "zh",
+            "consent_at": stamp,
+            "consent_version": 2,
+        }
         for rid in residents
     ]
-    rows.append({"id": ADMIN_ID, "language": "en", "consent_at": None})  # not a recipient
+    rows.append(  # not a recipient
+        {"id": ADMIN_ID, "language": "en", "consent_at": None, "consent_version": None}
+    )
     engine = sa.create_engine(f"sqlite:///{db}")
     try:
         with engine.begin() as conn:

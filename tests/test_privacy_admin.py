@@ -64,7 +64,8 @@ async def residents(
     found = await store.cohorts.find(name=cohort) if cohort else None
     for resident_id in ids:
         await store.residents.ensure(resident_id=resident_id, language="en")
-        await store.residents.give_consent(resident_id=resident_id)
+        # The notice's version 2 names announcements: these residents may receive them.
+        await store.residents.give_consent(resident_id=resident_id, version=2)
         if found is not None:
             await store.cohorts.join(resident_id=resident_id, cohort_id=found.id)
         if answer:
