@@ -20,6 +20,7 @@ from bot.core.checks import (
     length_cues,
     load_content,
     review_warnings,
+    source_counts,
 )
 from bot.core.checks.fraud import fraud_tool_warnings
 from bot.core.content import ContentError, Problem
@@ -218,6 +219,12 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
                 f"{cues.longest_share:.0%}, unique shortest in {cues.shortest_share:.0%} of "
                 f"{cues.questions} questions ({limit})"
             )
+        sources = source_counts(content)
+        print(
+            f"who says so (questions): {sources['named']} name their sources, "
+            f"{sources['none']} need none, {sources['lesson_one']} use their lesson's one "
+            f"source, {sources['no_source']} have no source"
+        )
         # Lessons and questions whose changeable figures are due for a re-check (not a failure).
         for warning in review_warnings(content):
             print(f"warning: {warning}")

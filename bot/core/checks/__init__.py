@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.core.checks.fraud import check_fraud_tools, fraud_tool_warnings
 from bot.core.checks.published import check_checkup_mapping, check_stored_ids
 from bot.core.checks.render import check_screens
+from bot.core.checks.sources import check_question_sources, source_counts
 from bot.core.checks.texts import (
     LENGTH_CUE_LIMIT,
     LENGTH_CUE_MIN_QUESTIONS,
@@ -31,6 +32,7 @@ __all__ = [
     "load_content",
     "reading_length",
     "review_warnings",
+    "source_counts",
 ]
 
 
@@ -46,7 +48,12 @@ def load_content(root: Path) -> Content:
 def check_content(content: Content) -> list[Problem]:
     """Every problem of parsed content; the screens are rendered only when nothing else is
     wrong (rendering is only meaningful on otherwise sound content)."""
-    problems = [*check_texts(content), *check_stored_ids(content), *check_fraud_tools(content)]
+    problems = [
+        *check_texts(content),
+        *check_question_sources(content),
+        *check_stored_ids(content),
+        *check_fraud_tools(content),
+    ]
     if not problems:
         problems += check_screens(content)
     return problems
