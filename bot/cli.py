@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot.core.checks import (
     LENGTH_CUE_LIMIT,
     LENGTH_CUE_MIN_QUESTIONS,
+    label_warnings,
     length_cues,
     load_content,
     review_warnings,
@@ -227,6 +228,9 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
         )
         # Lessons and questions whose changeable figures are due for a re-check (not a failure).
         for warning in review_warnings(content):
+            print(f"warning: {warning}")
+        # Answer buttons longer than a glance (not a failure: the hard limit is the button's width).
+        for warning in label_warnings(content):
             print(f"warning: {warning}")
         # Time-sensitive figures (the loan calculator's LPR and ceilings) due for a re-check.
         for warning in fraud_tool_warnings(content, dt.date.today()):

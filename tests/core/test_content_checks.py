@@ -413,3 +413,25 @@ def test_real_content_gives_nothing_away_by_length() -> None:
     for language, cue in cues.items():
         assert cue.longest_share <= 0.35, (language, cue)
         assert cue.shortest_share <= 0.35, (language, cue)
+
+
+def test_long_answer_labels_are_warned_about_with_a_count_not_refused(content_dir: Path) -> None:
+    from bot.core.checks import label_warnings
+
+    def long(d: dict) -> None:
+        options = d["lessons"][0]["quiz"][0]["options"]
+        options[0]["text"] = {
+            "zh": "用来付钱，从您账上直接扣钱的码",
+            "en": "Paying, straight from your account",
+        }
+        options[1]["text"] = {"zh": "收钱", "en": "Getting paid by other people, always"}
+
+    edit_topic(content_dir, long)
+    content = load_content(content_dir)  # a warning only: the content still loads
+    zh, en = label_warnings(content)
+    assert zh.startswith("1 of 26 answer labels (zh) are 15 characters or longer")
+    assert en.startswith("2 of 26 answer labels (en) are 30 characters or longer")
+    assert en.endswith(
+        "Longest: topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].options[getting-paid].en "
+        "(36); topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].options[paying].en (34)"
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.checks.fraud import check_fraud_tools, fraud_tool_warnings
+from bot.core.checks.labels import label_warnings
 from bot.core.checks.published import check_checkup_mapping, check_stored_ids
 from bot.core.checks.render import check_screens
 from bot.core.checks.sources import check_question_sources, source_counts
@@ -28,6 +29,7 @@ __all__ = [
     "check_checkup_mapping",
     "check_content",
     "fraud_tool_warnings",
+    "label_warnings",
     "length_cues",
     "load_content",
     "reading_length",
