@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.checks import length_cues, load_content, reading_length
+from bot.core.checks import length_cues, load_content, reading_length, source_counts
 from bot.core.content import ContentError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -301,6 +301,8 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
         "3 questions (not checked below 20 questions)\n"
         "answer keys (en): correct option unique longest in 33%, unique shortest in 67% of "
         "3 questions (not checked below 20 questions)\n"
+        "who says so (questions): 0 name their sources, 0 need none, 0 use their lesson's one "
+        "source, 3 have no source\n"
     )
     # The real course is large enough for the limit to apply; its shares are length_cues'.
     assert main(["content", "check", str(REPO / "content")]) == 0
@@ -308,9 +310,15 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
     lines = capsys.readouterr().out.splitlines()
     # Warnings (figures due for a re-check) come last and change with the calendar.
     assert [line for line in lines[1:] if not line.startswith("warning: ")] == [
-        f"answer keys ({language}): correct option unique longest in {c.longest_share:.0%}, "
-        f"unique shortest in {c.shortest_share:.0%} of {c.questions} questions (at most 40%)"
-        for language, c in cues.items()
+        *(
+            f"answer keys ({language}): correct option unique longest in {c.longest_share:.0%}, "
+            f"unique shortest in {c.shortest_share:.0%} of {c.questions} questions (at most 40%)"
+            for language, c in cues.items()
+        ),
+        "who says so (questions): {named} name their sources, {none} need none, {lesson_one} "
+        "use their lesson's one source, {no_source} have no source".format(
+            **source_counts(load_content(REPO / "content"))
+        ),
     ]
 
 
