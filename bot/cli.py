@@ -17,9 +17,11 @@ from pydantic import ValidationError
 from bot.core.checks import (
     LENGTH_CUE_LIMIT,
     LENGTH_CUE_MIN_QUESTIONS,
+    label_warnings,
     length_cues,
     load_content,
     review_warnings,
+    source_counts,
 )
 from bot.core.checks.fraud import fraud_tool_warnings
 from bot.core.content import ContentError, Problem
@@ -218,8 +220,17 @@ def _content(args: argparse.Namespace, settings: Settings) -> int:
                 f"{cues.longest_share:.0%}, unique shortest in {cues.shortest_share:.0%} of "
                 f"{cues.questions} questions ({limit})"
             )
+        sources = source_counts(content)
+        print(
+            f"who says so (questions): {sources['named']} name their sources, "
+            f"{sources['none']} need none, {sources['lesson_one']} use their lesson's one "
+            f"source, {sources['no_source']} have no source"
+        )
         # Lessons and questions whose changeable figures are due for a re-check (not a failure).
         for warning in review_warnings(content):
+            print(f"warning: {warning}")
+        # Answer buttons longer than a glance (not a failure: the hard limit is the button's width).
+        for warning in label_warnings(content):
             print(f"warning: {warning}")
         # Time-sensitive figures (the loan calculator's LPR and ceilings) due for a re-check.
         for warning in fraud_tool_warnings(content, dt.date.today()):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -63,9 +64,10 @@ class Question(_Strict):
     # For a question that tests a figure that can change: re-check it against the fact sheet by
     # this date (`finlit content check` warns once it has passed).
     review_by: dt.date | None = None
-    # The ids of the lesson's sources its explanation rests on (shown under the feedback);
-    # none listed: all of the lesson's sources.
-    sources: tuple[str, ...] = ()
+    # The ids of the lesson's sources its explanation rests on (shown under the feedback), or
+    # "none" for a question of pure reasoning or plain advice, which gets no "Who says so?"
+    # button. Left out: all of the lesson's sources (allowed only when it has one, see checks).
+    sources: tuple[str, ...] | Literal["none"] = ()
 
     _id = field_validator("id")(_check_id)
 
@@ -97,6 +99,11 @@ class Question(_Strict):
             numbers = ", ".join(str(n) for n in missing)
             raise ValueError(f"wrong option(s) {numbers} need feedback saying why they are wrong")
         return self
+
+    @property
+    def named_sources(self) -> tuple[str, ...]:
+        """The source ids the question names (none for "none" or when it names none)."""
+        return () if self.sources == "none" else self.sources
 
     @property
     def correct_index(self) -> int:
@@ -159,7 +166,7 @@ class Lesson(_Strict):
             if unknown:
                 raise ValueError(f"card_sources[{number}]: no source {', '.join(unknown)}")
         for question in self.quiz:
-            unknown = sorted(set(question.sources) - set(known))
+            unknown = sorted(set(question.named_sources) - set(known))
             if unknown:
                 raise ValueError(f"quiz[{question.id}].sources: no source {', '.join(unknown)}")
         return self
@@ -170,6 +177,10 @@ class Lesson(_Strict):
         return [s for s in self.sources if ids is None or s.id in ids]
 
     def sources_of(self, question: Question) -> list[Source]:
+        """The sources behind a question's explanation: those it names, none when it says
+        "none", else all of the lesson's."""
+        if question.sources == "none":
+            return []
         ids = question.sources
         return [s for s in self.sources if not ids or s.id in ids]
 

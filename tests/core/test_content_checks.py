@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot.cli import main
-from bot.core.checks import length_cues, load_content, reading_length
+from bot.core.checks import length_cues, load_content, reading_length, source_counts
 from bot.core.content import ContentError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -301,6 +301,8 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
         "3 questions (not checked below 20 questions)\n"
         "answer keys (en): correct option unique longest in 33%, unique shortest in 67% of "
         "3 questions (not checked below 20 questions)\n"
+        "who says so (questions): 0 name their sources, 0 need none, 0 use their lesson's one "
+        "source, 3 have no source\n"
     )
     # The real course is large enough for the limit to apply; its shares are length_cues'.
     assert main(["content", "check", str(REPO / "content")]) == 0
@@ -308,9 +310,15 @@ def test_check_command_ok(content_dir: Path, capsys: pytest.CaptureFixture[str])
     lines = capsys.readouterr().out.splitlines()
     # Warnings (figures due for a re-check) come last and change with the calendar.
     assert [line for line in lines[1:] if not line.startswith("warning: ")] == [
-        f"answer keys ({language}): correct option unique longest in {c.longest_share:.0%}, "
-        f"unique shortest in {c.shortest_share:.0%} of {c.questions} questions (at most 40%)"
-        for language, c in cues.items()
+        *(
+            f"answer keys ({language}): correct option unique longest in {c.longest_share:.0%}, "
+            f"unique shortest in {c.shortest_share:.0%} of {c.questions} questions (at most 40%)"
+            for language, c in cues.items()
+        ),
+        "who says so (questions): {named} name their sources, {none} need none, {lesson_one} "
+        "use their lesson's one source, {no_source} have no source".format(
+            **source_counts(load_content(REPO / "content"))
+        ),
     ]
 
 
@@ -413,3 +421,25 @@ def test_real_content_gives_nothing_away_by_length() -> None:
     for language, cue in cues.items():
         assert cue.longest_share <= 0.35, (language, cue)
         assert cue.shortest_share <= 0.35, (language, cue)
+
+
+def test_long_answer_labels_are_warned_about_with_a_count_not_refused(content_dir: Path) -> None:
+    from bot.core.checks import label_warnings
+
+    def long(d: dict) -> None:
+        options = d["lessons"][0]["quiz"][0]["options"]
+        options[0]["text"] = {
+            "zh": "用来付钱，从您账上直接扣钱的码",
+            "en": "Paying, straight from your account",
+        }
+        options[1]["text"] = {"zh": "收钱", "en": "Getting paid by other people, always"}
+
+    edit_topic(content_dir, long)
+    content = load_content(content_dir)  # a warning only: the content still loads
+    zh, en = label_warnings(content)
+    assert zh.startswith("1 of 26 answer labels (zh) are 15 characters or longer")
+    assert en.startswith("2 of 26 answer labels (en) are 30 characters or longer")
+    assert en.endswith(
+        "Longest: topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].options[getting-paid].en "
+        "(36); topics/mini.yaml: lessons[mini-a].quiz[mini-a-q1].options[paying].en (34)"
+    )

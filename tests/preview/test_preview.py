@@ -253,3 +253,46 @@ async def test_a_quiz_answer_and_its_reply_commit_together(
         assert await store.outbox.pending() == []
     finally:
         await store.close()
+
+
+async def test_who_says_so_under_a_quiz_feedback_names_only_the_questions_sources(
+    content: Content, tmp_path: Path
+) -> None:
+    """In the preview as on Telegram: loans-farm-q1 needs no source (no button), loans-farm-q4
+    names the Langfang court's warning and only that, not the lesson's other sources."""
+    ui = content.ui["en"]
+    topic = content.curriculum.topic_of("loans-farm")
+    lesson = content.curriculum.lesson("loans-farm")
+    assert topic is not None and lesson is not None
+    store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/preview.db")
+    try:
+        tutor = Tutor(content, store, default_language="en")
+        visitor = Visitor(id=-7, language_hint="en", name="Li")
+        session = PreviewSession(tutor, store, visitor, lambda line: None, ansi=False)
+
+        async def press(label: str) -> None:
+            await session.enter(str(_pick([b.label for b in session.buttons], label) + 1))
+
+        await session.enter("/start")
+        for label in (ui.btn_agree, ui.btn_profile_skip, ui.btn_checkup_skip):
+            await press(label)
+        await press(topic.title.en)
+        await press(lesson.title.en)
+        for _ in lesson.cards[1:]:
+            await press(ui.btn_next)
+        await press(ui.btn_take_quiz)
+        for question in lesson.quiz:
+            await press(question.options[question.correct_index].text.en)
+            labels = session.shown[-1].labels
+            if question.id == "loans-farm-q1":
+                assert question.sources == "none" and ui.btn_source not in labels
+            if question.id == "loans-farm-q4":
+                await press(ui.btn_source)
+                shown = session.shown[-1].text
+                assert "Langfang court" in shown
+                assert "PBOC Announcement" not in shown and "财农" not in shown
+                return
+            await press(ui.btn_next_question)
+        raise AssertionError("loans-farm-q4 was never reached")
+    finally:
+        await store.close()

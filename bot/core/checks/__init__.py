@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.checks.fraud import check_fraud_tools, fraud_tool_warnings
+from bot.core.checks.labels import label_warnings
 from bot.core.checks.published import check_checkup_mapping, check_stored_ids
 from bot.core.checks.render import check_screens
+from bot.core.checks.sources import check_question_sources, source_counts
 from bot.core.checks.texts import (
     LENGTH_CUE_LIMIT,
     LENGTH_CUE_MIN_QUESTIONS,
@@ -28,10 +30,12 @@ __all__ = [
     "check_checkup_mapping",
     "check_content",
     "fraud_tool_warnings",
+    "label_warnings",
     "length_cues",
     "load_content",
     "reading_length",
     "review_warnings",
+    "source_counts",
 ]
 
 
@@ -59,6 +63,7 @@ def check_content(content: Content) -> list[Problem]:
     wrong (rendering is only meaningful on otherwise sound content)."""
     problems = [
         *check_texts(content),
+        *check_question_sources(content),
         *check_stored_ids(content),
         *check_fraud_tools(content),
         *check_privacy_gates(content),
