@@ -8,6 +8,8 @@ from telegram.ext import Application, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.assembly import admin_desk
+from bot.core.ask.ready import AskerLoader
+from bot.core.ask.search import build_asker
 from bot.core.checks import load_content
 from bot.core.content import Content
 from bot.core.conversation.tutor import Tutor
@@ -37,12 +39,14 @@ def build_application(
     request: BaseRequest | None = None,
     content: Content | None = None,
     pacing: Pacing | None = None,
+    asker: AskerLoader | None = None,
 ) -> FinlitApplication:
     """Everything wired; content is loaded (and checked) here, the store opens in post_init.
 
     ``pacing``: Telegram's limits and the clock the delivery engine keeps them by (tests and
-    benchmarks pass their own). Raises ``ContentError`` on invalid content, so a bad edit never
-    reaches residents.
+    benchmarks pass their own). ``asker``: the search for typed questions, built in the
+    background from post_init unless given. Raises ``ContentError`` on invalid content, so a
+    bad edit never reaches residents.
     """
     content = content if content is not None else load_content(settings.content_dir)
     quiet_unreadable_answers()
@@ -69,6 +73,7 @@ def build_application(
     application.bot_data.settings = settings
     application.bot_data.content = content
     application.bot_data.pacing = pacing or Pacing()
+    application.bot_data.asker = asker or AskerLoader(lambda: build_asker(content))
     register(application)
     return application
 
@@ -92,14 +97,18 @@ async def open_services(application: FinlitApplication) -> None:
     publish the command menu."""
     bot_data = application.bot_data
     settings, content = bot_data.settings, bot_data.content
-    if settings is None or content is None:
+    if settings is None or content is None or bot_data.asker is None:
         raise RuntimeError("build the application with build_application()")
+    # The search's index builds on a thread meanwhile: the bot answers everything else at once,
+    # and a typed question that comes before it is ready waits for it (bot.core.ask.ready).
+    bot_data.asker.start()
     store = await Store.open(settings.database_url)
     tutor = Tutor(
         content,
         store,
         default_language=settings.default_language,
         admin=admin_desk(settings, content, store, username=application.bot.username),
+        asker=bot_data.asker,
     )
     pacing = bot_data.pacing
     delivery = DeliveryEngine(

@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 
 from bot.app import build_application
+from bot.core.ask.ready import AskerLoader
+from bot.core.ask.search import build_asker
 from bot.core.checks import load_content
 from bot.core.content import Content
 from bot.settings import Settings
@@ -125,11 +127,30 @@ class _LoggedErrors(logging.Handler):
             self.errors.append(record.exc_info[1])
 
 
+# The search for typed questions, built once per content for the whole run (the real one
+# takes a second or two); kept with its content so the id is never reused.
+_ASKERS: dict[int, tuple[Content, AskerLoader]] = {}
+
+
+def built_asker(content: Content) -> AskerLoader:
+    """A ready asker over ``content``, shared by every test that runs the bot on it."""
+    if id(content) not in _ASKERS:
+        _ASKERS[id(content)] = (content, AskerLoader.built(build_asker(content)))
+    return _ASKERS[id(content)][1]
+
+
 class Harness:
     """A running finlit on the fake Bot API, restartable on the same database."""
 
-    def __init__(self, fake: FakeTelegram, settings: Settings, content: Content) -> None:
+    def __init__(
+        self,
+        fake: FakeTelegram,
+        settings: Settings,
+        content: Content,
+        asker: AskerLoader | None = None,
+    ) -> None:
         self.fake, self.settings, self.content = fake, settings, content
+        self.asker = asker
         self.errors: list[BaseException] = []
         self.waits: list[float] = []  # what the rate limiter would have slept
         self._skipped = 0.0
@@ -149,7 +170,11 @@ class Harness:
             clock=lambda: time.monotonic() + self._skipped,
         )
         app = build_application(
-            self.settings, request=self.fake, content=self.content, pacing=pacing
+            self.settings,
+            request=self.fake,
+            content=self.content,
+            pacing=pacing,
+            asker=self.asker or built_asker(self.content),
         )
 
         async def collect(update: object, context: FinlitContext) -> None:

@@ -224,6 +224,19 @@ class LoanStop:
 
 
 @dataclasses.dataclass(frozen=True)
+class AskOpen:
+    """A lesson suggested for a typed question: open it (counted for /stats)."""
+
+    lesson_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Scammed:
+    """The main menu's "I think I'm being scammed": the urgent advice and the after-fraud
+    lesson."""
+
+
+@dataclasses.dataclass(frozen=True)
 class BroadcastSend:
     broadcast_id: int
 
@@ -269,6 +282,8 @@ Action = (
     | LoanStart
     | LoanChoose
     | LoanStop
+    | AskOpen
+    | Scammed
     | BroadcastSend
     | BroadcastCancel
 )
@@ -310,6 +325,8 @@ _CODES: dict[type[Action], tuple[str, tuple[str, ...]]] = {
     LoanStart: ("ls", ()),
     LoanChoose: ("lc", ("int", "int", "int")),
     LoanStop: ("lx", ("int",)),
+    AskOpen: ("ao", ("id",)),
+    Scammed: ("sos", ()),
     BroadcastSend: ("bs", ("int",)),
     BroadcastCancel: ("bx", ("int",)),
 }

@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from bot.core.conversation.tutor import Tutor, Visitor
+from bot.core.fraud.routing import is_command
 from bot.core.replies import Reply
 
 # One outgoing message as the outbox keeps it: plain JSON, so it survives in the database.
@@ -146,6 +147,10 @@ class Handling:
         ``reads_only``: the feature only reads (an administrator's report over millions of
         answers), so it runs before the transaction opens rather than holding the write lock.
         """
+        if isinstance(given, Text) and not given.forwarded and not is_command(given.text):
+            # A typed question needs the search, which may still be building after a start:
+            # wait for it here, outside the transaction, so nobody else's writes wait too.
+            await self.tutor.asks.ready()
         reply = await self._run(given) if reads_only else None
         # Which part is running: a failure of the unit of work itself (opening, the receipt,
         # recording, the commit) is told apart from the feature's, so the channel can try the

@@ -110,6 +110,12 @@ class AdminTexts(BaseModel):
     broadcast_cancelled: str
     broadcast_progress: str
     broadcast_done: str
+    # Ask in your own words (issue 17): counts only, not per cohort
+    ask_heading: str
+    ask_asked_line: str
+    ask_urgent_line: str
+    ask_topic_line: str
+    ask_not_per_cohort: str
 
     def placeholders(self) -> dict[str, set[str]]:
         return {
@@ -225,6 +231,14 @@ class UiTexts(BaseModel):
     press_unchanged: str
     press_received: str
     one_moment_toast: str
+    # Ask in your own words (issue 17): typed questions, and help at the worst moment
+    btn_scammed: str
+    btn_ask_lesson: str
+    ask_urgent_stop: str
+    ask_urgent_110: str
+    ask_urgent_96110: str
+    ask_found: str
+    ask_nothing: str
     # The terminal preview (finlit preview)
     preview_hint: str
     preview_default_name: str

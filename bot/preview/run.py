@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.assembly import admin_desk
+from bot.core.ask.ready import AskerLoader
+from bot.core.ask.search import build_asker
 from bot.core.checks import load_content
 from bot.core.conversation.tutor import Tutor, Visitor
 from bot.core.i18n import Language
@@ -35,6 +37,10 @@ async def preview(
 ) -> int:
     out = out if out is not None else sys.stdout  # read late: tests swap sys.stdout
     content = load_content(settings.content_dir)  # ContentError is reported by the caller
+    # Typed questions' search (issue 17): built on a thread while the database opens and the
+    # welcome shows; a question typed before it is ready waits for it.
+    asker = AskerLoader(lambda: build_asker(content))
+    asker.start()
     store = await Store.open(database_url or DEFAULT_DATABASE)
     try:
         tutor = Tutor(
@@ -42,6 +48,7 @@ async def preview(
             store,
             default_language=settings.default_language,
             admin=admin_desk(settings, content, store),
+            asker=asker,
         )
         hint = language or settings.default_language
         visitor = Visitor(id=resident_id, language_hint=hint, name="")

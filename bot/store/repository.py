@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.store.app_state import AppState
+from bot.store.asked import AskRecords
 from bot.store.audit import AuditLog
 from bot.store.broadcasts import Broadcasts
 from bot.store.checker import CheckRecords
@@ -62,6 +63,7 @@ class Store:
         self.drills = DrillAnswers(self, clock)
         self.exports = Exports(self, clock)
         self.checks = CheckRecords(self, clock)  # the scam-message checker
+        self.asks = AskRecords(self)  # "ask in your own words" (issue 17): counts only
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Conn]:

@@ -451,3 +451,13 @@ check_counts = sa.Table(
     sa.Column("category", sa.String(32), primary_key=True),
     sa.Column("times", sa.Integer, nullable=False),
 )
+
+# "Ask in your own words" (issue 17): how often typed questions were asked, answered with a
+# lesson (and which topic), given urgent advice, or found nothing, for /stats. Counts only: no
+# resident, no text, no time. The keys are ``bot.core.ask.desk``'s tallies.
+ask_counts = sa.Table(
+    "ask_counts",
+    metadata,
+    sa.Column("tally", sa.String(40), primary_key=True),
+    sa.Column("times", sa.Integer, nullable=False),
+)

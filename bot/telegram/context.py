@@ -7,6 +7,7 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.core.ask.ready import AskerLoader
 from bot.core.content import Content
 from bot.housekeeping import Housekeeping
 from bot.settings import Settings
@@ -27,6 +28,8 @@ class BotData:
         # Needed before the store is open (post_init), so kept apart from Services.
         self.settings: Settings | None = None
         self.content: Content | None = None
+        # The search for typed questions (issue 17), built in the background from post_init.
+        self.asker: AskerLoader | None = None
         # Administrators whose own command menu this process has set.
         self.admin_menus: set[int] = set()
         # Telegram's limits and the clock delivery keeps them by (build_application).

@@ -42,6 +42,8 @@ ACTIONS: list[cb.Action] = [
     cb.LoanStart(),
     cb.LoanChoose(2**31 - 1, 9, 120),
     cb.LoanStop(2**31 - 1),
+    cb.AskOpen("a" * 24),
+    cb.Scammed(),
     cb.BroadcastSend(2**31 - 1),
     cb.BroadcastCancel(3),
 ]
@@ -89,6 +91,10 @@ def test_every_action_has_a_code() -> None:
         "1:bs:-1",
         "1:bs:x",
         "1:bx:1:2",
+        "1:ao:",
+        "1:ao:Credit Report",
+        "1:ao:" + "a" * 25,
+        "1:sos:1",
     ],
 )
 def test_hostile_data_is_refused(data: str | None) -> None:

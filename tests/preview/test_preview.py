@@ -19,7 +19,7 @@ from bot.preview.session import PreviewSession, Shown
 from bot.preview.terminal import to_terminal
 from bot.settings import Settings
 from bot.store import Store
-from tests.conftest import Harness
+from tests.conftest import Harness, built_asker
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -203,7 +203,7 @@ async def test_telegram_and_preview_show_the_same_conversation(
 
     store = await Store.open(f"sqlite+aiosqlite:///{tmp_path}/preview.db")
     try:
-        tutor = Tutor(content, store, default_language="zh")
+        tutor = Tutor(content, store, default_language="zh", asker=built_asker(content))
         # The same resident id as on Telegram: options are shuffled per resident.
         visitor = Visitor(id=3001, language_hint=language, name="Li")
         session = PreviewSession(tutor, store, visitor, lambda line: None, ansi=False)

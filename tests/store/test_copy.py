@@ -37,6 +37,7 @@ async def filled_sqlite(tmp_path: Path) -> str:
         writer = store.exports.writer(chat_id=1, stem="a", header=("x",))
         await writer.write_rows(_rows())
         await store.audit.record(admin_id=9, action="stats")
+        await store.asks.count(tallies=["asked", "lesson", "topic:credit"])  # issue 17's counts
     finally:
         await store.close()
     return url

@@ -17,6 +17,7 @@ from bot.core.admin import ADMIN_COMMANDS
 from bot.core.admin import export as export_command
 from bot.core.admin.ports import AnswerRecord
 from bot.core.content import Content
+from bot.core.html import visible_text
 from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
 from bot.store import exports as export_module
@@ -207,7 +208,9 @@ async def test_stats_text_and_chart_for_a_cohort(bot: Harness) -> None:
         outsider = await resident(bot, user_id)
         await outsider.press(ui.btn_profile_skip)
     exchange = await admin.send("/stats Dawa")
-    assert exchange.methods == ["sendMessage", "sendPhoto"]
+    # The report, then typed questions' counts (issue 17: everyone's only), then the chart.
+    assert exchange.methods == ["sendMessage", "sendMessage", "sendPhoto"]
+    assert ui.admin.ask_not_per_cohort in visible_text(exchange.texts[1])
     text = admin.fake.messages[ADMIN][
         int(exchange.of("sendMessage")[0].result["message_id"])
     ].visible

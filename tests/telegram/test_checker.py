@@ -105,10 +105,10 @@ async def test_check_then_paste_and_the_next_text_is_typed_again(bot: Harness) -
     assert texts.prompt in seen(user)
     await user.send(SCAM_EN)
     assert_answer(bot.content, "en", seen(user), "share_code", "remote_screen")
-    # One text per request: the next one is ordinary typed text, offered the checker.
-    await user.send(SCAM_EN)
-    assert texts.offer in seen(user)
-    assert user.last is not None and texts.btn_check in user.last.labels
+    # One text per request: the next one is typed text, read as a question (issue 17): this
+    # one describes a fraud in progress, so the urgent advice comes first.
+    exchange = await user.send(SCAM_EN)
+    assert bot.content.ui["en"].ask_urgent_stop in visible_text(exchange.texts[0])
 
 
 async def test_the_menu_button_then_paste_in_chinese(bot: Harness) -> None:
@@ -134,8 +134,10 @@ async def test_another_command_cancels_the_request(bot: Harness) -> None:
     texts = flags_of(bot.content).texts["zh"]
     await user.send("/check")
     await user.send("/help")
-    await user.send(SCAM_ZH)
-    assert texts.offer in seen(user)
+    exchange = await user.send(SCAM_ZH)
+    # Typed, not checked: read as a question (issue 17), and it describes a fraud in progress.
+    assert texts.found not in "".join(exchange.texts)
+    assert bot.content.ui["zh"].ask_urgent_stop in visible_text(exchange.texts[0])
 
 
 @pytest.mark.parametrize(
@@ -219,14 +221,13 @@ async def test_a_forwarded_scam_is_checked_before_consent_too(bot: Harness) -> N
     assert_answer(bot.content, "en", seen(user), "share_code")
 
 
-async def test_typed_text_is_offered_the_checker_and_the_menu(bot: Harness) -> None:
+async def test_typed_text_is_read_as_a_question_not_checked(bot: Harness) -> None:
     user = await onboard(bot, user_id=1011)
     texts = flags_of(bot.content).texts["zh"]
     await user.send("你好")
-    assert texts.offer in seen(user)
-    ui = bot.content.ui["zh"]
-    assert user.last is not None
-    assert texts.btn_check in user.last.labels and ui.btn_lessons in user.last.labels
+    # Typed text goes to "ask in your own words" (issue 17): a greeting finds no lesson.
+    assert bot.content.ui["zh"].ask_nothing in seen(user)
+    assert texts.found not in seen(user) and texts.none not in seen(user)
 
 
 async def test_a_group_gets_nothing(bot: Harness) -> None:

@@ -158,7 +158,7 @@ async def test_returning_resident_gets_the_menu(bot: Harness) -> None:
     assert ui.welcome_hello.format(name="Ann") in user.last.visible
     labels = user.last.labels
     assert labels[:3] == [ui.btn_lessons, ui.btn_continue, ui.btn_progress]
-    assert labels[-2:] == [ui.btn_help, ui.btn_language]
+    assert labels[-3:] == [ui.btn_help, ui.btn_language, ui.btn_scammed]
     # The fraud tools (issue 16) sit between them.
     assert bot.content.drills is not None and bot.content.loans is not None
     assert bot.content.drills.texts["en"].btn_drill in labels

@@ -132,12 +132,15 @@ async def test_anything_else_gets_a_pointer_to_the_menu(bot: Harness, act: str) 
             exchange = await user.send("<script>alert(1)</script> & <b>")
     ui = bot.content.ui["en"]
     assert exchange.methods == ["sendMessage"]
-    # Typed text is offered the scam-message checker with the menu (issue 16's routing rule).
-    typed = act in ("huge text", "html text")
-    assert bot.content.redflags is not None
-    pointer = bot.content.redflags.texts["en"].offer if typed else ui.chatter_pointer
-    assert pointer in user.last.visible
-    assert user.last.labels[0] == ui.btn_lessons
+    # Typed text is read as a question (issue 17): lessons found or a kind line, never an
+    # echo; anything else gets the pointer to the menu.
+    if act in ("huge text", "html text"):
+        assert ui.ask_found in user.last.visible or ui.ask_nothing in user.last.visible
+        assert "<script>" not in user.last.visible and "123456" not in user.last.visible
+        assert user.last.labels[-1] == ui.btn_menu
+    else:
+        assert ui.chatter_pointer in user.last.visible
+        assert user.last.labels[0] == ui.btn_lessons
     assert "password" not in json.dumps(await bot.store.privacy.export(resident_id=51))
 
 

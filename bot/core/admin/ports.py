@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Protocol
 
+from bot.core.ask.report import AskCounts
 from bot.core.fraud.check_report import CheckCounts
 from bot.core.fraud.drill_report import DrillTallies
 from bot.core.literacy import ScopeCounts
@@ -140,6 +141,8 @@ class AdminStore(Protocol):
     def exports(self) -> ExportFiles: ...
     @property
     def checks(self) -> CheckCounts: ...
+    @property
+    def asks(self) -> AskCounts: ...
 
 
 class Pictures(Protocol):

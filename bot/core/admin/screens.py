@@ -14,6 +14,7 @@ from bot.core import screens
 from bot.core.admin.figures import Figures
 from bot.core.admin.ports import NOT_GIVEN, ItemTally
 from bot.core.admin.report_text import item_rows, report_lines
+from bot.core.ask.report import ask_lines
 from bot.core.content import Content
 from bot.core.fraud.check_report import check_lines
 from bot.core.fraud.drill_report import drill_lines
@@ -225,6 +226,16 @@ def samples(content: Content, language: Language) -> Iterator[tuple[str, Screen]
         counts = {category.id: 700 for category in content.redflags.categories}
         lines[-2:-2] = check_lines(content, language, {"checked": 9_000, **counts}, min_group=_K)
     yield "admin stats", stats_page(content, language, lines)
+    asked = {"asked": 9_000, "lesson": 6_000, "nothing": 2_000, "urgent": 1_000, "opened": 4_000}
+    asked |= {"button": 3, **{f"topic:{t.id}": 400 for t in content.curriculum.topics}}
+    yield (
+        "admin stats asks",
+        stats_page(content, language, ask_lines(content, language, asked, min_group=_K)),
+    )
+    yield (
+        "admin stats asks by cohort",
+        stats_page(content, language, ask_lines(content, language, None, min_group=_K)),
+    )
     topics = ", ".join(t.id for t in content.curriculum.topics)
     yield (
         "admin unknown topic",

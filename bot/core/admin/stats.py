@@ -13,6 +13,7 @@ from bot.core.admin.export import aggregate_csv
 from bot.core.admin.figures import Figures, shown_share
 from bot.core.admin.ports import BarSeries
 from bot.core.admin.report_text import report_lines, topic_title
+from bot.core.ask.report import ask_report_lines
 from bot.core.fraud.check_report import check_report_lines
 from bot.core.fraud.drill_report import drill_report_lines
 from bot.core.i18n import Language
@@ -23,7 +24,8 @@ Output = Literal["text", "json", "csv"]
 
 
 async def show_stats(desk: Desk, admin_id: int, language: Language, args: str) -> Reply:
-    """/stats [cohort]: the report, the drills' and the checker's sections, and a chart."""
+    """/stats [cohort]: the report, the drills' and the checker's sections, typed questions'
+    counts, and a chart."""
     texts = desk.content.ui[language].admin
     scope = await view_scope(desk, texts, args)
     if isinstance(scope, str):
@@ -39,9 +41,17 @@ async def show_stats(desk: Desk, admin_id: int, language: Language, args: str) -
     lines[-2:-2] = await check_report_lines(
         desk.content, desk.store.checks, language, cohort_id=cohort_id, min_group=desk.min_group
     )
+    # Typed questions' counts (issue 17): a message of their own, after the report.
+    asked = await ask_report_lines(
+        desk.content, desk.store.asks, language, cohort_id=cohort_id, min_group=desk.min_group
+    )
     # Drawing takes a while: off the event loop, so residents' updates go on meanwhile.
     chart = await asyncio.to_thread(chart_document, desk, language, found)
-    return Reply((screens.stats_page(desk.content, language, lines),), photos=(chart,))
+    pages = (
+        screens.stats_page(desk.content, language, lines),
+        screens.stats_page(desk.content, language, asked),
+    )
+    return Reply(pages, photos=(chart,))
 
 
 def chart_document(desk: Desk, language: Language, found: StatsReport) -> Document:

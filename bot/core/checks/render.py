@@ -16,6 +16,7 @@ from bot.core import consent, screens
 from bot.core.admin import screens as admin_screens
 from bot.core.assessment import score_sitting
 from bot.core.callbacks import MAX_BYTES
+from bot.core.checks.ask_screens import ask_screens
 from bot.core.checks.limits import ASSESSMENT_FILE, BUTTON_COLUMNS, MESSAGE_LIMIT
 from bot.core.content import Content, Problem
 from bot.core.curriculum import Lesson, Topic
@@ -66,6 +67,7 @@ def _static_screens(content: Content, language: Language) -> Iterator[tuple[str,
         yield "check", screens.check_result(content, language, [])
         yield "check", screens.check_result(content, language, every_flag)
         yield "check", screens.check_unreadable(content, language)
+    yield from ask_screens(content, language)  # typed questions (issue 17)
     for key, value in ui:
         if isinstance(value, str) and not key.startswith(("btn_", "mark_")):
             yield f"notice {key}", screens.notice_with_menu(content, language, value)

@@ -7,6 +7,8 @@ import dataclasses
 
 from bot.core import consent, screens
 from bot.core.admin import AdminDesk
+from bot.core.ask.desk import AskDesk
+from bot.core.ask.ready import AskerLoader
 from bot.core.content import Content
 from bot.core.conversation.ports import ConversationStore
 from bot.core.fraud.checking import CheckDesk
@@ -51,6 +53,7 @@ class Conversation:
         *,
         default_language: Language,
         admin: AdminDesk | None = None,
+        asker: AskerLoader | None = None,
     ) -> None:
         self.content = content
         self.store = store
@@ -61,6 +64,9 @@ class Conversation:
         self.loans = LoanDesk(content, store.loans)
         # The scam-message checker (issue 16): /check, its button, forwarded messages.
         self.checks = CheckDesk(content, store.checks)
+        # Ask in your own words (issue 17): typed questions, built in the background (``asker``;
+        # None: typed text is offered the checker and the menu, as before).
+        self.asks = AskDesk(content, store.asks, asker)
 
     def language_for(self, hint: str | None) -> Language:
         return suggest_language(hint, self.default_language)

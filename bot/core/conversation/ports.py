@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from bot.core.ask.desk import AskStore
 from bot.core.fraud.checking import CheckStore
 from bot.core.fraud.drills import DrillStore
 from bot.core.fraud.loan_talk import LoanSessionStore
@@ -125,3 +126,5 @@ class ConversationStore(Protocol):
     def loans(self) -> LoanSessionStore: ...
     @property
     def checks(self) -> CheckStore: ...
+    @property
+    def asks(self) -> AskStore: ...

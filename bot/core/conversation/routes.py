@@ -13,6 +13,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 
 from bot.core import callbacks as cb
 from bot.core.conversation import (
+    ask,
     broadcasts,
     checkup,
     fraud,
@@ -118,6 +119,9 @@ ROWS: tuple[Row, ...] = (
     _row(cb.LoanStart, fraud.loan_start),
     _row(cb.LoanChoose, fraud.loan_choose),
     _row(cb.LoanStop, fraud.loan_stop),
+    # Ask in your own words (issue 17). The urgent advice is given before consent too.
+    _row(cb.Scammed, ask.scammed, before_consent=True, news=False),
+    _row(cb.AskOpen, ask.open_lesson),
     # Administrators' buttons: checked against the administrators' list, consent or not.
     _row(cb.BroadcastSend, broadcasts.confirm, before_consent=True, news=False),
     _row(cb.BroadcastCancel, broadcasts.confirm, before_consent=True, news=False),

@@ -63,8 +63,13 @@ class Tutor(Conversation):
 
         async def asked_to_check() -> bool:
             nonlocal known
-            known = await self.resident(visitor)
-            return known.consented and await self.checks.asked(known.id)
+            # Read, not created: a text describing a fraud gets urgent advice before consent,
+            # and nothing is stored for someone who has not consented (``_typed``).
+            known = await self.store.residents.get(resident_id=visitor.id)
+            if known is None or not known.consented:
+                return False
+            known = await self.resident(visitor)  # marks them seen
+            return await self.checks.asked(known.id)
 
         match await routing.route(text, forwarded=forwarded, asked_to_check=asked_to_check):
             case routing.Route.CHECK:
@@ -75,7 +80,7 @@ class Tutor(Conversation):
             case routing.Route.COMMAND:
                 return await self._command_text(visitor, text)
             case routing.Route.TYPED:
-                return await self._typed(visitor, known or await self.resident(visitor), text)
+                return await self._typed(visitor, known, text)
 
     async def _command_text(self, visitor: Visitor, text: str) -> Reply:
         """``/start [payload]``, another known command, an administrator's, or an unknown one."""
@@ -99,18 +104,28 @@ class Tutor(Conversation):
                     return await self.command(visitor, command)
         return await self.chatter(visitor)
 
-    async def _typed(self, visitor: Visitor, resident: Resident, text: str) -> Reply:
-        """Typed text that is neither a command nor a message to check."""
-        if resident.consented:
+    async def _typed(self, visitor: Visitor, resident: Resident | None, text: str) -> Reply:
+        """Typed text that is neither a command nor a message to check: ``resident`` is the
+        stored one, or None for someone finlit has not met."""
+        consented = resident if resident is not None and resident.consented else None
+        if consented is not None:
             # The loan calculator waiting for a number takes typed text as its answer (issue 16).
-            typed = await self.loans.typed(resident.id, resident.language, text)
+            typed = await self.loans.typed(consented.id, consented.language, text)
             if typed is not None:
                 return typed
-            # Until the "ask in your own words" path answers it: offer the checker and the menu.
-            offer = self.checks.offer(resident.language)
-            if offer is not None:
-                return await self.with_news(resident, Reply((offer,)))
-        return await self.chatter(visitor)
+        if not self.asks.available:  # no asker: offer the checker and the menu
+            offer = self.checks.offer(consented.language) if consented else None
+            if consented is not None and offer is not None:
+                return await self.with_news(consented, Reply((offer,)))
+            return await self.chatter(visitor)
+        # Ask in your own words (issue 17): danger first, whoever asks, consent or not.
+        language = resident.language if resident else self.language_for(visitor.language_hint)
+        answer = await self.asks.read(text, language)
+        if consented is None:
+            # Nothing stored: the urgent advice, or (as before) the privacy notice first.
+            return self.asks.urgent(language) if answer.urgent else await self.chatter(visitor)
+        reply = await self.asks.answer(language, answer)
+        return reply if answer.urgent else await self.with_news(consented, reply)
 
     async def chatter(self, visitor: Visitor, *, forwarded: bool = False) -> Reply:
         """Free text, stickers, photos, voice: a friendly pointer to the buttons. A picture,

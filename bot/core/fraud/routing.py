@@ -4,8 +4,10 @@
 2. A command ("/menu", "/check") goes to its handler.
 3. Any other text goes to the checker when the resident asked to check a message (``/check`` or
    the "check a message" button) within ``CHECK_WAIT``.
-4. Anything else is typed text: for now the checker and the menu are offered; the "ask in your
-   own words" path (issue 17) will answer it here.
+4. Anything else is typed text, read as a question by the "ask in your own words" path
+   (issue 17, ``bot.core.ask``): urgent advice first when it describes a fraud in progress (before
+   consent too), else the lessons that answer it. A loan calculator waiting for a number takes
+   it first.
 
 Groups never reach this rule (see ``bot.telegram.handlers.in_group``).
 """

@@ -47,6 +47,8 @@ def main_menu(content: Content, language: Language, notice: str | None = None) -
         *_checker_row(content, language),
         *_fraud_tools_row(content, language),
         (Button.of(ui.btn_help, cb.Help()), Button.of(ui.btn_language, cb.ChooseLanguage())),
+        # Always there, always last (issue 17): help at the worst moment, without typing.
+        (Button.of(ui.btn_scammed, cb.Scammed()),),
     )
     return Screen(text, keyboard)
 
