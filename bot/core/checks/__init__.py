@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.checks.ask import check_ask
 from bot.core.checks.fraud import check_fraud_tools, fraud_tool_warnings
 from bot.core.checks.published import check_checkup_mapping, check_stored_ids
 from bot.core.checks.render import check_screens
@@ -47,6 +48,7 @@ def check_content(content: Content) -> list[Problem]:
     """Every problem of parsed content; the screens are rendered only when nothing else is
     wrong (rendering is only meaningful on otherwise sound content)."""
     problems = [*check_texts(content), *check_stored_ids(content), *check_fraud_tools(content)]
+    problems += check_ask(content)
     if not problems:
         problems += check_screens(content)
     return problems
