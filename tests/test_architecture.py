@@ -20,7 +20,7 @@ MAX_LINES = 500
 
 # What the core may import besides the standard library and itself: pure libraries, no I/O.
 CORE_LIBRARIES = frozenset(
-    {"pydantic", "jinja2", "markupsafe", "yaml", "opencc", "rank_bm25", "snowballstemmer"}
+    {"pydantic", "jinja2", "markupsafe", "yaml", "opencc", "rank_bm25", "Stemmer"}
 )
 
 # Who may import whom, by layer (the first two parts of a module's name: ``bot.core``,

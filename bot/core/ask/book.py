@@ -72,6 +72,8 @@ class AskBook(BaseModel):
 
     # Each group: words that mean the same thing; the first is the one the lessons use.
     synonyms: list[Annotated[list[Term], Field(min_length=2)]]
+    # Words that never carry the topic (greetings, spoken fillers): dropped before searching.
+    fillers: list[Term] = []
     danger: Danger
 
     @field_validator("synonyms")
@@ -91,6 +93,17 @@ class AskBook(BaseModel):
                     )
                 seen[term] = number
         return groups
+
+    @field_validator("fillers")
+    @classmethod
+    def _fillers_folded(cls, fillers: list[str]) -> list[str]:
+        for term in fillers:
+            if fold(term) != term.strip() or term != term.strip():
+                raise ValueError(f"filler {term!r}: write it as {fold(term).strip()!r}")
+        doubled = sorted({term for term in fillers if fillers.count(term) > 1})
+        if doubled:
+            raise ValueError(f"fillers listed twice: {', '.join(doubled)}")
+        return fillers
 
     @model_validator(mode="after")
     def _flags_named_once(self) -> AskBook:

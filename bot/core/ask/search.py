@@ -68,7 +68,7 @@ class Search:
     def __init__(self, content: Content, book: AskBook | None) -> None:
         synonyms = Synonyms(book.synonyms if book is not None else [])
         folds = content.redflags.folds if content.redflags is not None else {}
-        self._reader = Reader(synonyms, folds)
+        self._reader = Reader(synonyms, folds, book.fillers if book is not None else ())
         self._danger = DangerReader(book.danger, content.redflags) if book is not None else None
         self._urgent_lessons = tuple(book.danger.lessons) if book is not None else ()
         entries: list[_Entry] = []
@@ -83,24 +83,36 @@ class Search:
         self._idf: dict[str, float] = {term: float(v) for term, v in self._bm25.idf.items()}
         self._unknown_idf = max(self._idf.values(), default=1.0)
         self._terms: tuple[frozenset[str], ...] = tuple(frozenset(d) for d in documents)
+        # What the lessons are about: the words of their titles and summaries (single Chinese
+        # characters are too common to say it). A text shares at least one with the lesson
+        # offered, or it is about something else ("今天晚上吃饺子" meets a story, not a topic).
+        self._topical = frozenset(
+            term
+            for entry in entries
+            for language in LANGUAGES
+            for sentence in entry.sentences[language]
+            if sentence.headline
+            for term in sentence.terms
+            if len(term) > 1 or term.isascii()
+        )
 
     def _index(self, lesson: Lesson) -> tuple[_Entry, list[str]]:
-        document: list[str] = []
-        sentences: dict[Language, tuple[_Sentence, ...]] = {}
+        lines: list[tuple[Language, int, str]] = []
         for language in LANGUAGES:
             headline = [lesson.title.get(language), lesson.summary.get(language)]
             body = [card.get(language) for card in lesson.cards]
             for question in lesson.quiz:
                 body += [question.prompt.get(language), question.explanation.get(language)]
-            found: list[_Sentence] = []
             for weight, texts in ((HEADLINE_WEIGHT, headline), (1, body)):
-                for text in texts:
-                    for sentence in _sentences(text):
-                        terms = self._reader.terms(sentence)
-                        document += terms * weight
-                        if terms and (weight > 1 or len(terms) >= REASON_MIN_TERMS):
-                            found.append(_Sentence(sentence, frozenset(terms), weight > 1))
-            sentences[language] = tuple(found)
+                lines += [(language, weight, s) for text in texts for s in _sentences(text)]
+        document: list[str] = []
+        found: dict[Language, list[_Sentence]] = {language: [] for language in LANGUAGES}
+        all_terms = self._reader.terms_of_lines([sentence for _, _, sentence in lines])
+        for (language, weight, sentence), terms in zip(lines, all_terms, strict=True):
+            document += terms * weight
+            if terms and (weight > 1 or len(terms) >= REASON_MIN_TERMS):
+                found[language].append(_Sentence(sentence, frozenset(terms), weight > 1))
+        sentences = {language: tuple(found[language]) for language in LANGUAGES}
         return _Entry(lesson.id, sentences), document
 
     def ask(self, text: str, language: Language) -> Answer:
@@ -124,14 +136,20 @@ class Search:
         return ranked
 
     def _search(self, terms: list[str], language: Language) -> tuple[Suggestion, ...]:
-        if not terms:
+        asked = frozenset(terms)
+        topical = asked & self._topical
+        if not topical:
             return ()
         scores = self._bm25.get_scores(terms)
-        ranked = sorted(range(len(self._entries)), key=lambda i: -float(scores[i]))
+        # Only lessons the text meets on their topic, not just in a story's words.
+        ranked = sorted(
+            (i for i in range(len(self._entries)) if topical & self._terms[i]),
+            key=lambda i: -float(scores[i]),
+        )
+        if not ranked:
+            return ()
         best = float(scores[ranked[0]])
-        asked = frozenset(terms)
-        coverage = self.coverage(asked, ranked[0])
-        if coverage < MIN_COVERAGE or best < MIN_SCORE:
+        if best < MIN_SCORE or self.coverage(asked, ranked[0]) < MIN_COVERAGE:
             return ()
         return tuple(
             Suggestion(self._entries[i].lesson_id, self._reason(self._entries[i], asked, language))
