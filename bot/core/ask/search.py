@@ -31,7 +31,7 @@ HEADLINE_WEIGHT = 3
 # MIN_COVERAGE of what the text says (its terms weighted by idf; a term no lesson has weighs the
 # most: "猪肉最近涨价了没" shares 涨价 with a lesson, and little else); then each lesson scoring
 # at least RELATIVE_SCORE of the best. Tuned on tests/fixtures/ask/tuning.yaml only.
-MIN_SCORE = 5.0
+MIN_SCORE = 2.5
 MIN_COVERAGE = 0.26
 RELATIVE_SCORE = 0.4
 # A reason fits on one line under a button: this many characters, Chinese counting two.
