@@ -12,6 +12,7 @@ Nothing is stored or logged.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import html
 import re
 
@@ -32,6 +33,10 @@ HEADLINE_WEIGHT = 3
 # most: "猪肉最近涨价了没" shares 涨价 with a lesson, and little else); then each lesson scoring
 # at least RELATIVE_SCORE of the best. Tuned on tests/fixtures/ask/tuning.yaml only.
 MIN_SCORE = 2.5
+# A misspelt English word (of at least TYPO_MIN_LETTERS) is read as the lessons' word that
+# difflib finds at least this similar.
+TYPO_MIN_LETTERS = 5
+TYPO_CUTOFF = 0.8
 MIN_COVERAGE = 0.26
 RELATIVE_SCORE = 0.4
 # A reason fits on one line under a button: this many characters, Chinese counting two.
@@ -82,6 +87,12 @@ class Search:
         self._bm25 = BM25Okapi(documents)
         self._idf: dict[str, float] = {term: float(v) for term, v in self._bm25.idf.items()}
         self._unknown_idf = max(self._idf.values(), default=1.0)
+        # English words of the lessons by first letter, for typos ("recieve", "paymnet").
+        by_letter: dict[str, list[str]] = {}
+        for term in self._idf:
+            if term.isascii() and term.isalpha() and len(term) >= TYPO_MIN_LETTERS:
+                by_letter.setdefault(term[0], []).append(term)
+        self._english = {letter: tuple(words) for letter, words in by_letter.items()}
         self._terms: tuple[frozenset[str], ...] = tuple(frozenset(d) for d in documents)
         # What the lessons are about: the words of their titles and summaries (single Chinese
         # characters are too common to say it). A text shares at least one with the lesson
@@ -118,14 +129,27 @@ class Search:
     def ask(self, text: str, language: Language) -> Answer:
         """Danger first, then up to three lessons, best first."""
         urgent = self._danger is not None and self._danger.urgent(text)
-        terms = self._reader.terms(text)
+        terms = self._spelled(self._reader.terms(text))
         if urgent and self._urgent_lessons:
             return Answer(True, tuple(self._headline(i, language) for i in self._urgent_lessons))
         return Answer(urgent, self._search(terms, language))
 
+    def _spelled(self, terms: list[str]) -> list[str]:
+        """An English word no lesson has, read as the lessons' closest word (difflib), if one
+        is close enough: residents type "recieve" and "paymnet"."""
+        spelled = []
+        for term in terms:
+            if term not in self._idf and term.isascii() and len(term) >= TYPO_MIN_LETTERS:
+                close = difflib.get_close_matches(
+                    term, self._english.get(term[0], ()), n=1, cutoff=TYPO_CUTOFF
+                )
+                term = close[0] if close else term
+            spelled.append(term)
+        return spelled
+
     def lesson_scores(self, text: str) -> list[tuple[str, float]]:
         """Every lesson's score for ``text``, best first (for tuning and the bench)."""
-        scores = self._bm25.get_scores(self._reader.terms(text))
+        scores = self._bm25.get_scores(self._spelled(self._reader.terms(text)))
         ranked = sorted(
             (
                 (entry.lesson_id, float(score))

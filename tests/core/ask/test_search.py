@@ -72,6 +72,13 @@ def test_a_voice_input_run_on_finds_its_lesson(asker: Asker) -> None:
     assert "credit-check" in lessons(asker, text)
 
 
+def test_misspelt_english_words_are_read_as_the_lessons_words(asker: Asker) -> None:
+    assert lessons(asker, "how do i recieve mony with a qr code", "en") == lessons(
+        asker, "how do i receive money with a qr code", "en"
+    )
+    assert "pandao-basics" in lessons(asker, "how does a garantee company help farmers borow", "en")
+
+
 # -- the threshold -----------------------------------------------------------------------------
 
 
