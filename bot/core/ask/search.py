@@ -3,10 +3,12 @@ curriculum).
 
 One document per lesson: its titles, summaries, cards, quiz questions and explanations in both
 languages (title and summary count ``HEADLINE_WEIGHT`` times), read by ``tokens.Reader``. A text
-gets the lessons whose score clears ``MIN_SCORE`` (off-topic texts score next to nothing), best
-first, each with the sentence of that lesson, in the language asked for, that shares most with
-the text. Built once (``build_asker``), then read-only: ``ask`` may be called from any thread.
-Nothing is stored or logged.
+gets up to three lessons, best first, when it meets them on a topic word and the best clears the
+thresholds below (off-topic texts get none), each with the sentence of that lesson, in the
+language asked for, that shares most with the text. A text that describes a fraud in progress
+(``danger.DangerReader``) is urgent and gets the after-fraud lessons of content/ask.yaml instead.
+Built once (``build_asker``), then read-only: ``ask`` may be called from any thread. Nothing is
+stored or logged.
 """
 
 from __future__ import annotations
@@ -33,12 +35,12 @@ HEADLINE_WEIGHT = 3
 # most: "猪肉最近涨价了没" shares 涨价 with a lesson, and little else); then each lesson scoring
 # at least RELATIVE_SCORE of the best. Tuned on tests/fixtures/ask/tuning.yaml only.
 MIN_SCORE = 2.5
+MIN_COVERAGE = 0.26
+RELATIVE_SCORE = 0.4
 # A misspelt English word (of at least TYPO_MIN_LETTERS) is read as the lessons' word that
 # difflib finds at least this similar.
 TYPO_MIN_LETTERS = 5
 TYPO_CUTOFF = 0.8
-MIN_COVERAGE = 0.26
-RELATIVE_SCORE = 0.4
 # A reason fits on one line under a button: this many characters, Chinese counting two.
 REASON_COLUMNS = 64
 # A sentence of this many terms counts half as much again as a short one of the same matches.
@@ -75,7 +77,7 @@ class Search:
         folds = content.redflags.folds if content.redflags is not None else {}
         self._reader = Reader(synonyms, folds, book.fillers if book is not None else ())
         self._danger = DangerReader(book.danger, content.redflags) if book is not None else None
-        self._urgent_lessons = tuple(book.danger.lessons) if book is not None else ()
+        urgent_lessons = book.danger.lessons if book is not None else []
         entries: list[_Entry] = []
         documents: list[list[str]] = []
         for _, lesson in content.curriculum.lessons():
@@ -84,6 +86,8 @@ class Search:
             documents.append(document)
         self._entries = tuple(entries)
         self._by_id = {entry.lesson_id: entry for entry in entries}
+        # (the content check names an unknown one; it is skipped here)
+        self._urgent_lessons = tuple(i for i in urgent_lessons if i in self._by_id)
         self._bm25 = BM25Okapi(documents)
         self._idf: dict[str, float] = {term: float(v) for term, v in self._bm25.idf.items()}
         self._unknown_idf = max(self._idf.values(), default=1.0)
@@ -121,7 +125,7 @@ class Search:
         all_terms = self._reader.terms_of_lines([sentence for _, _, sentence in lines])
         for (language, weight, sentence), terms in zip(lines, all_terms, strict=True):
             document += terms * weight
-            if terms and (weight > 1 or len(terms) >= REASON_MIN_TERMS):
+            if weight > 1 or len(terms) >= REASON_MIN_TERMS:  # a title always, to name it
                 found[language].append(_Sentence(sentence, frozenset(terms), weight > 1))
         sentences = {language: tuple(found[language]) for language in LANGUAGES}
         return _Entry(lesson.id, sentences), document
