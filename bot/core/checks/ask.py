@@ -10,7 +10,7 @@ from bot.core.ask.book import ASK_FILE
 from bot.core.ask.danger import DangerReader
 from bot.core.ask.tokens import Synonyms
 from bot.core.content import Content, Problem
-from bot.core.fraud.normalise import fold
+from bot.core.fraud.normalise import MAX_CHARS, fold
 from bot.core.i18n import LANGUAGES
 
 
@@ -56,8 +56,14 @@ def _unmet_synonyms(content: Content) -> list[Problem]:
             for question in lesson.quiz:
                 texts += [question.prompt.get(language), question.explanation.get(language)]
     synonyms = Synonyms(content.ask.synonyms)
-    # One text at a time: fold() keeps only the first few thousand characters of a text.
-    read = "\n".join(synonyms.apply(fold(text)) for text in texts)
+    # In chunks: fold() keeps only the first MAX_CHARS characters of a text.
+    chunks: list[str] = []
+    for text in texts:
+        if chunks and len(chunks[-1]) + len(text) < MAX_CHARS:
+            chunks[-1] += "\n" + text
+        else:
+            chunks.append(text)
+    read = "\n".join(synonyms.apply(fold(chunk)) for chunk in chunks)
     return [
         Problem(
             ASK_FILE,
