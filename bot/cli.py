@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
         "check", help="check a message on standard input for scam red flags (as /check)"
     )
     scam.add_argument("--lang", choices=["zh", "en"], help="language of the sentences")
+    ask = commands.add_parser(
+        "ask",
+        help="a typed text on standard input: 'urgent' first when it gets the urgent advice, "
+        "then up to three lesson ids, best first (as residents who type are answered)",
+    )
+    ask.add_argument("--lang", choices=["zh", "en"], help="the resident's language")
     scam_eval = commands.add_parser(
         "check-eval", help="the scam checker's precision and recall on the labelled corpus"
     )
@@ -118,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check(args, settings)
     if args.command == "check-eval":
         return _check_eval(args, settings)
+    if args.command == "ask":
+        return _ask(args, settings)
     if args.command == "preview":
         return _preview(args, settings)
     if args.command == "stats":
@@ -259,6 +267,22 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
     language = args.lang or settings.default_language
     for category in checker.flags(sys.stdin.read()):
         print(f"{category.id}\t{category.sentence(language)}")
+    return 0
+
+
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    """'urgent' on the first line when the text gets the urgent advice, then lesson ids."""
+    from bot.core.ask.search import build_asker
+
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as exc:
+        return _refuse(exc)
+    answer = build_asker(content).ask(sys.stdin.read(), args.lang or settings.default_language)
+    if answer.urgent:
+        print("urgent")
+    for suggestion in answer.suggestions:
+        print(suggestion.lesson_id)
     return 0
 
 

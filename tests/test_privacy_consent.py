@@ -30,9 +30,9 @@ from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
 
 REPO = Path(__file__).resolve().parents[1]
-BASE = yaml.safe_load((REPO / "content" / "privacy.yaml").read_text(encoding="utf-8"))[
-    "versions"
-][-1]["version"]
+BASE = yaml.safe_load((REPO / "content" / "privacy.yaml").read_text(encoding="utf-8"))["versions"][
+    -1
+]["version"]
 NEXT = BASE + 1
 
 REMINDERS = {

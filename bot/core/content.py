@@ -17,6 +17,7 @@ import yaml
 from markupsafe import Markup
 from pydantic import BaseModel, ValidationError
 
+from bot.core.ask.book import ASK_FILE, AskBook
 from bot.core.assessment import Assessment
 from bot.core.consent import PrivacyNotice
 from bot.core.curriculum import Curriculum, Published, Topic
@@ -73,6 +74,8 @@ class Content:
     # published.yaml: every lesson and question id ever published, aliases, check-up versions
     # (None for a content directory that has published nothing yet, such as a test fixture).
     published: Published | None = None
+    # "Ask in your own words" (issue 17): synonyms and danger phrases (ask.yaml), when present.
+    ask: AskBook | None = None
 
     def render(self, template: str, language: Language, **context: Any) -> str:
         """Render a template with the language's UI catalogue available as ``ui``."""
@@ -239,6 +242,7 @@ def parse_content(root: Path) -> Content:
     drills = _load_optional(root, DRILL_FILE, DrillBook, problems)
     loans = _load_optional(root, LOANS_FILE, LoanBook, problems)
     redflags = _load_optional(root, REDFLAGS_FILE, RedFlags, problems)
+    ask = _load_optional(root, ASK_FILE, AskBook, problems)
 
     templates = make_environment(root / "templates")
     for name in sorted(p.name for p in (root / "templates").glob("*.j2")):
@@ -266,6 +270,7 @@ def parse_content(root: Path) -> Content:
         loans=loans,
         published=published,
         redflags=redflags,
+        ask=ask,
     )
     return content
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.checks.ask import check_ask
 from bot.core.checks.ask_screens import check_after_fraud
 from bot.core.checks.fraud import check_fraud_tools, fraud_tool_warnings
 from bot.core.checks.labels import label_warnings
@@ -70,6 +71,7 @@ def check_content(content: Content) -> list[Problem]:
         *check_privacy_gates(content),
     ]
     problems += check_after_fraud(content)
+    problems += check_ask(content)
     if not problems:
         problems += check_screens(content)
     return problems

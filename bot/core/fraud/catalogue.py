@@ -33,7 +33,7 @@ def compile_pattern(source: str, form: Form) -> re.Pattern[str]:
 _CROSSES_CLAUSES = re.compile(r"(?<!\\)\.|\\[sSWD]|\[\^")
 
 
-def _pattern_problem(source: str) -> str | None:
+def pattern_problem(source: str) -> str | None:
     try:
         compiled = re.compile(source)
     except re.error as exc:
@@ -77,7 +77,7 @@ class Category(BaseModel):
             if isinstance(entry, list) and len(entry) < 2:
                 raise ValueError("a list of patterns needs at least two (all must match)")
             for source in group:
-                problem = _pattern_problem(source)
+                problem = pattern_problem(source)
                 if problem is not None:
                     raise ValueError(f"pattern {source!r}: {problem}")
         return entries
@@ -141,7 +141,7 @@ class RedFlags(BaseModel):
     @classmethod
     def _valid_cues(cls, cues: list[str]) -> list[str]:
         for source in cues:
-            problem = _pattern_problem(source)
+            problem = pattern_problem(source)
             if problem is not None:
                 raise ValueError(f"{source!r}: {problem}")
         return cues
