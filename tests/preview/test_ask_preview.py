@@ -29,7 +29,7 @@ WALKS: dict[Language, tuple[str, str, str]] = {
     "en": (
         "someone told me to move my money to a safe account",
         "how do I check my credit report",
-        "credit-report",
+        "credit-check",
     ),
 }
 

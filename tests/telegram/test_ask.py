@@ -135,7 +135,7 @@ async def test_danger_from_a_consented_resident_is_answered_and_counted(bot: Har
 
 @pytest.mark.parametrize(
     ("language", "text", "lesson_id"),
-    [("zh", ECNY_ZH, "ecny-what"), ("en", CREDIT_EN, "credit-report")],
+    [("zh", ECNY_ZH, "ecny-what"), ("en", CREDIT_EN, "credit-check")],
 )
 async def test_a_question_gets_lesson_buttons_that_open_the_lesson(
     bot: Harness, language: Language, text: str, lesson_id: str
