@@ -21,6 +21,13 @@ while the export ran (the export reads on its own connection; residents' writes 
 the issue's figures at 1 M answers:
 
     python bench/stats.py --residents 20000 --answers 1000000 --repeat 9
+
+With ``--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres`` (a server; the
+benchmark creates a database of its own there and drops it, unless ``--keep``), the same
+population is copied into PostgreSQL (bench/stats_postgres.py: COPY) and /stats is timed there
+too, side by side with SQLite, checking that both give identical figures:
+
+    python bench/stats.py --no-export --database-url postgresql+asyncpg://postgres@127.0.0.1/postgres
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import make_url
 
 from bot.core.admin import AdminDesk
 from bot.core.assessment import DIMENSIONS
@@ -64,6 +72,11 @@ from bot.store.reports import Reports
 from bot.store.scope_counts import raw_scope_counts, scope_counts
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for bench.stats_postgres: the repository is not installed
+
+from bench import stats_postgres  # noqa: E402
+
 CONTENT = ROOT / "content"
 # A fixed "now" keeps a seeded run reproducible (activity windows are counted back from it).
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -998,6 +1011,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--explain", action="store_true", help="print each fast-path query's time and plan"
     )
     parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgresql+asyncpg://...): time /stats there too, side by "
+        "side (in a database of the benchmark's own, dropped unless --keep)",
+    )
+    parser.add_argument(
         "--no-export",
         action="store_true",
         help="skip /stats and /export side by side at both sizes (with a resident writing)",
@@ -1005,15 +1023,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.residents < 10 or args.answers < 10 or args.repeat < 1:
         parser.error("need at least 10 residents, 10 answers and 1 repeat")
+    if args.database_url and make_url(args.database_url).get_backend_name() != "postgresql":
+        parser.error("--database-url must be a postgresql+asyncpg:// URL")
     if not 0 < args.cohort_share <= CONSENT_SHARE:
         parser.error(f"--cohort-share must be in (0, {CONSENT_SHARE}]")
     return args
 
 
+Fast = tuple[tuple[ScopeCounts, StatsReport], tuple[ScopeCounts, StatsReport]]
+
+
 async def measure(
     path: Path, big: Generated, repeat: int, explain: bool
-) -> tuple[list[Timing], list[str], list[str]]:
-    """The four timings, the equality checks' findings, and per-query plans if asked for."""
+) -> tuple[list[Timing], list[str], list[str], Fast]:
+    """The four timings, the equality checks' findings, per-query plans if asked for, and the
+    fast path's figures (whole, cohort)."""
     store = await Store.open(f"sqlite+aiosqlite:///{path}")
     try:
         bench = Bench(store, load_shape(), big.cohort_name)
@@ -1038,9 +1062,120 @@ async def measure(
         if explain or timings[0].median_ms > SLOW_FAST_PATH_MS:
             for cohort_id in (None, BENCHMARK_COHORT_ID):
                 plans += await explain_fast_path(bench, path, cohort_id)
-        return timings, problems, plans
+        return timings, problems, plans, (results[0], results[1])
     finally:
         await store.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class PostgresFigures:
+    version: str
+    fill: dict[str, float]  # seconds per phase; empty when an earlier database was reused
+    rows: dict[str, int]
+    timings: list[Timing]  # whole, cohort
+    problems: list[str]  # where its figures differ from SQLite's
+    plans: list[str]
+
+
+async def explain_postgres(bench: Bench, url: str, cohort_id: int | None) -> list[str]:
+    """Each statement of one fast-path call on PostgreSQL: its time and EXPLAIN ANALYZE."""
+    timings: list[tuple[float, str, Any]] = []
+    started: list[float] = []
+
+    def before(*_: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        timings.append((time.perf_counter() - started.pop(), statement, parameters))
+
+    sync_engine = bench.store.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", before)
+    event.listen(sync_engine, "after_cursor_execute", after)
+    try:
+        total = time.perf_counter()
+        await bench.report(scope_counts, cohort_id)
+        total = time.perf_counter() - total
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", before)
+        event.remove(sync_engine, "after_cursor_execute", after)
+    scope = "whole population" if cohort_id is None else f"cohort {cohort_id}"
+    lines = [f"PostgreSQL fast path, {scope}: {total * 1000:.1f} ms in {len(timings)} statements"]
+    for seconds, statement, parameters in sorted(timings, key=lambda t: -t[0]):
+        lines.append(f"  {seconds * 1000:8.1f} ms  {' '.join(statement.split())}")
+        lines.append(f"             params {tuple(parameters)!r}")
+        for line in await stats_postgres.explain(url, statement, tuple(parameters)):
+            lines.append(f"             {line}")
+    return lines
+
+
+async def measure_postgres(
+    server_url: str, path: Path, big: Generated, args: argparse.Namespace, sqlite_fast: Fast
+) -> PostgresFigures:
+    """Fill (or reuse) the benchmark's PostgreSQL database, then time the fast path there."""
+    params = dataclasses.asdict(big.params)
+    name = stats_postgres.database_name(params)
+    url = stats_postgres.target_url(server_url, name)
+    fill: dict[str, float] = {}
+    if not (args.reuse and await stats_postgres.saved_params(server_url, name) == params):
+        print(f"copying the population into PostgreSQL database {name} ...", flush=True)
+        fill = await stats_postgres.fill(path, server_url, name, params)
+    store = await Store.open(url)
+    try:
+        bench = Bench(store, load_shape(), big.cohort_name)
+        timings, problems = [], []
+        for label, cohort_id, expected in (
+            ("whole", None, sqlite_fast[0]),
+            ("cohort", BENCHMARK_COHORT_ID, sqlite_fast[1]),
+        ):
+            timing, result = await bench.time(label, scope_counts, cohort_id, args.repeat)
+            timings.append(timing)
+            for what, x, y in (
+                ("counts", result[0], expected[0]),
+                ("report", result[1], expected[1]),
+            ):
+                found = first_difference(x, y, what)
+                if found:
+                    problems.append(f"{label}: {found} (PostgreSQL vs SQLite)")
+        plans: list[str] = []
+        if args.explain or timings[0].median_ms > SLOW_FAST_PATH_MS:
+            for cohort_id in (None, BENCHMARK_COHORT_ID):
+                plans += await explain_postgres(bench, url, cohort_id)
+        rows = await stats_postgres.table_rows(url, MAIN_TABLES)
+    finally:
+        await store.close()
+    version = await stats_postgres.server_version(server_url)
+    if not args.keep:
+        await stats_postgres.drop(server_url, name)
+    return PostgresFigures(version, fill, rows, timings, problems, plans)
+
+
+def print_postgres(
+    sqlite_timings: Sequence[Timing], pg: PostgresFigures, sqlite_rows: Mapping[str, int]
+) -> None:
+    """SQLite's and PostgreSQL's /stats side by side on the same population."""
+    if pg.fill:
+        phases = ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in pg.fill.items())
+        print(f"PostgreSQL {pg.version}: filled in {sum(pg.fill.values()):.1f} s ({phases})")
+    else:
+        print(f"PostgreSQL {pg.version}: the kept database reused")
+    if any(pg.rows.get(t) != n for t, n in sqlite_rows.items()):
+        print(f"  rows differ from SQLite's: {pg.rows}")
+    runs = len(pg.timings[0].seconds)
+    print(
+        f"/stats fast path, same population ({runs} runs each)   SQLite median / p95     "
+        "PostgreSQL median / p95"
+    )
+    for label, lite, pg_timing in zip(
+        ("whole population", "cohort"), sqlite_timings[:2], pg.timings, strict=True
+    ):
+        print(
+            f"  {label:<44} {lite.median_ms:8.1f} / {lite.p95_ms:7.1f} ms   "
+            f"{pg_timing.median_ms:8.1f} / {pg_timing.p95_ms:7.1f} ms"
+        )
+    verdict = pg.problems[0] if pg.problems else "OK"
+    print(f"identical figures on SQLite and PostgreSQL (counts, reports, both scopes): {verdict}")
+    for line in pg.plans:
+        print(line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1068,7 +1203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             os.sync()  # let the kernel write the new files back now, not while we measure
 
-        timings, problems, plans = asyncio.run(measure(path, big, args.repeat, args.explain))
+        timings, problems, plans, fast = asyncio.run(measure(path, big, args.repeat, args.explain))
+        postgres = None
+        if args.database_url:
+            postgres = asyncio.run(measure_postgres(args.database_url, path, big, args, fast))
         measured_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         footprints = in_fresh_processes(
             [
@@ -1092,6 +1230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for line in plans:
             print(line)
+        if postgres is not None:
+            print_postgres(timings, postgres, big.rows)
+            problems += postgres.problems
         if not args.no_export:
             # One population at a time: the two processes would otherwise share the CPU.
             sizes = [
