@@ -21,6 +21,13 @@ while the export ran (the export reads on its own connection; residents' writes 
 the issue's figures at 1 M answers:
 
     python bench/stats.py --residents 20000 --answers 1000000 --repeat 9
+
+With ``--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres`` (a server; the
+benchmark creates a database of its own there and drops it, unless ``--keep``), the same
+population is copied into PostgreSQL (bench/stats_postgres.py: COPY) and /stats is timed there
+too, side by side with SQLite, checking that both give identical figures:
+
+    python bench/stats.py --no-export --database-url postgresql+asyncpg://postgres@127.0.0.1/postgres
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import make_url
 
 from bot.core.admin import AdminDesk
 from bot.core.assessment import DIMENSIONS
@@ -64,6 +72,11 @@ from bot.store.reports import Reports
 from bot.store.scope_counts import raw_scope_counts, scope_counts
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # for bench.stats_postgres: the repository is not installed
+
+from bench import stats_postgres  # noqa: E402
+
 CONTENT = ROOT / "content"
 # A fixed "now" keeps a seeded run reproducible (activity windows are counted back from it).
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
@@ -720,6 +733,8 @@ def first_difference(a: Any, b: Any, path: str) -> str | None:
         if len(a) != len(b):
             return f"{path}: {len(a)} items (fast) vs {len(b)} (baseline)"
         return None
+    if isinstance(a, float) and isinstance(b, float) and math.isclose(a, b, rel_tol=1e-12):
+        return None  # sums of scores added up in another order (SQLite and PostgreSQL)
     return None if a == b else f"{path}: {a!r} (fast) vs {b!r} (baseline)"
 
 
@@ -998,6 +1013,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--explain", action="store_true", help="print each fast-path query's time and plan"
     )
     parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="time only the fast path (e.g. to compare SQLite and PostgreSQL quickly)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server (postgresql+asyncpg://...): time /stats there too, side by "
+        "side (in a database of the benchmark's own, dropped unless --keep)",
+    )
+    parser.add_argument(
         "--no-export",
         action="store_true",
         help="skip /stats and /export side by side at both sizes (with a resident writing)",
@@ -1005,15 +1030,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.residents < 10 or args.answers < 10 or args.repeat < 1:
         parser.error("need at least 10 residents, 10 answers and 1 repeat")
+    if args.database_url and make_url(args.database_url).get_backend_name() != "postgresql":
+        parser.error("--database-url must be a postgresql+asyncpg:// URL")
     if not 0 < args.cohort_share <= CONSENT_SHARE:
         parser.error(f"--cohort-share must be in (0, {CONSENT_SHARE}]")
     return args
 
 
+Fast = tuple[tuple[ScopeCounts, StatsReport], tuple[ScopeCounts, StatsReport]]
+
+
 async def measure(
-    path: Path, big: Generated, repeat: int, explain: bool
-) -> tuple[list[Timing], list[str], list[str]]:
-    """The four timings, the equality checks' findings, and per-query plans if asked for."""
+    path: Path, big: Generated, repeat: int, explain: bool, baseline: bool = True
+) -> tuple[list[Timing], list[str], list[str], Fast]:
+    """The four timings, the equality checks' findings, per-query plans if asked for, and the
+    fast path's figures (whole, cohort)."""
     store = await Store.open(f"sqlite+aiosqlite:///{path}")
     try:
         bench = Bench(store, load_shape(), big.cohort_name)
@@ -1021,16 +1052,20 @@ async def measure(
         runs = [
             ("fast  whole population", scope_counts, None),
             (f"fast  cohort {size}", scope_counts, BENCHMARK_COHORT_ID),
-            ("base  whole population", raw_scope_counts, None),
-            (f"base  cohort {size}", raw_scope_counts, BENCHMARK_COHORT_ID),
         ]
+        if baseline:
+            runs += [
+                ("base  whole population", raw_scope_counts, None),
+                (f"base  cohort {size}", raw_scope_counts, BENCHMARK_COHORT_ID),
+            ]
         timings, results = [], []
         for label, fn, cohort_id in runs:
             timing, result = await bench.time(label, fn, cohort_id, repeat)
             timings.append(timing)
             results.append(result)
         problems = []
-        for scope, fast, base in (("whole", results[0], results[2]), ("cohort", *results[1::2])):
+        pairs = (("whole", results[0], results[2]), ("cohort", *results[1::2])) if baseline else ()
+        for scope, fast, base in pairs:
             for what, x, y in (("counts", fast[0], base[0]), ("report", fast[1], base[1])):
                 if x != y:
                     problems.append(f"{scope}: {first_difference(x, y, what) or 'differ'}")
@@ -1038,9 +1073,120 @@ async def measure(
         if explain or timings[0].median_ms > SLOW_FAST_PATH_MS:
             for cohort_id in (None, BENCHMARK_COHORT_ID):
                 plans += await explain_fast_path(bench, path, cohort_id)
-        return timings, problems, plans
+        return timings, problems, plans, (results[0], results[1])
     finally:
         await store.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class PostgresFigures:
+    version: str
+    fill: dict[str, float]  # seconds per phase; empty when an earlier database was reused
+    rows: dict[str, int]
+    timings: list[Timing]  # whole, cohort
+    problems: list[str]  # where its figures differ from SQLite's
+    plans: list[str]
+
+
+async def explain_postgres(bench: Bench, url: str, cohort_id: int | None) -> list[str]:
+    """Each statement of one fast-path call on PostgreSQL: its time and EXPLAIN ANALYZE."""
+    timings: list[tuple[float, str, Any]] = []
+    started: list[float] = []
+
+    def before(*_: Any) -> None:
+        started.append(time.perf_counter())
+
+    def after(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        timings.append((time.perf_counter() - started.pop(), statement, parameters))
+
+    sync_engine = bench.store.engine.sync_engine
+    event.listen(sync_engine, "before_cursor_execute", before)
+    event.listen(sync_engine, "after_cursor_execute", after)
+    try:
+        total = time.perf_counter()
+        await bench.report(scope_counts, cohort_id)
+        total = time.perf_counter() - total
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", before)
+        event.remove(sync_engine, "after_cursor_execute", after)
+    scope = "whole population" if cohort_id is None else f"cohort {cohort_id}"
+    lines = [f"PostgreSQL fast path, {scope}: {total * 1000:.1f} ms in {len(timings)} statements"]
+    for seconds, statement, parameters in sorted(timings, key=lambda t: -t[0]):
+        lines.append(f"  {seconds * 1000:8.1f} ms  {' '.join(statement.split())}")
+        lines.append(f"             params {tuple(parameters)!r}")
+        for line in await stats_postgres.explain(url, statement, tuple(parameters)):
+            lines.append(f"             {line}")
+    return lines
+
+
+async def measure_postgres(
+    server_url: str, path: Path, big: Generated, args: argparse.Namespace, sqlite_fast: Fast
+) -> PostgresFigures:
+    """Fill (or reuse) the benchmark's PostgreSQL database, then time the fast path there."""
+    params = dataclasses.asdict(big.params)
+    name = stats_postgres.database_name(params)
+    url = stats_postgres.target_url(server_url, name)
+    fill: dict[str, float] = {}
+    if not (args.reuse and await stats_postgres.saved_params(server_url, name) == params):
+        print(f"copying the population into PostgreSQL database {name} ...", flush=True)
+        fill = await stats_postgres.fill(path, server_url, name, params)
+    store = await Store.open(url)
+    try:
+        bench = Bench(store, load_shape(), big.cohort_name)
+        timings, problems = [], []
+        for label, cohort_id, expected in (
+            ("whole", None, sqlite_fast[0]),
+            ("cohort", BENCHMARK_COHORT_ID, sqlite_fast[1]),
+        ):
+            timing, result = await bench.time(label, scope_counts, cohort_id, args.repeat)
+            timings.append(timing)
+            for what, x, y in (
+                ("counts", result[0], expected[0]),
+                ("report", result[1], expected[1]),
+            ):
+                found = first_difference(x, y, what)
+                if found:
+                    problems.append(f"{label}: {found} (fast path: PostgreSQL vs SQLite)")
+        plans: list[str] = []
+        if args.explain or timings[0].median_ms > SLOW_FAST_PATH_MS:
+            for cohort_id in (None, BENCHMARK_COHORT_ID):
+                plans += await explain_postgres(bench, url, cohort_id)
+        rows = await stats_postgres.table_rows(url, MAIN_TABLES)
+    finally:
+        await store.close()
+    version = await stats_postgres.server_version(server_url)
+    if not args.keep:
+        await stats_postgres.drop(server_url, name)
+    return PostgresFigures(version, fill, rows, timings, problems, plans)
+
+
+def print_postgres(
+    sqlite_timings: Sequence[Timing], pg: PostgresFigures, sqlite_rows: Mapping[str, int]
+) -> None:
+    """SQLite's and PostgreSQL's /stats side by side on the same population."""
+    if pg.fill:
+        phases = ", ".join(f"{k.removesuffix('_s')} {v:.1f} s" for k, v in pg.fill.items())
+        print(f"PostgreSQL {pg.version}: filled in {sum(pg.fill.values()):.1f} s ({phases})")
+    else:
+        print(f"PostgreSQL {pg.version}: the kept database reused")
+    if any(pg.rows.get(t) != n for t, n in sqlite_rows.items()):
+        print(f"  rows differ from SQLite's: {pg.rows}")
+    runs = len(pg.timings[0].seconds)
+    print(
+        f"/stats fast path, same population ({runs} runs each)   SQLite median / p95     "
+        "PostgreSQL median / p95"
+    )
+    for label, lite, pg_timing in zip(
+        ("whole population", "cohort"), sqlite_timings[:2], pg.timings, strict=True
+    ):
+        print(
+            f"  {label:<44} {lite.median_ms:8.1f} / {lite.p95_ms:7.1f} ms   "
+            f"{pg_timing.median_ms:8.1f} / {pg_timing.p95_ms:7.1f} ms"
+        )
+    verdict = pg.problems[0] if pg.problems else "OK"
+    print(f"identical figures on SQLite and PostgreSQL (counts, reports, both scopes): {verdict}")
+    for line in pg.plans:
+        print(line)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1068,7 +1214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if missing:
             os.sync()  # let the kernel write the new files back now, not while we measure
 
-        timings, problems, plans = asyncio.run(measure(path, big, args.repeat, args.explain))
+        timings, problems, plans, fast = asyncio.run(
+            measure(path, big, args.repeat, args.explain, baseline=not args.no_baseline)
+        )
+        postgres = None
+        if args.database_url:
+            postgres = asyncio.run(measure_postgres(args.database_url, path, big, args, fast))
         measured_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         footprints = in_fresh_processes(
             [
@@ -1078,11 +1229,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
         print_table(big, small, timings, sqlite3.sqlite_version)
-        whole = timings[2].median_ms / timings[0].median_ms
-        cohort = timings[3].median_ms / timings[1].median_ms
-        print(f"ratio base/fast (median): whole {whole:,.0f}x, cohort {cohort:,.0f}x")
-        verdict = problems[0] if problems else "OK"
-        print(f"identical figures (counts and reports, both scopes): {verdict}")
+        if not args.no_baseline:
+            whole = timings[2].median_ms / timings[0].median_ms
+            cohort = timings[3].median_ms / timings[1].median_ms
+            print(f"ratio base/fast (median): whole {whole:,.0f}x, cohort {cohort:,.0f}x")
+            verdict = problems[0] if problems else "OK"
+            print(f"identical figures (counts and reports, both scopes): {verdict}")
         print(f"peak RSS {mib(measured_rss)} (this process, all four measurements)")
         print("fast path alone, in a fresh process per population:")
         for f in footprints:
@@ -1092,6 +1244,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         for line in plans:
             print(line)
+        if postgres is not None:
+            print_postgres(timings, postgres, big.rows)
+            problems += postgres.problems
         if not args.no_export:
             # One population at a time: the two processes would otherwise share the CPU.
             sizes = [

@@ -374,6 +374,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return EXIT_CONFIG
     configure_logging(settings)
+    if settings.webhook_url is not None:
+        from bot.telegram.webhook import SecretFileError, configured_secret
+
+        # A missing or malformed secret (replicas on PostgreSQL must be given one) is a
+        # configuration error: refused before touching the database or Telegram.
+        try:
+            configured_secret(settings)
+        except SecretFileError as exc:
+            print(f"finlit: configuration error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     try:
         application = build_application(settings)
     except ContentError as exc:
@@ -383,10 +393,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from telegram.error import TelegramError
 
-    from bot.telegram.webhook import ListenError, serve_webhook
+    from bot.telegram.webhook import ListenError, SecretFileError, serve_webhook
 
     try:
         asyncio.run(serve_webhook(application, settings))
+    except SecretFileError as exc:
+        print(f"finlit: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except ListenError as exc:
         print(f"finlit: {exc}", file=sys.stderr)
         return 1

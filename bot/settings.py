@@ -46,11 +46,14 @@ class Settings(BaseSettings):
     # For links printed outside Telegram (the preview); the bot itself asks Telegram its name.
     bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
     # Webhook mode (`finlit run --webhook`, or WEBHOOK_URL set): the public https URL Telegram
-    # POSTs to, the secret it sends back (generated and stored when unset), where to listen.
+    # POSTs to, the secret it sends back, where to listen. On SQLite a secret left unset is
+    # generated once and kept; on PostgreSQL (replicas) the operator must give the same one to
+    # every process (bot/telegram/webhook.py, ``configured_secret``).
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    # Without WEBHOOK_SECRET, a single process generates one and keeps it in this file (mode
-    # 600), never in the database; unset: "webhook-secret" next to the SQLite database.
+    # Without WEBHOOK_SECRET: the file that holds the secret (mode 600), never the database. On
+    # SQLite a single process generates it there; unset: "webhook-secret" next to the database.
+    # On PostgreSQL the operator provides it (e.g. a Compose secret); nothing is generated.
     webhook_secret_file: Path | None = None
     listen_host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
@@ -67,6 +70,11 @@ class Settings(BaseSettings):
     # the variable from the environment itself, when imported; it is checked here so that a
     # wrong one is one clear line instead of a traceback.
     prometheus_multiproc_dir: Path | None = None
+
+    @property
+    def shared_database(self) -> bool:
+        """Whether several processes may share the database (PostgreSQL): replicas."""
+        return make_url(self.database_url).get_backend_name() != "sqlite"
 
     @property
     def secret_file(self) -> Path:

@@ -1,7 +1,8 @@
 """``finlit db copy``: move a deployment's data to another database (SQLite to PostgreSQL).
 
 Both databases are brought to the latest migration first, so they have the same tables. Tables
-are copied parents first, in batches, each batch in a transaction of its own; the target must be
+are copied parents first, in batches (by COPY into PostgreSQL), each batch in a transaction of
+its own; the target must be
 empty unless ``force`` (then its rows are deleted first). Afterwards every table's row count and
 the sum of each of its numeric columns must be equal on both sides, and PostgreSQL's id sequences
 are moved past the copied ids so new rows do not collide with them.
@@ -121,13 +122,22 @@ async def copy_database(
 
 async def _copy_table(source: AsyncEngine, target: AsyncEngine, table: sa.Table) -> int:
     order = list(table.primary_key.columns) or list(table.columns)
+    names = [column.name for column in table.columns]
     total = 0
     async with source.connect() as reading:
         result = await reading.stream(sa.select(table).order_by(*order))
-        async for batch in result.mappings().partitions(BATCH):
-            rows = [{key: _utc(value) for key, value in row.items()} for row in batch]
+        async for batch in result.partitions(BATCH):
+            rows = [tuple(_utc(value) for value in row) for row in batch]
             async with target.begin() as writing:
-                await writing.execute(sa.insert(table), rows)
+                if target.dialect.driver == "asyncpg":
+                    # PostgreSQL's COPY: several times faster than INSERTs at province scale.
+                    driver = (await writing.get_raw_connection()).driver_connection
+                    if driver is None:
+                        raise RuntimeError("the PostgreSQL connection is closed")
+                    await driver.copy_records_to_table(table.name, records=rows, columns=names)
+                else:
+                    rows_by_name = [dict(zip(names, row, strict=True)) for row in rows]
+                    await writing.execute(sa.insert(table), rows_by_name)
             total += len(rows)
     return total
 

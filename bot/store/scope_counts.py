@@ -94,18 +94,28 @@ async def _lessons_per_active(
 async def _assessment(conn: Conn, cohort_id: int | None, knowledge_items: int) -> AssessmentCounts:
     s = assessment_sittings
     finished = s.c.finished_at.is_not(None)
-    base = (
-        sa.select(s)
-        .where(s.c.kind == "baseline", finished, _in_scope(s.c.resident_id, cohort_id))
-        .subquery("base")
-    )
+    # Only the columns compared, and every subquery filtered by kind and scope: PostgreSQL
+    # otherwise hashes the whole sittings table, every column, to find the latest finals by id
+    # (bench/README.md, stats.py on PostgreSQL).
+    wanted = [s.c.resident_id, s.c.instrument_version, *(s.c[f"{d}_score"] for d in DIMENSIONS)]
+
+    def finished_of(kind: str) -> sa.Select[Any]:
+        return sa.select(*wanted).where(
+            s.c.kind == kind, finished, _in_scope(s.c.resident_id, cohort_id)
+        )
+
+    base = finished_of("baseline").subquery("base")
     latest_final_ids = (
         sa.select(sa.func.max(s.c.id).label("id"))
         .where(s.c.kind == "final", finished, _in_scope(s.c.resident_id, cohort_id))
         .group_by(s.c.resident_id)
         .subquery("latest_final_ids")
     )
-    final = sa.select(s).join(latest_final_ids, s.c.id == latest_final_ids.c.id).subquery("final")
+    final = (
+        finished_of("final")
+        .join(latest_final_ids, s.c.id == latest_final_ids.c.id)
+        .subquery("final")
+    )
     # All dimensions in one pass over baseline-left-join-latest-final: the join is the costly
     # part, so it is done once (nine aggregates per dimension side by side).
     columns: list[sa.ColumnElement[Any]] = []

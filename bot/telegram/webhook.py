@@ -47,6 +47,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_STATE_KEY = "webhook_secret"
 # A generated secret: 43 characters of Telegram's alphabet (256 random bits).
 SECRET_BYTES = 32
+# How an operator makes one (said when a secret is missing or malformed).
+MAKE_SECRET = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
 # At most one log line per this many seconds about refused requests, however many arrive.
 REFUSAL_LOG_SECONDS = 60.0
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
@@ -186,25 +188,51 @@ def build_web_app(
 
 
 async def resolve_secret(application: FinlitApplication, settings: Settings) -> str:
-    """WEBHOOK_SECRET, else the one in WEBHOOK_SECRET_FILE, else a new one written there.
+    """The webhook secret (``configured_secret``); a secret an older finlit kept in the
+    database is deleted.
 
     Never the database: a copy of the database file (a backup, a leak) must not let anyone
-    post updates as Telegram. A secret an older finlit stored there is deleted.
+    post updates as Telegram.
     """
     services = application.bot_data.services
     if services is None:
         raise RuntimeError("services are opened in post_init; call it first")
     await services.store.state.purge(key=SECRET_STATE_KEY)
+    return await asyncio.to_thread(configured_secret, settings)
+
+
+def configured_secret(settings: Settings) -> str:
+    """WEBHOOK_SECRET, else the one in WEBHOOK_SECRET_FILE; on SQLite, else a new one kept there.
+
+    On PostgreSQL several replicas may share the database and the webhook: each generating its
+    own would leave all but the last registered refusing Telegram's updates, so the operator must
+    give every one the same secret (SecretFileError otherwise, said in one line).
+    """
     if settings.webhook_secret is not None:
         return settings.webhook_secret.get_secret_value()
-    return await asyncio.to_thread(secret_from_file, settings.secret_file)
+    if not settings.shared_database:
+        return secret_from_file(settings.secret_file)
+    path = settings.webhook_secret_file
+    if path is None:
+        raise SecretFileError(
+            "WEBHOOK_SECRET: required in webhook mode with PostgreSQL, the same for every "
+            "replica: set WEBHOOK_SECRET, or WEBHOOK_SECRET_FILE to a file that holds it "
+            f"(make one with: {MAKE_SECRET})"
+        )
+    try:
+        return _read_secret(path)
+    except FileNotFoundError:
+        raise SecretFileError(
+            f"WEBHOOK_SECRET_FILE: {path} does not exist; with PostgreSQL it is not generated: "
+            f"write the secret every replica uses into it (make one with: {MAKE_SECRET})"
+        ) from None
 
 
 def secret_from_file(path: Path) -> str:
     """The secret kept in ``path``; generated, written (mode 600) and printed once if absent.
 
-    Only for a single process: replicas would each generate their own, and only the last one
-    registered would be accepted. With several, set WEBHOOK_SECRET for all of them.
+    Only for a single process (SQLite): replicas would each generate their own, and only the
+    last one registered would be accepted.
     """
     try:
         return _read_secret(path)
@@ -218,7 +246,9 @@ def secret_from_file(path: Path) -> str:
     except FileExistsError:
         return _read_secret(path)
     except OSError as exc:
-        raise SecretFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise SecretFileError(
+            f"WEBHOOK_SECRET_FILE: cannot write {path}: {exc.strerror or exc}"
+        ) from None
     with os.fdopen(fd, "w", encoding="ascii") as file:
         file.write(secret + "\n")
     # Printed once, for an operator who later moves to several replicas (WEBHOOK_SECRET).
@@ -233,13 +263,17 @@ def _read_secret(path: Path) -> str:
     except FileNotFoundError:
         raise
     except (OSError, UnicodeDecodeError) as exc:
-        raise SecretFileError(f"cannot read {path}: {exc}") from None
+        raise SecretFileError(f"WEBHOOK_SECRET_FILE: cannot read {path}: {exc}") from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("%s was readable by others; now mode 600", path)
-        path.chmod(0o600)
+        try:
+            path.chmod(0o600)
+            log.warning("%s was readable by others; now mode 600", path)
+        except OSError:  # the operator's file on a read-only mount (a Compose secret)
+            log.warning("%s is readable by others; make it mode 600", path)
     if not valid_webhook_secret(secret):
         raise SecretFileError(
-            f"{path}: not a webhook secret (32-256 characters of A-Z, a-z, 0-9, _ and -)"
+            f"WEBHOOK_SECRET_FILE: {path} holds no webhook secret (it must be one line of 32-256 "
+            f"characters of A-Z, a-z, 0-9, _ and -; make one with: {MAKE_SECRET})"
         )
     return secret
 

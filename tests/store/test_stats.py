@@ -130,3 +130,47 @@ async def test_reach_and_activity_windows(store: Store) -> None:
     async with store.engine.connect() as conn:
         reach = (await scope_counts(conn, None, now=NOW, knowledge_items=8)).reach
     assert dataclasses.astuple(reach) == (3, 0, 1, 2, 1)
+
+
+async def test_checkup_pairs_take_each_residents_latest_finished_final_in_the_scope(
+    store: Store,
+) -> None:
+    cohort = await store.cohorts.create(code="pairs2026", name="Pairs", created_by=1)
+
+    async def sitting(resident_id: int, kind: str, knowledge: float | None) -> None:
+        started = await store.checkups.start(resident_id=resident_id, kind=kind, item_ids=["k"])
+        if knowledge is not None:  # None: started, never finished
+            await store.checkups.finish(
+                sitting_id=started.id,
+                scores={"knowledge": knowledge, "behaviour": 0.5, "attitude": 0.5},
+                dont_know=0,
+            )
+
+    for resident_id in (1, 2, 3):
+        await store.residents.ensure(resident_id=resident_id, language="zh")
+        await store.residents.give_consent(resident_id=resident_id)
+    for resident_id in (1, 2):
+        await store.cohorts.join(resident_id=resident_id, cohort_id=cohort.id)
+    await sitting(1, "baseline", 0.5)
+    await sitting(1, "final", 0.75)
+    await sitting(1, "final", 1.0)  # the latest final is the one compared
+    await sitting(2, "baseline", 0.0)
+    await sitting(2, "final", None)  # unfinished: not a final yet
+    await sitting(3, "baseline", 0.25)  # outside the cohort
+    await sitting(3, "final", 0.5)
+    async with store.engine.connect() as conn:
+        everyone = await scope_counts(conn, None, now=NOW, knowledge_items=8)
+        members = await scope_counts(conn, cohort.id, now=NOW, knowledge_items=8)
+    k = everyone.assessment.dimensions["knowledge"]
+    assert (k.baseline_n, k.baseline_sum, k.final_n, k.final_sum) == (3, 0.75, 2, 1.5)
+    assert (k.paired_n, k.paired_gain_sum, k.normalised_n) == (2, 0.75, 2)
+    assert k.normalised_sum == pytest.approx(1 + 1 / 3)
+    assert k.reached_target == 1
+    k = members.assessment.dimensions["knowledge"]
+    assert (k.baseline_n, k.baseline_sum, k.final_n, k.final_sum) == (2, 0.5, 1, 1.0)
+    assert (k.paired_n, k.paired_gain_sum, k.normalised_n, k.normalised_sum) == (1, 0.5, 1, 1.0)
+    assert k.reached_target == 1
+    assert (everyone.assessment.residents_answering, members.assessment.residents_answering) == (
+        3,
+        2,
+    )

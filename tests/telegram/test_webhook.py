@@ -209,7 +209,7 @@ def test_a_secret_file_without_a_valid_secret_stops_the_start(tmp_path: Path, co
     path = tmp_path / "webhook-secret"
     path.write_text(content, encoding="ascii")
     path.chmod(0o600)
-    with pytest.raises(SecretFileError, match="not a webhook secret"):
+    with pytest.raises(SecretFileError, match="holds no webhook secret"):
         secret_from_file(path)
 
 
@@ -218,6 +218,8 @@ async def test_a_secret_an_older_finlit_kept_in_the_database_is_deleted(
 ) -> None:
     await web.store.state.set_once("webhook_secret", "legacy-secret-in-plain-text-0123456789")
     configured = settings.model_copy(update={"webhook_secret_file": tmp_path / "secret"})
+    if settings.shared_database:  # PostgreSQL: the operator provides the file
+        (tmp_path / "secret").write_text(SECRET + "\n", encoding="ascii")
     secret = await resolve_secret(web.app, configured)
     assert secret == (tmp_path / "secret").read_text(encoding="ascii").strip()
     assert await web.store.state.get("webhook_secret") is None
@@ -406,6 +408,25 @@ def test_bad_webhook_configuration_is_one_line_and_exit_2(
     assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
 
 
+def test_a_bad_secret_file_on_sqlite_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("not a secret", encoding="ascii")
+    (tmp_path / "secret").chmod(0o600)
+    env = {
+        "TELEGRAM_BOT_TOKEN": "1:a",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/finlit.db",
+        "WEBHOOK_URL": "https://bot.example.org",
+        "WEBHOOK_SECRET_FILE": str(tmp_path / "secret"),
+        "PORT": str(free_port()),
+    }
+    result = finlit("run", env=env, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        f"finlit: configuration error: WEBHOOK_SECRET_FILE: {tmp_path}/secret holds no webhook "
+        "secret (it must be one line of 32-256 characters"
+    )
+    assert "Traceback" not in result.stderr
+
+
 # --------------------------------------------------------------------------- serve_webhook
 
 
@@ -416,7 +437,10 @@ def free_port() -> int:
 
 
 def webhook_settings(settings: Settings, port: int, **extra: Any) -> Settings:
-    """Webhook mode; a generated secret goes next to the test's database (the default)."""
+    """Webhook mode; on SQLite a generated secret goes next to the test's database (the
+    default), on PostgreSQL the secret is configured (replicas share it)."""
+    if settings.shared_database:
+        extra.setdefault("webhook_secret", SECRET)
     values = settings.model_dump() | {
         "webhook_url": "https://bot.example.org/hook",
         "listen_host": "127.0.0.1",
@@ -472,6 +496,7 @@ async def serve_once(fake: FakeTelegram, settings: Settings, content: Content, u
     return secret
 
 
+@pytest.mark.sqlite_only  # a generated secret: PostgreSQL refuses to generate one
 async def test_serve_webhook_end_to_end(
     fake: FakeTelegram, settings: Settings, content: Content
 ) -> None:
