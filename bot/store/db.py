@@ -126,11 +126,17 @@ class Database:
         self._inline_writer = (
             self.inline.execution_options(**{IMMEDIATE: True}) if self.inline else None
         )
+        # SQLite: one gate per file (see write_gate). PostgreSQL: one per store, so that two
+        # stores of one process (tests of replicas) wait for each other only where two
+        # processes would, in the database.
+        self._gate = str(engine.url)
+        if engine.dialect.name != "sqlite":
+            self._gate += f"#{id(self)}"
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         """A write transaction (BEGIN IMMEDIATE on SQLite), this process's writers in turn."""
-        async with write_gate(self.engine):
+        async with write_gate(self._gate):
             if self._inline_writer is not None:
                 with self._inline_writer.begin() as conn:
                     yield InlineConnection(conn)
@@ -163,9 +169,9 @@ _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
 )
 
 
-def write_gate(engine: AsyncEngine) -> asyncio.Lock:
+def write_gate(key: str) -> asyncio.Lock:
     gates = _GATES.setdefault(asyncio.get_running_loop(), {})
-    return gates.setdefault(str(engine.url), asyncio.Lock())
+    return gates.setdefault(key, asyncio.Lock())
 
 
 # PostgreSQL advisory lock key for schema migrations (any constant that nothing else uses).

@@ -29,6 +29,7 @@ from bot.store.lessons import Lessons
 from bot.store.outbox import Outbox
 from bot.store.privacy import Privacy
 from bot.store.quizzes import Quizzes
+from bot.store.replicas import Replicas
 from bot.store.residents import Residents
 from bot.store.values import Clock, utc_now
 
@@ -52,7 +53,9 @@ class Store:
         self.checkups = Checkups(self, clock)
         self.cohorts = Cohorts(self, clock)
         self.audit = AuditLog(self, clock)
-        self.inbox = Inbox(self, clock)
+        # Several processes (replicas) may share a PostgreSQL database; an SQLite file has one.
+        self.shared = engine.dialect.name == "postgresql"
+        self.inbox = Inbox(self, clock, shared=self.shared)
         self.outbox = Outbox(self, clock)
         self.state = AppState(self, clock)
         self.broadcasts = Broadcasts(self, clock)
@@ -62,6 +65,7 @@ class Store:
         self.drills = DrillAnswers(self, clock)
         self.exports = Exports(self, clock)
         self.checks = CheckRecords(self, clock)  # the scam-message checker
+        self.replicas = Replicas(self, clock)  # used when ``shared``
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Conn]:
