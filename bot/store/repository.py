@@ -21,7 +21,7 @@ from bot.store.broadcasts import Broadcasts
 from bot.store.checker import CheckRecords
 from bot.store.checkups import Checkups
 from bot.store.cohorts import Cohorts
-from bot.store.db import Conn, Database, create_engine, migrate
+from bot.store.db import Conn, Database, coordination_engine, create_engine, migrate
 from bot.store.exports import Exports
 from bot.store.fraud_tools import DrillAnswers, LoanSessions
 from bot.store.inbox import Inbox
@@ -65,7 +65,11 @@ class Store:
         self.drills = DrillAnswers(self, clock)
         self.exports = Exports(self, clock)
         self.checks = CheckRecords(self, clock)  # the scam-message checker
-        self.replicas = Replicas(self, clock)  # used when ``shared``
+        # Used when ``shared``. Its statements (a send's slot, a chat's claim, a heartbeat)
+        # describe the moment, not residents' data: on PostgreSQL they commit without waiting
+        # for the disk (a crash of the database forgets the last fraction of a second of them).
+        self._coordination = Database(coordination_engine(engine), inline=False)
+        self.replicas = Replicas(self._coordination.connections(), clock)
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Conn]:
@@ -111,6 +115,7 @@ class Store:
     async def close(self) -> None:
         """Close every connection."""
         await self._db.dispose()
+        await self._coordination.dispose()
 
     async def ping(self) -> None:
         """Raise unless the database answers."""
