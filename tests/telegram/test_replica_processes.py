@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.store import Store
 from tests.backends import PostgresDatabases, _connect, require
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.process import FinlitProcess, eventually
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.postgres
 SECRET = "replicas-share-one-secret-of-32-characters"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 LEASE = 2.0
+TEXT = "The clinic opens at nine"
 
 
 def free_port() -> int:
@@ -157,3 +159,56 @@ async def test_a_replica_killed_mid_lecture_loses_no_acknowledged_update(
     # b sent what was queued for it.
     assert [claim["replica"] for claim in claims] == [None]
     assert " ERROR " not in log and "Traceback" not in log, log[-3000:]
+
+
+async def test_a_broadcast_split_between_replicas_survives_a_kill_at_most_once_each(
+    tmp_path: Path, postgres_databases: PostgresDatabases
+) -> None:
+    require(postgres_databases)
+    name, url = postgres_databases.new()
+    fake = FakeTelegram()
+    ids = range(8000, 8150)  # about five seconds of sending at Telegram's pace
+    try:
+        store = await Store.open(url)
+        try:
+            for resident_id in ids:
+                fake.add_chat(resident_id, chat_type="private", first_name="R")
+                await store.residents.ensure(resident_id=resident_id, language="en")
+                await store.residents.give_consent(resident_id=resident_id)
+            async with FakeTelegramServer(fake) as server:
+                a, b = (replica(server, url, free_port(), tmp_path) for _ in range(2))
+                async with a, b:
+                    await eventually(lambda: len(fake.calls_of("setWebhook")) == 2, seconds=60)
+                    draft = await store.broadcasts.create(admin_id=900, cohort_id=None, text=TEXT)
+                    assert await store.broadcasts.start(broadcast_id=draft.id) is not None
+
+                    def announced() -> int:
+                        return sum(TEXT in t for r in ids for t in fake.sent_texts(r))
+
+                    await eventually(lambda: announced() >= 30, seconds=60)
+                    await a.kill()  # in the middle, with deliveries claimed and in flight
+
+                    async def finished() -> bool:
+                        got = await store.broadcasts.get(broadcast_id=draft.id)
+                        return got is not None and got.status == "done"
+
+                    deadline = asyncio.get_running_loop().time() + 90
+                    while not await finished():
+                        assert asyncio.get_running_loop().time() < deadline, "not finished"
+                        await asyncio.sleep(0.2)
+                    status = await store.broadcasts.delivery_status(broadcast_id=draft.id)
+                    final = await store.broadcasts.get(broadcast_id=draft.id)
+                    code, log = await b.stop()
+        finally:
+            await store.close()
+        assert code == 0, log
+    finally:
+        postgres_databases.release(name)
+    received = {r: sum(TEXT in t for t in fake.sent_texts(r)) for r in ids}
+    assert max(received.values()) == 1  # at most once each, across both replicas and the kill
+    assert set(status.values()) <= {"sent", "unknown"}
+    assert final is not None and final.sent + final.failed == len(ids)
+    # Whatever was sent was recorded as sent, except claims the kill interrupted ("unknown").
+    unknown = [r for r, s in status.items() if s == "unknown"]
+    assert all(received[r] == 1 for r, s in status.items() if s == "sent")
+    assert len(unknown) <= 16  # at most what a replica has in flight (its concurrency, twice)
