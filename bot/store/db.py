@@ -64,16 +64,18 @@ def create_engine(url: str) -> AsyncEngine:
 
 def coordination_engine(engine: AsyncEngine) -> AsyncEngine:
     """For statements whose loss in a crash of the database costs nothing (``Replicas``): on
-    PostgreSQL a small pool whose commits do not wait for the disk (``synchronous_commit``
-    off), so that a send's slot costs a round trip and not a flush; elsewhere ``engine``."""
+    PostgreSQL a small pool of autocommitted statements that do not wait for the disk
+    (``synchronous_commit`` off), so that a send's slot costs one round trip and no flush;
+    elsewhere ``engine``. No ping before each use (it would be a second round trip): a
+    statement on a connection the server dropped fails once, and its caller tries again."""
     if engine.dialect.name != "postgresql":
         return engine
     return create_async_engine(
         engine.url,
-        pool_pre_ping=True,
         hide_parameters=True,
         pool_size=2,
         max_overflow=8,
+        isolation_level="AUTOCOMMIT",
         connect_args={"server_settings": {"synchronous_commit": "off"}},
     )
 
