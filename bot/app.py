@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from telegram.ext import Application, ContextTypes
@@ -21,6 +22,8 @@ from bot.telegram.delivery import DeliveryEngine
 from bot.telegram.handlers import publish_commands, register
 from bot.telegram.pacing import Pacing
 from bot.telegram.processing import DurableApplication, InboxBot
+from bot.telegram.replica import ReplicaDuties
+from bot.telegram.sharing import SharedSending
 
 log = logging.getLogger(__name__)
 TEST_TOKEN = "123456:offline-token"
@@ -111,6 +114,17 @@ async def open_services(application: FinlitApplication) -> None:
         asker=bot_data.asker,
     )
     pacing = bot_data.pacing
+    shared = None
+    if store.shared:
+        # Other processes may share this database: Telegram's limits and each chat's claim are
+        # kept in it, and this replica registers before it claims anything (replica.py).
+        store.replicas.lease = dt.timedelta(seconds=settings.replica_lease_seconds)
+        shared = SharedSending(store.replicas, pacing.limits, pacing.clock)
+        if isinstance(application, DurableApplication):
+            bot_data.replica = ReplicaDuties(
+                store, adopt=application.adopt, broadcasts=lambda: bot_data.broadcasts
+            )
+            await bot_data.replica.start()
     delivery = DeliveryEngine(
         application.bot,
         store,
@@ -118,6 +132,7 @@ async def open_services(application: FinlitApplication) -> None:
         clock=pacing.clock,
         sleep=pacing.sleep,
         metrics_file=settings.metrics_file,
+        shared=shared,
     )
     bot_data.services = Services(
         settings=settings, content=content, store=store, tutor=tutor, delivery=delivery
@@ -152,6 +167,9 @@ async def stop_services(application: FinlitApplication) -> None:
     services = application.bot_data.services
     if services is not None:
         await services.delivery.stop(STOP_SENDING_SECONDS)
+    replica, application.bot_data.replica = application.bot_data.replica, None
+    if replica is not None:
+        await replica.stop()  # lets go of its chats: the other replicas take over at once
 
 
 async def close_services(application: FinlitApplication) -> None:

@@ -3,7 +3,8 @@
 Every hour (and once at start) the running bot deletes, in small batches so no transaction holds
 the database for long: handled update ids older than Telegram's redelivery window, residents who
 never accepted the privacy notice (after ``UNCONSENTED_RETENTION_DAYS``), broadcast deliveries,
-finished broadcasts and audit lines past their retention (``deploy/README.md`` lists them all).
+finished broadcasts and audit lines past their retention, and replicas' idle chat claims
+(``deploy/README.md`` lists them all).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from bot.settings import Settings
@@ -26,6 +28,8 @@ LOAN_SESSION_MEMORY = dt.timedelta(days=1)
 # "Check a message" pressed but no message sent: the row goes a day later (it lapses after
 # bot.core.fraud.routing.CHECK_WAIT anyway).
 CHECK_WAIT_MEMORY = dt.timedelta(days=1)
+# A chat let go by a replica keeps its pacing (a 429's pause included) this long.
+CLAIM_MEMORY_SECONDS = 3600.0
 EVERY_SECONDS = 3600.0
 # Batches per purge in one pass; the rest waits for the next hour.
 MAX_BATCHES = 200
@@ -83,6 +87,13 @@ class Housekeeping:
             ),
             # A day after delivery (two if never delivered): see bot/store/exports.py.
             ("exports", 20, lambda: store.exports.purge(limit=20)),
+            # Replicas (bot/store/replicas.py): chats let go an hour ago (their pacing is long
+            # refilled) and replicas silent for a day.
+            (
+                "replicas' chat claims",
+                0,
+                lambda: store.replicas.purge(before=time.time() - CLAIM_MEMORY_SECONDS),
+            ),
             # "Check a message" pressed and nothing sent (issue 16): the wait lapsed long ago.
             (
                 "scam-check waits",

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
     broadcast_retention_days: int = Field(default=365, ge=1, le=3650)
     delivery_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Several processes on one PostgreSQL database: a process silent this long is taken for
+    # dead, and the others take over its chats, its unhandled updates and its broadcast claims.
+    replica_lease_seconds: float = Field(default=15.0, ge=1.0, le=600.0)
     # Where a clean stop writes the Prometheus figures (polling mode serves no /metrics).
     metrics_file: Path | None = None
     # Replicas on one host: the directory where every process writes its Prometheus figures, so

@@ -93,6 +93,10 @@ async def test_mydata_and_forget_cover_every_table_with_a_resident(store: Store)
     cohort = await store.cohorts.create(code="dawa000001", name="Dawa", created_by=9)
     for resident_id in (1, 2):
         await learner(store, resident_id, cohort_id=cohort.id)
+        # An update of theirs still waiting to be handled, and a replica's claim on their chat.
+        waiting = {"update_id": 500 + resident_id, "message": {"text": "forget me"}}
+        await store.inbox.accept([waiting], residents=[resident_id])
+        assert await store.replicas.claim_chat(chat_id=resident_id) is not None
     draft = await store.broadcasts.create(admin_id=9, cohort_id=None, text="hello")
     assert await store.broadcasts.start(broadcast_id=draft.id) is not None
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from bot.core.models import Broadcast, Recipient
 from bot.store.db import Connections
-from bot.store.schema import broadcast_deliveries, broadcasts, cohort_members, residents
+from bot.store.schema import broadcast_deliveries, broadcasts, cohort_members, replicas, residents
 from bot.store.values import Clock
 
 # Delivery statuses, and the broadcast counter each final one adds to.
@@ -158,8 +158,9 @@ class Broadcasts:
                 for row in rows
             ]
 
-    async def claim(self, *, broadcast_id: int, resident_id: int) -> bool:
-        """Pending -> sending, committed before the message goes out; False if not pending."""
+    async def claim(self, *, broadcast_id: int, resident_id: int, by: str | None = None) -> bool:
+        """Pending -> sending, committed before the message goes out; False if not pending
+        (another replica's claim came first). ``by``: the claiming replica (``replicas.id``)."""
         d = broadcast_deliveries
         async with self._db._write() as conn:
             claimed = await conn.execute(
@@ -169,7 +170,7 @@ class Broadcasts:
                     d.c.resident_id == resident_id,
                     d.c.status == "pending",
                 )
-                .values(status="sending", attempts=d.c.attempts + 1)
+                .values(status="sending", attempts=d.c.attempts + 1, claimed_by=by)
             )
             return claimed.rowcount == 1
 
@@ -214,29 +215,44 @@ class Broadcasts:
             )
             return True
 
-    async def abandon_claimed(self) -> int:
-        """After a crash: claims whose fate is unknown become "unknown" (never sent again)."""
+    async def abandon_claimed(self, *, lease: dt.timedelta | None = None) -> int:
+        """After a crash: claims whose fate is unknown become "unknown" (never sent again).
+
+        ``lease``: several replicas share the database; claims of a replica heard from within
+        the lease are in flight, not abandoned (None: one process, every claim is abandoned).
+        """
         d = broadcast_deliveries
+        orphaned = d.c.status == "sending"
+        if lease is not None:
+            live = sa.select(replicas.c.id).where(replicas.c.seen_at >= self._now() - lease)
+            orphaned = sa.and_(
+                orphaned,
+                sa.or_(d.c.claimed_by.is_(None), d.c.claimed_by.not_in(live.scalar_subquery())),
+            )
         async with self._db._write() as conn:
             rows = (
                 await conn.execute(
                     sa.select(d.c.broadcast_id, sa.func.count().label("n"))
-                    .where(d.c.status == "sending")
+                    .where(orphaned)
                     .group_by(d.c.broadcast_id)
                 )
             ).all()
+            abandoned = 0
             for row in rows:
-                await conn.execute(
+                # Counted by what this statement changed: another replica may settle a claim
+                # between the two statements.
+                changed = await conn.execute(
                     sa.update(d)
-                    .where(d.c.broadcast_id == row.broadcast_id, d.c.status == "sending")
+                    .where(d.c.broadcast_id == row.broadcast_id, orphaned)
                     .values(status="unknown")
                 )
+                abandoned += int(changed.rowcount)
                 await conn.execute(
                     sa.update(broadcasts)
                     .where(broadcasts.c.id == row.broadcast_id)
-                    .values(failed=broadcasts.c.failed + row.n)
+                    .values(failed=broadcasts.c.failed + int(changed.rowcount))
                 )
-            return sum(int(row.n) for row in rows)
+            return abandoned
 
     async def finish(self, *, broadcast_id: int) -> bool:
         """Sending -> done once no delivery is pending or in flight; True for the one caller

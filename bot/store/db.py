@@ -62,6 +62,24 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+def coordination_engine(engine: AsyncEngine) -> AsyncEngine:
+    """For statements whose loss in a crash of the database costs nothing (``Replicas``): on
+    PostgreSQL a small pool of autocommitted statements that do not wait for the disk
+    (``synchronous_commit`` off), so that a send's slot costs one round trip and no flush;
+    elsewhere ``engine``. No ping before each use (it would be a second round trip): a
+    statement on a connection the server dropped fails once, and its caller tries again."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_async_engine(
+        engine.url,
+        hide_parameters=True,
+        pool_size=2,
+        max_overflow=8,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"synchronous_commit": "off"}},
+    )
+
+
 def inline_twin(engine: AsyncEngine) -> Engine | None:
     """A synchronous engine on the same SQLite file, for statements run on the loop's thread.
 
@@ -126,11 +144,17 @@ class Database:
         self._inline_writer = (
             self.inline.execution_options(**{IMMEDIATE: True}) if self.inline else None
         )
+        # SQLite: one gate per file (see write_gate). PostgreSQL: one per store, so that two
+        # stores of one process (tests of replicas) wait for each other only where two
+        # processes would, in the database.
+        self._gate = str(engine.url)
+        if engine.dialect.name != "sqlite":
+            self._gate += f"#{id(self)}"
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[Conn]:
         """A write transaction (BEGIN IMMEDIATE on SQLite), this process's writers in turn."""
-        async with write_gate(self.engine):
+        async with write_gate(self._gate):
             if self._inline_writer is not None:
                 with self._inline_writer.begin() as conn:
                     yield InlineConnection(conn)
@@ -147,10 +171,27 @@ class Database:
             async with self.engine.connect() as async_conn:
                 yield async_conn
 
+    def connections(self) -> Connections:
+        """Transactions of their own for a repository (never joining a unit of work)."""
+        return _Own(self)
+
     async def dispose(self) -> None:
         if self.inline is not None:
             self.inline.dispose()
         await self.engine.dispose()
+
+
+class _Own:
+    """``Connections`` straight from a database: every call its own transaction."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def _write(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        return self._database.write()
+
+    def _read(self) -> contextlib.AbstractAsyncContextManager[Conn]:
+        return self._database.read()
 
 
 # SQLite has one writer at a time and its busy handler serves waiters in no particular order,
@@ -163,9 +204,9 @@ _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.L
 )
 
 
-def write_gate(engine: AsyncEngine) -> asyncio.Lock:
+def write_gate(key: str) -> asyncio.Lock:
     gates = _GATES.setdefault(asyncio.get_running_loop(), {})
-    return gates.setdefault(str(engine.url), asyncio.Lock())
+    return gates.setdefault(key, asyncio.Lock())
 
 
 # PostgreSQL advisory lock key for schema migrations (any constant that nothing else uses).

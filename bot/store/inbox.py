@@ -14,23 +14,41 @@ from bot.store.db import Conn, Connections
 from bot.store.schema import inbox
 from bot.store.values import Clock
 
+# Advisory lock keys of residents' turns: this prefix above 52 bits of the resident's id (a
+# Telegram id fits in 52), so they never meet db.MIGRATION_LOCK or each other in practice.
+TURN_LOCKS = 0x0F1 << 52
+TURN_BITS = (1 << 52) - 1
+
 
 class Inbox:
     """Telegram's updates by id: accepted, handled once, their content then erased."""
 
-    def __init__(self, connections: Connections, clock: Clock) -> None:
+    def __init__(self, connections: Connections, clock: Clock, *, shared: bool = False) -> None:
+        """``shared``: several processes may handle this database's updates (PostgreSQL)."""
         self._db = connections
         self._now = clock
+        self.shared = shared
 
-    async def accept(self, updates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Record updates (idempotently) and return those not handled yet, in order."""
+    async def accept(
+        self, updates: Sequence[dict[str, Any]], *, residents: Sequence[int] | None = None
+    ) -> list[dict[str, Any]]:
+        """Record updates (idempotently) and return those not handled yet, in order.
+
+        ``residents``: whose each update is (the user, else the chat), for ``earlier``.
+        """
         if not updates:
             return []
         now = self._now()
         ids = [int(update["update_id"]) for update in updates]
+        whose = list(residents) if residents is not None else [None] * len(ids)
         rows = [
-            {"update_id": update_id, "payload": json.dumps(update), "received_at": now}
-            for update_id, update in zip(ids, updates, strict=True)
+            {
+                "update_id": update_id,
+                "payload": json.dumps(update),
+                "received_at": now,
+                "resident_id": resident,
+            }
+            for update_id, update, resident in zip(ids, updates, whose, strict=True)
         ]
         async with self._db._write() as conn:
             # Two statements for the whole batch that getUpdates returned, not two per update.
@@ -52,6 +70,48 @@ class Inbox:
             )
             return [json.loads(row.payload) for row in rows]
 
+    async def earlier(self, *, resident_id: int, update_id: int) -> list[dict[str, Any]]:
+        """A resident's updates accepted before ``update_id`` and not handled yet (by any
+        process), oldest first."""
+        async with self._db._read() as conn:
+            rows = await conn.execute(
+                sa.select(inbox.c.payload)
+                .where(
+                    inbox.c.resident_id == resident_id,
+                    inbox.c.update_id < update_id,
+                    inbox.c.done_at.is_(None),
+                    inbox.c.payload.is_not(None),
+                )
+                .order_by(inbox.c.update_id)
+            )
+            return [json.loads(row.payload) for row in rows]
+
+    async def waiting(self, *, older_than: dt.timedelta) -> list[dict[str, Any]]:
+        """Updates accepted more than ``older_than`` ago and still not handled: a process that
+        accepted them stopped (or died) before handling them. Oldest first."""
+        async with self._db._read() as conn:
+            rows = await conn.execute(
+                sa.select(inbox.c.payload)
+                .where(
+                    inbox.c.done_at.is_(None),
+                    inbox.c.payload.is_not(None),
+                    inbox.c.received_at < self._now() - older_than,
+                )
+                .order_by(inbox.c.update_id)
+            )
+            return [json.loads(row.payload) for row in rows]
+
+    async def take_turn(self, *, resident_id: int) -> None:
+        """Inside a unit of work: wait until no other process is handling this resident, and
+        keep them waiting until the commit. PostgreSQL's transaction-scoped advisory lock; on
+        SQLite nothing (one process, whose queues already take a resident's updates in turn)."""
+        if not self.shared:
+            return
+        async with self._db._write() as conn:
+            await conn.execute(
+                sql.of(conn).take_turn, {"key": TURN_LOCKS | (resident_id & TURN_BITS)}
+            )
+
     async def done(self, *, update_id: int) -> bool:
         """Whether the update was handled."""
         async with self._db._read() as conn:
@@ -71,6 +131,7 @@ class Inbox:
                     "payload": None,
                     "received_at": now,
                     "done_at": now,
+                    "resident_id": None,
                     "b_now": now,
                 },
             )

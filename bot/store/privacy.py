@@ -17,15 +17,12 @@ from bot.store.inbox import delete_updates_of
 from bot.store.schema import residents
 from bot.store.values import Clock, jsonable
 
-# Tables naming a person that /mydata and /forget leave alone, and why. Every other table
+# Tables naming a person that /mydata and /forget leave alone, and why. (The inbox is covered:
+# an update waiting to be handled names its resident; a handled one keeps only its id, for
+# three days, to recognise a redelivery.) Every other table
 # with a resident's id is covered automatically (``resident_columns``), and
 # tests/test_privacy_store.py fails when a table names someone in neither way.
 PRIVACY_EXEMPT: tuple[tuple[str, str], ...] = (
-    (
-        "inbox",
-        "update ids only: the payload (which may quote the resident) is erased once the "
-        "update is handled, and a handled id is purged after three days",
-    ),
     (
         "admin_audit",
         "what administrators did (their ids, not residents'), kept for accountability and "

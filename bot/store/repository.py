@@ -22,7 +22,7 @@ from bot.store.broadcasts import Broadcasts
 from bot.store.checker import CheckRecords
 from bot.store.checkups import Checkups
 from bot.store.cohorts import Cohorts
-from bot.store.db import Conn, Database, create_engine, migrate
+from bot.store.db import Conn, Database, coordination_engine, create_engine, migrate
 from bot.store.exports import Exports
 from bot.store.fraud_tools import DrillAnswers, LoanSessions
 from bot.store.inbox import Inbox
@@ -30,6 +30,7 @@ from bot.store.lessons import Lessons
 from bot.store.outbox import Outbox
 from bot.store.privacy import Privacy
 from bot.store.quizzes import Quizzes
+from bot.store.replicas import Replicas
 from bot.store.residents import Residents
 from bot.store.values import Clock, utc_now
 
@@ -53,7 +54,9 @@ class Store:
         self.checkups = Checkups(self, clock)
         self.cohorts = Cohorts(self, clock)
         self.audit = AuditLog(self, clock)
-        self.inbox = Inbox(self, clock)
+        # Several processes (replicas) may share a PostgreSQL database; an SQLite file has one.
+        self.shared = engine.dialect.name == "postgresql"
+        self.inbox = Inbox(self, clock, shared=self.shared)
         self.outbox = Outbox(self, clock)
         self.state = AppState(self, clock)
         self.broadcasts = Broadcasts(self, clock)
@@ -64,6 +67,11 @@ class Store:
         self.exports = Exports(self, clock)
         self.checks = CheckRecords(self, clock)  # the scam-message checker
         self.asks = AskRecords(self)  # "ask in your own words" (issue 17): counts only
+        # Used when ``shared``. Its statements (a send's slot, a chat's claim, a heartbeat)
+        # describe the moment, not residents' data: on PostgreSQL they commit without waiting
+        # for the disk (a crash of the database forgets the last fraction of a second of them).
+        self._coordination = Database(coordination_engine(engine), inline=False)
+        self.replicas = Replicas(self._coordination.connections(), clock)
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[Conn]:
@@ -109,6 +117,7 @@ class Store:
     async def close(self) -> None:
         """Close every connection."""
         await self._db.dispose()
+        await self._coordination.dispose()
 
     async def ping(self) -> None:
         """Raise unless the database answers."""

@@ -264,7 +264,11 @@ inbox = sa.Table(
     sa.Column("payload", sa.Text, nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+    # Whose update it is (the user, else the chat), kept like the payload only until it is
+    # handled: a replica handles a resident's earlier updates first, whichever accepted them.
+    sa.Column("resident_id", sa.BigInteger, nullable=True),
     sa.Index(None, "done_at"),
+    sa.Index(None, "resident_id", "update_id"),
 )
 
 # Transactional outbox: what the bot must send, written with the effects that caused it and
@@ -335,6 +339,9 @@ broadcast_deliveries = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    # The replica (``replicas.id``) that claimed it: a claim of a live replica is never settled
+    # as "unknown" by another one (PostgreSQL; NULL on SQLite, which runs one process).
+    sa.Column("claimed_by", sa.String(40), nullable=True),
     sa.Index(None, "broadcast_id", "status"),
     sa.Index(None, "resident_id"),
 )
@@ -460,4 +467,40 @@ ask_counts = sa.Table(
     metadata,
     sa.Column("tally", sa.String(40), primary_key=True),
     sa.Column("times", sa.Integer, nullable=False),
+)
+
+# Several bot processes on one PostgreSQL database (bot/store/replicas.py). Each process is a
+# replica with a random id that says it is alive every few seconds; what it claimed is taken
+# over once it has been silent for the lease.
+replicas = sa.Table(
+    "replicas",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Which replica sends to a chat (one at a time, so a chat's messages keep their order and its
+# pacing is one), and the chat's pacing when it was last let go, handed to the next one. Times
+# are seconds since the epoch. A row without a replica is free; idle ones are purged.
+outbox_claims = sa.Table(
+    "outbox_claims",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("replica", sa.String(40), nullable=True),
+    sa.Column("tokens", sa.Float, nullable=True),  # the chat's token bucket (pacing.TokenBucket)
+    sa.Column("stamp", sa.Float, nullable=True),
+    sa.Column("not_before", sa.Float, nullable=True),  # a 429's retry_after, or a backoff
+    sa.Column("released_at", sa.Float, nullable=True),
+    sa.Index(None, "replica"),
+)
+
+# Telegram's limit for the whole bot, shared by every replica: one row whose next free sending
+# slot each send reserves in one statement (seconds since the epoch), and a bot-wide pause.
+send_budget = sa.Table(
+    "send_budget",
+    metadata,
+    sa.Column("name", sa.String(16), primary_key=True),
+    sa.Column("next_slot", sa.Float, nullable=False),
+    sa.Column("paused_until", sa.Float, nullable=False),
 )

@@ -60,8 +60,12 @@ class Statements:
         )
         self.inbox_finish = up(inbox).on_conflict_do_update(
             index_elements=[inbox.c.update_id],
-            set_={"done_at": _p("b_now"), "payload": None},
+            set_={"done_at": _p("b_now"), "payload": None, "resident_id": None},
             where=inbox.c.done_at.is_(None),
+        )
+        # A resident's turn across processes (PostgreSQL only: see Inbox.take_turn).
+        self.take_turn = sa.select(
+            sa.func.pg_advisory_xact_lock(sa.bindparam("key", type_=sa.BigInteger))
         )
         self.outbox_add = sa.insert(outbox).returning(outbox.c.id)
         self.outbox_for_chat = (

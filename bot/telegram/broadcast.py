@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from typing import Literal
 
@@ -99,7 +100,7 @@ class BroadcastWorker:
 
     async def start(self) -> None:
         """Settle what a crash left in flight, then deliver in the background."""
-        abandoned = await self.store.broadcasts.abandon_claimed()
+        abandoned = await self.store.broadcasts.abandon_claimed(lease=self._lease())
         if abandoned:
             log.warning(
                 "%d broadcast deliveries were interrupted by a crash; counted as failed, "
@@ -107,6 +108,15 @@ class BroadcastWorker:
                 abandoned,
             )
         self._task = asyncio.create_task(self._loop(), name="finlit-broadcasts")
+
+    def _lease(self) -> dt.timedelta | None:
+        """Several replicas: spare the claims of live ones (they are sending them now)."""
+        return self.store.replicas.lease if self.store.shared else None
+
+    async def settle_abandoned(self) -> int:
+        """Claims of replicas that died meanwhile: counted as failed (never sent again), so
+        their broadcasts can finish. Called periodically by the replica's duties."""
+        return await self.store.broadcasts.abandon_claimed(lease=self._lease())
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll."""
@@ -208,7 +218,10 @@ class BroadcastWorker:
                     broadcast_id=b, resident_id=r, status="skipped", claimed=False
                 )
                 return "skipped"
-            if self._stopping or not await store.broadcasts.claim(broadcast_id=b, resident_id=r):
+            me = store.replicas.me if store.shared else None
+            if self._stopping or not await store.broadcasts.claim(
+                broadcast_id=b, resident_id=r, by=me
+            ):
                 return "not_claimed"
         except Exception as exc:
             self._log_failure("could not claim a delivery", recipient, exc)

@@ -13,6 +13,7 @@ from bot.housekeeping import Housekeeping
 from bot.settings import Settings
 from bot.telegram.broadcast import BroadcastWorker
 from bot.telegram.pacing import Pacing
+from bot.telegram.replica import ReplicaDuties
 from bot.telegram.services import Services
 from bot.telegram.turn import Turn
 
@@ -38,6 +39,8 @@ class BotData:
         self.housekeeping: Housekeeping | None = None
         # The broadcast worker, while the application runs (broadcast.py).
         self.broadcasts: BroadcastWorker | None = None
+        # Several processes on one PostgreSQL database: this one's duties (replica.py).
+        self.replica: ReplicaDuties | None = None
         # The updates being handled, by id (processing.py): each handler's context carries its own.
         self.turns: dict[int, Turn] = {}
 

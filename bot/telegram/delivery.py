@@ -14,14 +14,13 @@ flooding resident delays only itself:
   leaves. A chat that is not ready (paced) does not hold a slot: the next ready chat takes it.
 * **Telegram's limits** (``pacing.Limits``): at most 30 messages in any second overall (a sliding
   window), one a second per chat with a burst of three, 20 a minute per group.
-* **Errors.** A 429 pauses the chat it came from for its ``retry_after`` and the message is sent
-  again after it (a 429 is a certain refusal). Telegram does not say whether a 429 was about the
-  chat or the whole bot, so the rule is: when 429s come from three or more different chats within
-  one second, *every* send pauses for the longest ``retry_after`` among them. 5xx answers and
-  network errors are retried with backoff (0.5 s, 1 s, 2 s … capped at 30 s) and the message is
-  dropped (and logged) after eight failed attempts. 403 marks the chat blocked and drops its
-  queue. Any other refusal (400) drops that message, loudly: repeating it cannot succeed. What
-  an error means and the backoff schedule are ``retry.py``'s; this engine acts on them.
+* **Errors** (what each answer means and the backoff are ``retry.py``'s): a 429 pauses its chat
+  for ``retry_after`` and the message goes again after it; when three chats draw one within a
+  second, *every* send pauses. 5xx and network errors are retried with backoff (0.5 s … 30 s),
+  a message dropped (and logged) after eight tries; 403 marks the chat blocked and drops its
+  queue; any other refusal drops that message, loudly: repeating it cannot succeed.
+* **Replicas** (``sharing.py``): with several processes on one PostgreSQL database, one holds
+  each chat at a time, and all of them share the bot's 30 a second and its pauses.
 * **Economy.** Of several queued edits of one message only the newest is sent (the older ones
   are *coalesced*); an edit identical to what the chat already shows is not sent at all.
 
@@ -40,7 +39,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
@@ -51,7 +50,8 @@ from bot.telegram.lanes import BULK, INTERACTIVE, PRIORITIES, DeliveryStopped, D
 from bot.telegram.metrics import METRICS
 from bot.telegram.pacing import Limits, SlidingWindow, TokenBucket
 from bot.telegram.retry import BACKOFF_FIRST, BACKOFF_MAX, Failure, Kind, backoff, classify
-from bot.telegram.sending import PartGone, describe, digest, send_payload, superseded
+from bot.telegram.sending import PartGone, Shown, describe, send_payload, superseded
+from bot.telegram.sharing import SharedSending
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +66,6 @@ MAX_IN_FLIGHT = 16
 # How often the outbox is scanned for chats this process was not told about (rows another
 # process queued, or left by a failure), in seconds of real time.
 SWEEP_SECONDS = 5.0
-# What the chat shows is remembered for this many messages, to skip edits that change nothing.
-SHOWN_MEMORY = 20_000
 # Idle chats' pacing state is forgotten once there are more than this many.
 PRUNE_ABOVE = 2048
 
@@ -86,6 +84,7 @@ class DeliveryEngine:
         max_in_flight: int = MAX_IN_FLIGHT,
         sweep_seconds: float = SWEEP_SECONDS,
         metrics_file: Path | None = None,
+        shared: SharedSending | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
@@ -95,6 +94,7 @@ class DeliveryEngine:
         self._max_in_flight = max_in_flight
         self._sweep_seconds = sweep_seconds
         self._metrics_file = metrics_file
+        self._shared = shared  # several replicas share the database and Telegram's limits
         self._overall = SlidingWindow(self.limits.overall, self.limits.overall_period)
         self._paused_until = float("-inf")  # every send waits (a 429 about the whole bot)
         # Sends leave evenly spaced, not in bursts: a burst of 30 queues up in the network and
@@ -109,7 +109,7 @@ class DeliveryEngine:
             p: collections.deque() for p in PRIORITIES
         }
         self._working: set[int] = set()  # chats with work queued or in flight
-        self._shown: collections.OrderedDict[tuple[int, int], str] = collections.OrderedDict()
+        self._shown = Shown()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -217,10 +217,15 @@ class DeliveryEngine:
             if lane is None:
                 await self._nap(None if soonest is None else soonest - now)
                 continue
+            if self._shared is not None and not await self._shared.take(lane):
+                self._settle(lane)  # held by another replica, or not ready yet by its pacing
+                continue
             job = await self._prepare(lane)
             if job is None:
                 self._settle(lane)
                 continue
+            if self._shared is not None:
+                await self._shared.wait_for_slot(self._sleep)
             now = self._clock()
             self._overall.record(now)
             # On a schedule, not from the moment this one left: a scheduler that woke a little
@@ -307,14 +312,17 @@ class DeliveryEngine:
     def _prune(self) -> None:
         now = self._clock()
         for chat_id, lane in list(self._lanes.items()):
-            if lane.idle(now) and not lane.queued:
+            if lane.idle(now) and not lane.queued and not lane.claimed:
                 del self._lanes[chat_id]
 
     async def _sweep(self) -> None:
         """Find chats with queued messages this process was not told about."""
         self._next_sweep = time.monotonic() + self._sweep_seconds
         try:
-            chats = await self.store.outbox.chats()
+            if self._shared is not None:  # also lets go of chats with nothing left to send
+                chats = await self._shared.sweep(self._lanes.values(), self._queue)
+            else:
+                chats = await self.store.outbox.chats()
         except Exception as exc:  # the database may be briefly unavailable: try next time
             log.warning("could not read the outbox: %s", type(exc).__name__)
             return
@@ -350,7 +358,7 @@ class DeliveryEngine:
             if skip:
                 METRICS.inc("finlit_edits_coalesced_total", len(skip))
             live = [m for m in queued if m.id not in set(skip)]
-            while live and self._unchanged(lane.chat_id, live[0].payload):
+            while live and self._shown.unchanged(lane.chat_id, live[0].payload):
                 METRICS.inc("finlit_edits_unchanged_total")
                 skip.append(live.pop(0).id)
             if skip:
@@ -361,23 +369,12 @@ class DeliveryEngine:
             return None
         if not live:
             lane.outbox = False
+            if self._shared is not None:
+                await self._shared.let_go([lane])  # unless something was queued meanwhile
             return None
         # Only what was read counts: more may be queued behind it (READ_AHEAD).
         lane.priority = min(m.priority for m in live)
         return live[0]
-
-    def _unchanged(self, chat_id: int, payload: dict[str, Any]) -> bool:
-        edit = payload.get("edit")
-        if payload.get("kind") != "text" or edit is None:
-            return False
-        return self._shown.get((chat_id, int(edit))) == digest(payload)
-
-    def _remember(self, chat_id: int, message_id: int, payload: dict[str, Any]) -> None:
-        key = (chat_id, message_id)
-        self._shown[key] = digest(payload)
-        self._shown.move_to_end(key)
-        while len(self._shown) > SHOWN_MEMORY:
-            self._shown.popitem(last=False)
 
     async def _carry_out(self, lane: Lane, job: Queued | Direct) -> None:
         try:
@@ -401,7 +398,7 @@ class DeliveryEngine:
         except Exception as exc:  # the caller decides what to do about it (retry.py)
             failure = classify(exc)
             if failure.kind is Kind.FLOOD:
-                self._flood(lane, failure)
+                await self._flood(lane, failure)
             job.future.set_exception(exc)
         else:
             METRICS.inc("finlit_sends_total")
@@ -425,7 +422,7 @@ class DeliveryEngine:
         if shown is None:
             METRICS.inc("finlit_edits_unchanged_total")  # Telegram said "not modified"
         elif payload.get("kind") == "text":
-            self._remember(chat_id, shown, payload)
+            self._shown.remember(chat_id, shown, payload)
         elif payload.get("kind") == "export":
             await self.store.exports.part_sent(export_id=payload["export"], part=payload["part"])
         await self.store.outbox.sent(ids=[message.id])
@@ -436,7 +433,7 @@ class DeliveryEngine:
         """Act on a queued message's failed send as the policy says (retry.py): at least once."""
         chat_id, payload = lane.chat_id, message.payload
         if failure.kind is Kind.FLOOD:
-            self._flood(lane, failure)
+            await self._flood(lane, failure)
             return  # sent again after retry_after: a 429 is a certain refusal
         if failure.kind is Kind.BLOCKED:
             # Blocked, or removed from the group: nothing is attempted until they come back.
@@ -470,7 +467,7 @@ class DeliveryEngine:
             "delivery failed (%s); attempt %d, retry in %.1f s", describe(exc), attempts, wait
         )
 
-    def _flood(self, lane: Lane, failure: Failure) -> None:
+    async def _flood(self, lane: Lane, failure: Failure) -> None:
         """A 429: pause the chat; pause everyone when it cannot have been the chat's own limit
         (it had room to spare when the message left) or several chats drew one within a second."""
         METRICS.inc("finlit_flood_waits_total")
@@ -482,7 +479,7 @@ class DeliveryEngine:
             self._floods.popleft()
         if lane.roomy:
             if now + wait > self._paused_until:
-                self._paused_until = now + wait
+                await self._pause(now + wait)
                 log.warning("flood control (the bot's limit): every send paused for %.1f s", wait)
             return
         if len({chat for _, chat in self._floods}) >= FLOOD_CHATS:
@@ -491,7 +488,13 @@ class DeliveryEngine:
                 default=now + wait,
             )
             if longest > self._paused_until:
-                self._paused_until = longest
+                await self._pause(longest)
                 log.warning("flood control: every send paused for %.1f s", longest - now)
             return
         log.warning("flood control: one chat paused for %.1f s", wait)
+
+    async def _pause(self, until: float) -> None:
+        """Every send waits until ``until`` (with replicas, every replica's)."""
+        self._paused_until = until
+        if self._shared is not None:
+            await self._shared.pause(until)

@@ -1,9 +1,20 @@
-"""Checks on an update's raw JSON before it is trusted: pure functions, no I/O."""
+"""Checks on an update's raw JSON before it is trusted, and whose it is: no I/O."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from telegram import Update
+
+
+def resident_key(update: Update) -> int:
+    """Whose update this is, for ordering: the user, else the chat (0: nobody's)."""
+    if update.effective_user is not None:
+        return update.effective_user.id
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return 0
 
 
 def private_chat_matches_sender(update: Mapping[str, Any]) -> bool:

@@ -74,8 +74,10 @@ async def handle(
     store = context.services.store
 
     async def receipt() -> bool:
-        # Marked done first: it commits with the effects or not at all, and a redelivered
-        # update finds the mark and has no second effect.
+        # The resident's turn first (another replica may be handling their update: it waits
+        # for that commit), then marked done: the mark commits with the effects or not at all,
+        # and a redelivered update (here or on another replica) finds it, with no second effect.
+        await store.inbox.take_turn(resident_id=turn.resident)
         return await store.inbox.finish(update_id=update.update_id)
 
     try:

@@ -43,6 +43,7 @@ class Lane:
     roomy: bool = True
     not_before: float = float("-inf")  # a 429's retry_after, or a network error's backoff
     queued: bool = False  # waiting in a ready queue
+    claimed: bool = False  # several replicas: this one holds the chat (sharing.py)
 
     def want(self) -> int | None:
         """The priority of the work it would do next, or None when it has none."""

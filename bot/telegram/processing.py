@@ -30,7 +30,7 @@ from bot.core.pseudonyms import LOG, pseudonym
 from bot.store import Store
 from bot.telegram.context import BotData, FinlitContext, Services
 from bot.telegram.dispatch import ResidentQueues
-from bot.telegram.guards import private_chat_matches_sender
+from bot.telegram.guards import private_chat_matches_sender, resident_key
 from bot.telegram.lanes import ADMIN, INTERACTIVE
 from bot.telegram.metrics import METRICS
 from bot.telegram.retry import classify
@@ -42,15 +42,6 @@ log = logging.getLogger(__name__)
 def _log_key(services: Services) -> bytes | None:
     key = services.settings.pseudonym_key
     return key.get_secret_value().encode() if key else None
-
-
-def resident_key(update: Update) -> int:
-    """Whose update this is, for ordering: the user, else the chat (0: nobody's)."""
-    if update.effective_user is not None:
-        return update.effective_user.id
-    if update.effective_chat is not None:
-        return update.effective_chat.id
-    return 0
 
 
 def reads_only(update: Update, admin_ids: frozenset[int]) -> bool:
@@ -101,7 +92,10 @@ class InboxBot(ExtBot[None]):
         updates = await super().get_updates(*args, **kwargs)
         if self.inbox is None or not updates:
             return updates
-        await self.inbox.accept([update.to_dict() for update in updates])
+        await self.inbox.accept(
+            [update.to_dict() for update in updates],
+            residents=[resident_key(update) for update in updates],
+        )
         return updates
 
 
@@ -153,9 +147,21 @@ class DurableApplication(_Base):
     # -- one update -----------------------------------------------------------------------------
 
     async def handle(self, update: Update) -> None:
+        """Handle one update, after its resident's earlier ones that another replica accepted
+        and has not handled yet (several processes on one database)."""
+        services = self._services()
+        if services.store.shared:
+            # Each is handled in the resident's turn and skipped if done meanwhile (whoever
+            # handles it first), so the resident's updates take effect in order.
+            for payload in await services.store.inbox.earlier(
+                resident_id=resident_key(update), update_id=update.update_id
+            ):
+                await self._handle(Update.de_json(payload, self.bot), services)
+        await self._handle(update, services)
+
+    async def _handle(self, update: Update, services: Services) -> None:
         """Handle one update (its handler calls the core's unit of work, which commits), then
         answer its press and wake delivery."""
-        services = self._services()
         started = time.perf_counter()
         key = resident_key(update)
         if not private_chat_matches_sender(update.to_dict()):
@@ -164,6 +170,7 @@ class DurableApplication(_Base):
         admins = services.settings.admin_ids
         turn = Turn(
             update_id=update.update_id,
+            resident=key,
             priority=ADMIN if key in admins else INTERACTIVE,
             reads_only=reads_only(update, admins),
         )
@@ -239,6 +246,7 @@ class DurableApplication(_Base):
         store = services.store
 
         async def receipt() -> bool:
+            await store.inbox.take_turn(resident_id=user_id)
             await store.inbox.finish(update_id=update.update_id)
             return True  # apologise even if another process marked it meanwhile
 
@@ -283,6 +291,13 @@ class DurableApplication(_Base):
                 if len(found) >= limit:
                     break
         return found
+
+    async def adopt(self, payloads: Sequence[dict[str, Any]]) -> None:
+        """Queue updates another replica accepted and did not handle (it stopped or died)."""
+        if self.queues is None:
+            return  # not handling yet: the next pass takes them
+        for payload in payloads:
+            await self.process_update(Update.de_json(payload, self.bot))
 
     async def replay_unfinished(self, store: Store) -> int:
         """On start: queue what a crash interrupted, oldest first (handled before anything new

@@ -9,6 +9,7 @@ telling an edit that changes nothing), and how an error is named in a one-line l
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import json
 from collections.abc import Iterable
@@ -30,6 +31,28 @@ def digest(payload: dict[str, Any]) -> str:
     """What a text message shows (text and buttons), for telling an unchanged edit."""
     shown = json.dumps([payload.get("text"), payload.get("keyboard")], ensure_ascii=False)
     return hashlib.blake2b(shown.encode(), digest_size=12).hexdigest()
+
+
+class Shown:
+    """What each chat shows (by message), remembered for the last ``size`` messages sent, so an
+    edit that would change nothing is not sent."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._digests: collections.OrderedDict[tuple[int, int], str] = collections.OrderedDict()
+
+    def unchanged(self, chat_id: int, payload: dict[str, Any]) -> bool:
+        edit = payload.get("edit")
+        if payload.get("kind") != "text" or edit is None:
+            return False
+        return self._digests.get((chat_id, int(edit))) == digest(payload)
+
+    def remember(self, chat_id: int, message_id: int, payload: dict[str, Any]) -> None:
+        key = (chat_id, message_id)
+        self._digests[key] = digest(payload)
+        self._digests.move_to_end(key)
+        while len(self._digests) > self._size:
+            self._digests.popitem(last=False)
 
 
 def superseded(queued: Iterable[Queued]) -> list[Queued]:

@@ -26,6 +26,7 @@ class Turn:
     """What one update's handling leaves for after its commit."""
 
     update_id: int
+    resident: int = 0  # whose update it is (processing.resident_key): their turn is taken
     priority: int = 0  # of the replies in the outbox (lanes.INTERACTIVE, ADMIN, BULK)
     # An administrator's report: run outside the write transaction (processing.reads_only).
     reads_only: bool = False

@@ -37,7 +37,7 @@ from telegram import Update
 
 from bot.settings import DEFAULT_WEBHOOK_PATH, Settings, valid_webhook_secret
 from bot.telegram.context import FinlitApplication, Services
-from bot.telegram.guards import private_chat_matches_sender
+from bot.telegram.guards import private_chat_matches_sender, resident_key
 from bot.telegram.metrics import METRICS, QueueDepth
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def build_web_app(
         if opened is None:
             return Response(status_code=503)  # Telegram retries later
         try:
-            fresh = await opened.store.inbox.accept([payload])
+            fresh = await opened.store.inbox.accept([payload], residents=[resident_key(update)])
         except Exception:
             log.exception("could not store update %s; Telegram will retry", update.update_id)
             return Response(status_code=503)

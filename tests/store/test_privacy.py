@@ -38,6 +38,10 @@ class TestPrivacy:
                 resident_id=resident_id, drill_id="d", answer="scam", correct=True
             )
             await store.checks.wait_for_message(resident_id=resident_id)  # the scam checker
+            # An update still waiting to be handled, and a replica's claim on the chat.
+            waiting = {"update_id": 100 + resident_id, "message": {"text": "hi"}}
+            await store.inbox.accept([waiting], residents=[resident_id])
+            assert await store.replicas.claim_chat(chat_id=resident_id) is not None
         exported = await store.privacy.export(resident_id=1)
         assert {k: len(v) for k, v in exported.items()} == {
             "residents": 1,
@@ -54,6 +58,8 @@ class TestPrivacy:
             "loan_sessions": 1,
             "drill_answers": 1,
             "check_waits": 1,
+            "inbox": 1,
+            "outbox_claims": 1,
         }
         await store.privacy.forget(resident_id=1)
         assert {k: len(v) for k, v in (await store.privacy.export(resident_id=1)).items()} == {
@@ -71,10 +77,13 @@ class TestPrivacy:
             "loan_sessions": 0,
             "drill_answers": 0,
             "check_waits": 0,
+            "inbox": 0,
+            "outbox_claims": 0,
         }
         assert (await store.residents.get(resident_id=2)) is not None  # others untouched
         assert len((await store.privacy.export(resident_id=2))["answers"]) == 1
         assert len((await store.privacy.export(resident_id=2))["assessment_answers"]) == 1
+        assert len((await store.privacy.export(resident_id=2))["inbox"]) == 1
 
     async def test_unconsented_residents_go_with_their_waiting_updates(
         self, store: Store, clock: Clock
@@ -84,7 +93,7 @@ class TestPrivacy:
         await store.residents.ensure(resident_id=2, language="zh")  # never agreed
         theirs = {"update_id": 1, "message": {"from": {"id": 2}, "chat": {"id": 2}, "text": "hi"}}
         kept = {"update_id": 2, "callback_query": {"from": {"id": 1}, "data": "x"}}
-        await store.inbox.accept([theirs, kept])
+        await store.inbox.accept([theirs, kept], residents=[2, 1])
         month = dt.timedelta(days=30)
         assert await store.privacy.purge_unconsented(older_than=month) == 0  # seen just now
         clock.advance(month + dt.timedelta(days=1))
