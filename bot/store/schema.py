@@ -207,9 +207,8 @@ admin_audit = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Incremental aggregates, kept up to date in the same transaction as the answer or progress they
-# count, so statistics never scan residents' raw answers. Scope 0 is everyone; any other scope
-# is a cohort id.
+# Incremental aggregates, updated in the transaction of the answer or progress they count, so
+# statistics never scan residents' raw answers. Scope 0 is everyone; any other is a cohort id.
 latest_answers = sa.Table(
     "latest_answers",
     metadata,
@@ -450,8 +449,7 @@ check_waits = sa.Table(
     sa.Index(None, "since"),
 )
 
-# How often each red flag was found, for /stats: counts only, no resident, no text, no time.
-# "checked" counts messages checked and "none" those with no flag.
+# Red flags found, for /stats ("checked": messages checked; "none": with no flag). Counts only.
 check_counts = sa.Table(
     "check_counts",
     metadata,
@@ -459,9 +457,8 @@ check_counts = sa.Table(
     sa.Column("times", sa.Integer, nullable=False),
 )
 
-# "Ask in your own words" (issue 17): how often typed questions were asked, answered with a
-# lesson (and which topic), given urgent advice, or found nothing, for /stats. Counts only: no
-# resident, no text, no time. The keys are ``bot.core.ask.desk``'s tallies.
+# Typed questions (issue 17) for /stats: asked, answered with a lesson (and its topic), urgent,
+# nothing found; ``bot.core.ask.desk``'s tallies. Counts only: no resident, text or time.
 ask_counts = sa.Table(
     "ask_counts",
     metadata,
@@ -469,9 +466,8 @@ ask_counts = sa.Table(
     sa.Column("times", sa.Integer, nullable=False),
 )
 
-# Several bot processes on one PostgreSQL database (bot/store/replicas.py). Each process is a
-# replica with a random id that says it is alive every few seconds; what it claimed is taken
-# over once it has been silent for the lease.
+# Bot processes sharing a PostgreSQL database (bot/store/replicas.py), each saying it is alive
+# every few seconds; what one claimed is taken over once it has been silent for the lease.
 replicas = sa.Table(
     "replicas",
     metadata,
@@ -480,9 +476,8 @@ replicas = sa.Table(
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Which replica sends to a chat (one at a time, so a chat's messages keep their order and its
-# pacing is one), and the chat's pacing when it was last let go, handed to the next one. Times
-# are seconds since the epoch. A row without a replica is free; idle ones are purged.
+# Which replica sends to a chat (one at a time: order and pacing stay one) and the chat's pacing
+# handed on when let go (epoch seconds). Without a replica the chat is free; idle rows purged.
 outbox_claims = sa.Table(
     "outbox_claims",
     metadata,
@@ -495,8 +490,7 @@ outbox_claims = sa.Table(
     sa.Index(None, "replica"),
 )
 
-# Telegram's limit for the whole bot, shared by every replica: one row whose next free sending
-# slot each send reserves in one statement (seconds since the epoch), and a bot-wide pause.
+# Telegram's limit per bot, for every replica: the next free send slot and a bot-wide pause.
 send_budget = sa.Table(
     "send_budget",
     metadata,
