@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bot.app import build_application
 from bot.core.ask.ready import AskerLoader
@@ -24,6 +25,7 @@ from bot.core.checks import load_content
 from bot.core.content import Content
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.schema import metadata
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.pacing import Limits, Pacing
 from bot.telegram.processing import DurableApplication
@@ -221,6 +223,17 @@ class Harness:
 
     def resident(self, **kwargs: Any) -> TelegramUser:
         return TelegramUser(self.fake, self.app, **kwargs)
+
+    async def database_text(self) -> str:
+        """Every value in every table of the bot's database, as one text (to show that
+        something a resident typed is nowhere in it)."""
+        async with self.store.engine.connect() as conn:
+            rows = [
+                repr(tuple(row))
+                for table in metadata.sorted_tables
+                for row in await conn.execute(sa.select(table))
+            ]
+        return "\n".join(rows)
 
     @property
     def store(self) -> Store:

@@ -178,6 +178,17 @@ def upsert(conn: Conn, table: sa.Table) -> Any:
     return statements.upsert_for(conn.dialect.name, table)
 
 
+async def add_one(conn: Conn, table: sa.Table, key: sa.Column[Any], names: Sequence[str]) -> None:
+    """Add one to the ``times`` of each of ``names`` in a table of plain counters keyed by
+    ``key``. One statement each (ON CONFLICT): two processes counting a name's first time at
+    once on PostgreSQL would otherwise both insert, and one would fail."""
+    for name in names:
+        insert = upsert(conn, table).values({key.name: name, "times": 1})
+        await conn.execute(
+            insert.on_conflict_do_update(index_elements=[key], set_={"times": table.c.times + 1})
+        )
+
+
 async def scopes_of(conn: Conn, resident_id: int) -> list[int]:
     """Everyone, plus each cohort the resident belongs to."""
     rows = await conn.execute(statements.of(conn).scopes, {"resident_id": resident_id})

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from bot.store.aggregates import upsert
+from bot.store.aggregates import add_one
 from bot.store.db import Connections
 from bot.store.schema import ask_counts
 
@@ -25,16 +25,7 @@ class AskRecords:
     async def count(self, *, tallies: Sequence[str]) -> None:
         """Add one to each of ``tallies``."""
         async with self._db._write() as conn:
-            for tally in tallies:
-                # One statement (ON CONFLICT): two processes counting a tally's first time at
-                # once on PostgreSQL would otherwise both insert, and one would fail.
-                insert = upsert(conn, ask_counts).values(tally=tally, times=1)
-                await conn.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=[ask_counts.c.tally],
-                        set_={"times": ask_counts.c.times + 1},
-                    )
-                )
+            await add_one(conn, ask_counts, ask_counts.c.tally, tallies)
 
     async def counts(self) -> dict[str, int]:
         """Every tally and its count."""

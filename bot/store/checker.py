@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 
-from bot.store.aggregates import upsert
+from bot.store.aggregates import add_one
 from bot.store.db import Connections
 from bot.store.schema import check_counts, check_waits
 
@@ -57,17 +57,9 @@ class CheckRecords:
 
     async def count(self, *, categories: Sequence[str]) -> None:
         """One message checked, with the red flags it showed (``none`` counted when none)."""
+        names = ("checked", *(categories or ("none",)))
         async with self._db._write() as conn:
-            for category in ("checked", *(categories or ("none",))):
-                # One statement (ON CONFLICT): two processes counting a category's first time at
-                # once on PostgreSQL would otherwise both insert, and one would fail.
-                insert = upsert(conn, check_counts).values(category=category, times=1)
-                await conn.execute(
-                    insert.on_conflict_do_update(
-                        index_elements=[check_counts.c.category],
-                        set_={"times": check_counts.c.times + 1},
-                    )
-                )
+            await add_one(conn, check_counts, check_counts.c.category, names)
 
     async def counts(self) -> dict[str, int]:
         """Messages checked (``checked``), found clean (``none``), and per red flag."""

@@ -92,17 +92,6 @@ async def rows_naming(bot: Harness, person: int) -> dict[str, int]:
     return found
 
 
-async def database_text(bot: Harness) -> str:
-    """Every value in every table of the bot's database, as one text."""
-    async with bot.store.engine.connect() as conn:
-        rows = [
-            repr(tuple(row))
-            for table in metadata.sorted_tables
-            for row in await conn.execute(sa.select(table))
-        ]
-    return "\n".join(rows)
-
-
 @pytest.mark.parametrize(("language", "text"), [("zh", DANGER_ZH), ("en", DANGER_EN)])
 async def test_danger_gets_urgent_advice_first_before_consent_and_nothing_is_stored(
     bot: Harness, language: Language, text: str
@@ -237,7 +226,7 @@ async def test_nothing_typed_is_kept_or_logged(
         await user.send(OFF_TOPIC_ZH + "，玉米该收了吧"),
         await stranger.send(DANGER_EN + ", officer Zhang said"),
     ]
-    stored = await database_text(bot)
+    stored = await bot.database_text()
     for fragment in ("数字人民币？", "王警官", "玉米该收了", "officer Zhang", "天气"):
         assert fragment not in stored
         assert fragment not in caplog.text
