@@ -15,6 +15,7 @@ import math
 import re
 import resource
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -109,6 +110,7 @@ class BotChild(FinlitProcess):
         database_url: str,
         token: str,
         env: dict[str, str],
+        args: Sequence[str] = ("run",),
     ) -> None:
         log = workdir / f"bot-{time.monotonic_ns()}.log"
         self.tree = tree
@@ -116,6 +118,7 @@ class BotChild(FinlitProcess):
         super().__init__(
             server,
             database_url=database_url,
+            args=args,
             env={
                 "PTB_TIMEDELTA": "true",
                 "CONTENT_DIR": str(tree.path / "content"),
@@ -132,6 +135,157 @@ class BotChild(FinlitProcess):
     def metrics(self) -> dict[str, float] | None:
         """What it wrote to METRICS_FILE when it stopped; None if it wrote nothing."""
         return read_metrics(self.metrics_path) if self.metrics_path.is_file() else None
+
+
+class BotGroup:
+    """Replicas of one bot, measured as one: CPU summed, the largest peak memory, metrics summed.
+
+    One ``BotChild`` is a group of one, so a benchmark treats one process and several alike.
+    """
+
+    def __init__(self, bots: Sequence[BotChild]) -> None:
+        self.bots = list(bots)
+
+    def usage(self) -> tuple[float, int]:
+        """(CPU seconds of all replicas so far, the largest peak RSS in KiB)."""
+        used = [bot.usage() for bot in self.bots]
+        return sum(cpu for cpu, _ in used), max(peak for _, peak in used)
+
+    async def stop(self, timeout: float = 30) -> None:
+        await asyncio.gather(
+            *(bot.stop(timeout=timeout) for bot in self.bots if bot.exit_status is None)
+        )
+
+    @property
+    def running(self) -> bool:
+        return any(bot.exit_status is None for bot in self.bots)
+
+    @property
+    def exit_status(self) -> int:
+        """The first replica's non-zero exit status, else 0."""
+        return next((bot.exit_status for bot in self.bots if bot.exit_status), 0)
+
+    def metrics(self) -> dict[str, float] | None:
+        found = [m for m in (bot.metrics() for bot in self.bots) if m is not None]
+        if not found:
+            return None
+        total: dict[str, float] = {}
+        for one in found:
+            for name, value in one.items():
+                total[name] = total.get(name, 0.0) + value
+        return total
+
+    def log_problems(self) -> list[str]:
+        return [problem for bot in self.bots for problem in bot.log_problems()]
+
+    def log_count(self, text: str) -> int:
+        """Lines of all replicas' logs that contain ``text``."""
+        return sum(line.count(text) for bot in self.bots for line in bot.log().splitlines())
+
+    def keep_logs(self, label: str) -> list[Path]:
+        """Copy every replica's log to the temporary directory; where they went."""
+        kept = []
+        for index, bot in enumerate(self.bots):
+            if bot.log_path is None or not bot.log_path.exists():
+                continue
+            target = (
+                Path(tempfile.gettempdir())
+                / f"finlit-{label}-{time.strftime('%H%M%S')}-{index}.log"
+            )
+            shutil.copyfile(bot.log_path, target)
+            kept.append(target)
+        return kept
+
+
+WEBHOOK_SECRET = "bench-replicas-share-one-secret-of-43-chars"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class WebhookPump:
+    """Telegram's side of a webhook, behind a round-robin load balancer.
+
+    Each update is POSTed as soon as it happens, to the next replica in turn, with at most
+    ``connections`` requests open at once (Telegram's default ``max_connections``: 40); one that
+    is not acknowledged (an error, a refused connection) is sent again half a second later, as
+    Telegram does, to the next replica.
+    """
+
+    RETRY_S = 0.5
+
+    def __init__(self, ports: Sequence[int], path: str = "/telegram", connections: int = 40):
+        import httpx  # only the webhook benchmarks need it
+
+        self._httpx = httpx
+        self.path = path
+        self.clients = [
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False, timeout=30)
+            for port in ports
+        ]
+        self.slots = asyncio.Semaphore(connections)
+        self.turn = 0
+        self.sent_again = 0
+        self.given_up = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def deliver(self, update: dict[str, object]) -> None:
+        """POST ``update`` soon (called from the fake, inside the running loop)."""
+        task = asyncio.get_running_loop().create_task(self._post(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _post(self, update: dict[str, object], attempts: int = 40) -> None:
+        for _ in range(attempts):
+            async with self.slots:
+                client = self.clients[self.turn % len(self.clients)]
+                self.turn += 1
+                try:
+                    response = await client.post(
+                        self.path, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}
+                    )
+                    if response.status_code == 200:
+                        return
+                except self._httpx.HTTPError:
+                    pass
+            self.sent_again += 1
+            await asyncio.sleep(self.RETRY_S)
+        self.given_up += 1
+
+    async def close(self, timeout: float = 30) -> None:
+        """Wait (a bounded while) for the updates in flight, then close the connections."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in list(self._tasks):
+            task.cancel()
+        for client in self.clients:
+            await client.aclose()
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_healthy(ports: Sequence[int], bots: BotGroup, seconds: float = 90) -> None:
+    """Until every replica answers ``GET /healthz`` with 200; exits if one died first."""
+    import httpx
+
+    deadline = time.perf_counter() + seconds
+    async with httpx.AsyncClient(trust_env=False, timeout=2) as client:
+        for port, bot in zip(ports, bots.bots, strict=True):
+            while True:
+                if bot.process is not None and bot.process.returncode is not None:
+                    raise SystemExit(
+                        f"a replica exited with {bot.process.returncode}:\n{bot.log()[-3000:]}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                        break
+                if time.perf_counter() > deadline:
+                    bot.kill_now()
+                    raise SystemExit(f"a replica never became healthy:\n{bot.log()[-3000:]}")
+                await asyncio.sleep(0.2)
 
 
 def own_cpu() -> float:

@@ -48,12 +48,17 @@ if str(ROOT) not in sys.path:
 import telegram  # noqa: E402
 
 from bench.harness import (  # noqa: E402
+    WEBHOOK_SECRET,
     BotChild,
+    BotGroup,
     CodeTree,
     LoopLag,
+    WebhookPump,
+    free_port,
     interpreter,
     own_cpu,
     percentile,
+    wait_healthy,
 )
 from tests.fakes.builders import press_update, text_update, user_json  # noqa: E402
 from tests.fakes.limits import LIMITED_METHODS, LimitedTelegram, TelegramLimits  # noqa: E402
@@ -124,6 +129,36 @@ class Scenario:
         )
 
 
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """Where the bot runs: its database, how many processes, and how updates reach them."""
+
+    database: str = "sqlite"  # or "postgresql"
+    replicas: int = 1
+    webhook: bool = False  # else long polling (one process only)
+
+    @property
+    def name(self) -> str:
+        base = "SQLite" if self.database == "sqlite" else "PostgreSQL"
+        return f"{base} x{self.replicas}" if self.webhook else base
+
+    def describe(self) -> str:
+        if not self.webhook:
+            return f"one process long polling, {self.name}"
+        return (
+            f"{self.replicas} `finlit run --webhook` process{'es' if self.replicas > 1 else ''} "
+            f"on {'one SQLite file' if self.database == 'sqlite' else 'one PostgreSQL database'}"
+        )
+
+
+POLLING = Setup()
+REPLICA_SETUPS = (
+    Setup("sqlite", 1, webhook=True),
+    Setup("postgresql", 1, webhook=True),
+    Setup("postgresql", 2, webhook=True),
+)
+
+
 # The fake Bot API, with Telegram's limits, watched.
 
 
@@ -160,6 +195,16 @@ class LectureTelegram(LimitedTelegram):
         self.not_modified = 0
         self.lecture_over = False
         self.refusals: collections.Counter[str] = collections.Counter()  # other than 429
+        self.pump: WebhookPump | None = None  # webhook mode: updates are POSTed, not polled
+
+    def push_update(self, update: JSON) -> JSON:
+        """Long polling: queued for getUpdates; webhook mode: POSTed to a replica at once."""
+        if self.pump is None:
+            return super().push_update(update)
+        if "update_id" not in update:
+            update["update_id"] = self.next_update_id()
+        self.pump.deliver(update)
+        return update
 
     def expect(self, tap: Tap, query_id: str | None) -> None:
         if query_id is not None:
@@ -375,10 +420,10 @@ import sqlalchemy as sa
 from bot.store import Store
 from bot.store.schema import residents
 
-db, code, admin, first, count = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
+url, code, admin, first, count = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6])
 
 async def main():
-    store = await Store.open(f"sqlite+aiosqlite:///{db}")
+    store = await Store.open(url)
     try:
         # A baseline tree from before the store's feature repositories has the flat method.
         flat = getattr(store, "create_cohort", None)
@@ -390,7 +435,7 @@ async def main():
 asyncio.run(main())
 if count:
     stamp = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(days=30)
-    engine = sa.create_engine(f"sqlite:///{db}")
+    engine = sa.create_engine(url.replace("+aiosqlite", ""))
     with engine.begin() as conn:
         conn.execute(
             sa.insert(residents).values(consent_at=stamp, created_at=stamp, last_seen_at=stamp),
@@ -400,14 +445,47 @@ if count:
 """
 
 
-def seed(tree: CodeTree, db: Path, recipients: int) -> None:
+def seed(tree: CodeTree, url: str, workdir: Path, recipients: int) -> None:
     """The schema (the tree's migrations), the cohort, and the broadcast's residents."""
-    command = [interpreter(), "-c", SEED, str(db), COHORT_CODE, str(ADMIN_ID)]
+    command = [interpreter(), "-c", SEED, url, COHORT_CODE, str(ADMIN_ID)]
     command += [str(FIRST_RECIPIENT), str(recipients)]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(tree.path)}
-    done = subprocess.run(command, cwd=db.parent, env=env, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"seeding the database with {tree.label} failed:\n{done.stderr}")
+
+
+class PostgresDatabase:
+    """A database of the run's own on the PostgreSQL server of ``--database-url``, dropped after."""
+
+    def __init__(self, server_url: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.server = make_url(server_url)
+        self.name = f"finlit_bench_lecture_{os.getpid()}_{time.monotonic_ns()}"
+        self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
+
+    async def _admin(self, sql: str) -> None:
+        import asyncpg  # type: ignore[import-untyped]
+
+        conn = await asyncpg.connect(
+            host=self.server.host or "127.0.0.1",
+            port=self.server.port or 5432,
+            user=self.server.username or "postgres",
+            password=self.server.password,
+            database=self.server.database or "postgres",
+        )
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    async def __aenter__(self) -> PostgresDatabase:
+        await self._admin(f'CREATE DATABASE "{self.name}"')
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
 # One run.
@@ -448,6 +526,12 @@ class Figures:
     too_many_near_stall: int = 0  # 429s within a second after this process's loop stalled
     broadcast_sent: int = 0
     first_problem: str = ""
+    setup: str = ""
+    peak_second: int = 0  # the most messages Telegram accepted in any one second
+    sent_again: int = 0  # webhook: updates POSTed again after no acknowledgement
+    not_delivered: int = 0  # webhook: updates never acknowledged
+    handling_retried: int = 0  # units of work that failed and were tried again (the log says)
+    deadlocks: int = 0  # of them, PostgreSQL deadlocks (replicas updating shared counters)
 
     @property
     def no_visible(self) -> int:
@@ -489,24 +573,91 @@ def busy_rate(taps: Sequence[Tap], accepted: Sequence[float], until: float) -> t
     return sent / len(busy), len(busy)
 
 
+def busiest_second(accepted: Sequence[float]) -> int:
+    """The most messages accepted within any one second (a sliding window over every send)."""
+    ordered = sorted(accepted)
+    most, first = 0, 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
 async def run_lecture(
-    tree: CodeTree, scenario: Scenario, args: argparse.Namespace, workdir: Path, seed_n: int
+    tree: CodeTree,
+    scenario: Scenario,
+    args: argparse.Namespace,
+    workdir: Path,
+    seed_n: int,
+    setup: Setup = POLLING,
 ) -> Figures:
-    db = workdir / f"lecture-{time.monotonic_ns()}.db"
-    seed(tree, db, scenario.recipients if scenario.broadcast else 0)
+    recipients = scenario.recipients if scenario.broadcast else 0
+    if setup.database == "sqlite":
+        url = f"sqlite+aiosqlite:///{workdir / f'lecture-{time.monotonic_ns()}.db'}"
+        await asyncio.to_thread(seed, tree, url, workdir, recipients)
+        return await run_on(tree, scenario, args, workdir, seed_n, setup, url)
+    async with PostgresDatabase(args.database_url) as database:
+        await asyncio.to_thread(seed, tree, database.url, workdir, recipients)
+        return await run_on(tree, scenario, args, workdir, seed_n, setup, database.url)
+
+
+async def start_bots(
+    tree: CodeTree,
+    fake: LectureTelegram,
+    server: FakeTelegramServer,
+    workdir: Path,
+    setup: Setup,
+    url: str,
+) -> BotGroup:
+    """The bot as ``setup`` says: one process polling, or replicas behind a webhook."""
+    env = {"ADMIN_IDS": str(ADMIN_ID)}
+    if not setup.webhook:
+        bot = BotChild(tree, workdir, server, database_url=url, token=TOKEN, env=env)
+        await bot.start_polling(lambda: fake.polls)
+        return BotGroup([bot])
+    ports = [free_port() for _ in range(setup.replicas)]
+    bots = BotGroup(
+        [
+            BotChild(
+                tree,
+                workdir,
+                server,
+                database_url=url,
+                token=TOKEN,
+                args=("run", "--webhook"),
+                env={
+                    **env,
+                    "WEBHOOK_URL": "https://bot.example.org",
+                    "WEBHOOK_SECRET": WEBHOOK_SECRET,
+                    "PORT": str(port),
+                },
+            )
+            for port in ports
+        ]
+    )
+    # Started together, as an operator's compose file does (on an empty PostgreSQL database
+    # the migrations are serialised by the bot itself).
+    await asyncio.gather(*(bot.start() for bot in bots.bots))
+    await wait_healthy(ports, bots)
+    fake.pump = WebhookPump(ports)
+    return bots
+
+
+async def run_on(
+    tree: CodeTree,
+    scenario: Scenario,
+    args: argparse.Namespace,
+    workdir: Path,
+    seed_n: int,
+    setup: Setup,
+    url: str,
+) -> Figures:
     fake = LectureTelegram()
     rng = random.Random(seed_n)
     async with FakeTelegramServer(fake) as server:
-        bot = BotChild(
-            tree,
-            workdir,
-            server,
-            database_url=f"sqlite+aiosqlite:///{db}",
-            token=TOKEN,
-            env={"ADMIN_IDS": str(ADMIN_ID)},
-        )
         fake.add_chat(ADMIN_ID, chat_type="private", first_name="Admin")
-        await bot.start_polling(lambda: fake.polls)
+        bots = await start_bots(tree, fake, server, workdir, setup, url)
         try:
             # The harness keeps every call; a full collection would stall its loop (and bunch
             # up the fake's timestamps). The bot keeps its own collector.
@@ -515,28 +666,34 @@ async def run_lecture(
             sent_at = await announce(fake) if scenario.broadcast else 0.0
             if isinstance(sent_at, str):
                 raise SystemExit(f"{tree.label}: no Send button for the broadcast: {sent_at}")
-            figures = await lecture(fake, bot, tree, scenario, args, rng)
+            figures = await lecture(fake, bots, tree, scenario, args, rng)
         finally:
             gc.enable()
-            if bot.exit_status is None:
-                await bot.stop(timeout=45)
+            if bots.running:
+                await bots.stop(timeout=45)
+            if fake.pump is not None:
+                await fake.pump.close()
+    if fake.pump is not None:
+        figures.sent_again = fake.pump.sent_again
+        figures.not_delivered = fake.pump.given_up
     if scenario.broadcast:
         recipients = range(FIRST_RECIPIENT, FIRST_RECIPIENT + scenario.recipients)
         figures.broadcast_sent = sum(n for chat, n in fake.screens.items() if chat in recipients)
-    figures.exit_status = bot.exit_status or 0
-    figures.counters = bot.metrics()
-    figures.log_problems = bot.log_problems()
+    figures.setup = setup.name
+    figures.exit_status = bots.exit_status
+    figures.counters = bots.metrics()
+    figures.log_problems = bots.log_problems()
+    figures.handling_retried = bots.log_count("handling an update failed")
+    figures.deadlocks = bots.log_count("deadlock detected")
     if figures.log_problems or figures.exit_status:
-        kept = Path(tempfile.gettempdir()) / f"finlit-lecture-{time.strftime('%H%M%S')}.log"
-        assert bot.log_path is not None
-        shutil.copyfile(bot.log_path, kept)
-        figures.first_problem = f"bot log kept: {kept}"
+        kept = bots.keep_logs("lecture")
+        figures.first_problem = "bot log kept: " + ", ".join(str(path) for path in kept)
     return figures
 
 
 async def lecture(
     fake: LectureTelegram,
-    bot: BotChild,
+    bot: BotGroup,
     tree: CodeTree,
     scenario: Scenario,
     args: argparse.Namespace,
@@ -584,6 +741,7 @@ async def lecture(
     await bot.stop(timeout=45)
     presses = [tap for o in outcomes for tap in o.taps]
     rate, busy = busy_rate(taps, fake.accepted_at, finished)
+    peak_second = busiest_second(fake.accepted_at)
     medians = [statistics.median([tap.visible_s() for tap in o.taps]) for o in outcomes if o.taps]
     by_limit: collections.Counter[str] = collections.Counter(
         refusal.limit for _, _, refusal in fake.too_many
@@ -621,6 +779,7 @@ async def lecture(
         lag_worst_s=lag.worst,
         lag_late=lag.late,
         too_many_near_stall=sum(1 for at, _, _ in fake.too_many if lag.near(at)),
+        peak_second=peak_second,
     )
 
 
@@ -810,6 +969,79 @@ def print_broadcast(label: str, without: list[Figures], with_: list[Figures]) ->
                 print(f"  {label}{' (broadcast)' if f.broadcast else ''}: {note}")
 
 
+REPLICA_COMPARED = ("press p99", "visible p95", "rate")
+
+
+def median_of(runs: Sequence[Figures], value: Callable[[Figures], float]) -> float:
+    return statistics.median(value(f) for f in runs)
+
+
+def print_replicas(scenario: Scenario, table: list[list[Figures]], names: list[str]) -> None:
+    """Medians of the runs per setup; then two replicas against one, figure by figure."""
+    print(line("", names, "goal: " + " | ".join(names)))
+    for row in rows(scenario):
+        values = [median_of(runs, row.value) for runs in table]
+        tail = ""
+        if row.ok is not None:
+            tail = f"{row.goal}: " + " | ".join(verdict(row.ok(v)) for v in values)
+        print(line(row.label, [row.show(v) for v in values], tail))
+    print(line("most sent in any second", [str(max(f.peak_second for f in r)) for r in table]))
+    print(line("429s, all runs", [str(sum(f.too_many for f in r)) for r in table]))
+    print(line("updates POSTed again", [str(sum(f.sent_again for f in r)) for r in table]))
+    print(line("updates never acknowledged", [str(sum(f.not_delivered for f in r)) for r in table]))
+    print(line("units of work retried", [str(sum(f.handling_retried for f in r)) for r in table]))
+    print(line("  of them deadlocks", [str(sum(f.deadlocks for f in r)) for r in table]))
+    print(
+        line(
+            "peak RSS per process MiB",
+            [f"{median_of(r, lambda f: f.peak_rss_kib) / 1024:.0f}" for r in table],
+        )
+    )
+    print(
+        line("bot CPU, all processes", [f"{median_of(r, lambda f: f.bot_cpu):.0%}" for r in table])
+    )
+    for name, runs in zip(names, table, strict=True):
+        for f in runs:
+            for note in problems(f):
+                print(f"  {name}: {note}")
+    if len(table) < 3:
+        return
+    one, two = table[1], table[2]
+    print(f"\n  {names[2]} against {names[1]} (medians): goal within 20% or 200 ms, and 0 x 429")
+    print(line("", [names[1], names[2], "difference"]))
+    for name in REPLICA_COMPARED:
+        a = median_of(one, lambda f, n=name: f.value(n))
+        b = median_of(two, lambda f, n=name: f.value(n))
+        if name == "rate":
+            share_a, share_b = a / CEILING, b / CEILING
+            ok = abs(b - a) <= 0.2 * a
+            print(
+                line(
+                    "send rate / 30 per s",
+                    [f"{share_a:.0%}", f"{share_b:.0%}", ratio(b, a)],
+                    f"within 20%: {verdict(ok)}",
+                )
+            )
+            continue
+        allowed = max(0.2 * a, 200.0)
+        ok = b - a <= allowed
+        print(
+            line(
+                f"{name} ms",
+                [ms(a), ms(b), f"{b - a:+.0f}"],
+                f"no more than {allowed:.0f} ms slower: {verdict(ok)}",
+            )
+        )
+    too_many = sum(f.too_many for f in two)
+    print(
+        line(
+            "429s received",
+            [str(sum(f.too_many for f in one)), str(too_many)],
+            f"0: {verdict(too_many == 0)}",
+        )
+    )
+
+
 # Command line.
 
 
@@ -841,6 +1073,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=20.0,
         help="seconds a resident waits for the screen to change before tapping again",
     )
+    parser.add_argument(
+        "--replicas",
+        action="store_true",
+        help="this tree on PostgreSQL with one and with two webhook replicas, next to SQLite "
+        "(one webhook process); medians of --runs (default 3)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
+        help="the PostgreSQL server for --replicas (a database of the run's own is made on it)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: under a minute")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -849,8 +1092,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         args.size_list = [int(size) for size in args.sizes.split(",") if size.strip()]
     except ValueError:
         parser.error("--sizes: comma-separated numbers of residents")
+    if args.replicas and args.broadcast:
+        parser.error("--replicas runs the lecture without a broadcast")
     if args.runs is None:
-        args.runs = 3 if args.broadcast else 1
+        args.runs = 3 if args.broadcast or args.replicas else 1
     if args.quick:
         args.size_list, args.timeout, args.lecture_limit = [20], 8.0, 40.0
         args.runs = 1
@@ -874,7 +1119,30 @@ def scenario_for(size: int, args: argparse.Namespace, broadcast: bool) -> Scenar
     return Scenario(size, broadcast=broadcast, recipients=args.recipients)
 
 
+async def run_replicas(args: argparse.Namespace, tree: CodeTree, workdir: Path) -> None:
+    print(f"code: {tree.label} ({tree.path})")
+    for setup in REPLICA_SETUPS:
+        print(f"{setup.name}: {setup.describe()}")
+    names = [setup.name for setup in REPLICA_SETUPS]
+    for size in args.size_list:
+        scenario = scenario_for(size, args, broadcast=False)
+        print(f"\nlecture: {scenario.describe()}; seeds {args.seed}..{args.seed + args.runs - 1}")
+        table: list[list[Figures]] = [[] for _ in REPLICA_SETUPS]
+        for run in range(args.runs):  # interleaved, so a slow spell hits every setup alike
+            for setup, runs in zip(REPLICA_SETUPS, table, strict=True):
+                note = f"... {size} residents: {setup.name}, run {run + 1}"
+                print(note, file=sys.stderr, flush=True)
+                runs.append(
+                    await run_lecture(tree, scenario, args, workdir, args.seed + run, setup)
+                )
+        print(f"medians of {args.runs} runs")
+        print_replicas(scenario, table, names)
+
+
 async def run_all(args: argparse.Namespace, trees: list[CodeTree], workdir: Path) -> None:
+    if args.replicas:
+        await run_replicas(args, trees[0], workdir)
+        return
     names = ["new", "baseline"][: len(trees)]
     for tree, name in zip(trees, names, strict=True):
         print(f"{name}: {tree.label} ({tree.path})")
@@ -906,21 +1174,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"finlit lecture benchmark  (Python {platform.python_version()}, python-telegram-bot "
         f"{telegram.__version__}, {os.cpu_count()} cores)"
     )
+    how = (
+        "`python -m bot run --webhook` in child processes, the fake POSTing each update to "
+        "the next one in turn (a round-robin load balancer; at most 40 requests open, as "
+        "Telegram), SQLite in /tmp or a fresh PostgreSQL database each run"
+        if args.replicas
+        else "`python -m bot run` in a child process, long polling the fake Bot API of "
+        "tests/fakes/ over HTTP on 127.0.0.1, SQLite in /tmp"
+    )
     print(
-        "setup: `python -m bot run` in a child process, long polling the fake Bot API of "
-        "tests/fakes/ over HTTP on 127.0.0.1, SQLite in /tmp; the fake enforces Telegram's "
+        f"setup: {how}; the fake enforces Telegram's "
         "limits, not shortened (30 messages in any second; per chat 1/s, burst 3; 20/min per "
         "group; 429 with retry_after) and refuses a press answered after 15 s"
     )
     print(
-        "press answer = update offered to getUpdates -> answerCallbackQuery accepted (a late "
+        "press answer = update offered (to getUpdates, or POSTed) -> answerCallbackQuery "
+        "accepted (a late "
         "refused one counts its arrival); visible reply = offered -> first accepted call that "
         "changes the resident's chat; send rate = messages accepted per second over the "
         "seconds in which some resident waited for a screen"
     )
     workdir = Path(tempfile.mkdtemp(prefix="finlit-lecture-", dir="/tmp"))
     trees = [CodeTree(args.code)]
-    if not args.no_baseline:
+    if not args.no_baseline and not args.replicas:
         trees.append(CodeTree(args.baseline))
     try:
         with contextlib.ExitStack() as stack:

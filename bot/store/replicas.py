@@ -8,8 +8,8 @@ to; a broadcast delivery) is taken over or settled by the others.
 * **Chats.** A replica sends to a chat only while it holds the chat's claim (``claim_chat``), so
   a chat's messages leave in order and one replica paces it. It lets go (``release_chat``) only
   when the chat has nothing queued: a message another replica queued meanwhile keeps the claim
-  where it is, and the holder sends it. The chat's pacing (its token bucket and any 429 pause)
-  is written on release and read by the next claimer.
+  where it is, and the holder sends it. The chat's pacing (its token bucket, any 429 pause and
+  a group's sends of the last minute) is written on release and read by the next claimer.
 * **The bot's budget.** ``reserve`` takes the next free sending slot of the whole bot in one
   statement (slots are ``gap`` seconds apart: 30 per 1.05 s), after any bot-wide pause
   (``pause``). Times are seconds since the epoch, the same on every replica's host.
@@ -42,6 +42,15 @@ class ChatPacing:
     tokens: float | None = None
     stamp: float | None = None  # when the bucket was last counted, seconds since the epoch
     not_before: float | None = None
+    group_sends: tuple[float, ...] = ()  # a group's sends still in its window, oldest first
+
+
+def _sends_text(sends: tuple[float, ...]) -> str | None:
+    return " ".join(repr(at) for at in sends) or None
+
+
+def _sends(text: str | None) -> tuple[float, ...]:
+    return tuple(float(at) for at in text.split()) if text else ()
 
 
 def new_replica_id() -> str:
@@ -118,12 +127,17 @@ class Replicas:
                     .on_conflict_do_update(
                         index_elements=[c.c.chat_id], set_={"replica": self.me}, where=free
                     )
-                    .returning(c.c.tokens, c.c.stamp, c.c.not_before)
+                    .returning(c.c.tokens, c.c.stamp, c.c.not_before, c.c.group_sends)
                 )
             ).first()
         if row is None:
             return None
-        return ChatPacing(tokens=row.tokens, stamp=row.stamp, not_before=row.not_before)
+        return ChatPacing(
+            tokens=row.tokens,
+            stamp=row.stamp,
+            not_before=row.not_before,
+            group_sends=_sends(row.group_sends),
+        )
 
     async def release_chat(self, *, chat_id: int, pacing: ChatPacing, released_at: float) -> bool:
         """Let go of a chat with nothing queued, leaving its pacing for the next claimer.
@@ -141,6 +155,7 @@ class Replicas:
                     tokens=pacing.tokens,
                     stamp=pacing.stamp,
                     not_before=pacing.not_before,
+                    group_sends=_sends_text(pacing.group_sends),
                     released_at=released_at,
                 )
             )

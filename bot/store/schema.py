@@ -476,17 +476,17 @@ replicas = sa.Table(
     sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Which replica sends to a chat (one at a time: order and pacing stay one) and the chat's pacing
-# handed on when let go (epoch seconds). Without a replica the chat is free; idle rows purged.
+# Which replica sends to a chat (one at a time), and its pacing handed on (epoch seconds).
 outbox_claims = sa.Table(
     "outbox_claims",
     metadata,
     sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("replica", sa.String(40), nullable=True),
-    sa.Column("tokens", sa.Float, nullable=True),  # the chat's token bucket (pacing.TokenBucket)
+    sa.Column("tokens", sa.Float, nullable=True),  # its token bucket, counted at ``stamp``
     sa.Column("stamp", sa.Float, nullable=True),
     sa.Column("not_before", sa.Float, nullable=True),  # a 429's retry_after, or a backoff
     sa.Column("released_at", sa.Float, nullable=True),
+    sa.Column("group_sends", sa.Text, nullable=True),  # a group's sends in its 20/min window
     sa.Index(None, "replica"),
 )
 

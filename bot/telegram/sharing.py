@@ -4,8 +4,9 @@ several replicas share it (PostgreSQL; ``Store.shared``).
 * **A chat is sent to by one replica at a time.** Before its first message the engine claims the
   chat (``claim``); it lets go only once nothing is queued for it (``release``). A chat another
   replica holds is left to that one: whatever this replica queued for it is in the outbox, and
-  the holder sends it before it may let go. The chat's pacing (its token bucket and a 429's
-  ``retry_after``) travels with the claim, so the next holder keeps Telegram's per-chat limit.
+  the holder sends it before it may let go. The chat's pacing (its token bucket, a 429's
+  ``retry_after`` and, in a group, the sends of the last minute) travels with the claim, so the
+  next holder keeps Telegram's per-chat limit and a group's 20 a minute.
 * **The bot's 30 a second is one budget.** Each message reserves the next free slot of the
   whole bot (``reserve``: one statement), slots 1.05/30 s apart, and waits for it; a 429 that
   pauses every send pauses every replica (``pause``).
@@ -100,6 +101,12 @@ class SharedSending:
             lane.bucket.stamp = self._local(pacing.stamp)
         if pacing.not_before is not None:
             lane.not_before = max(lane.not_before, self._local(pacing.not_before))
+        if lane.group is not None and pacing.group_sends:
+            # The group's 20 a minute counts every replica's sends. Each holder took over the
+            # list its predecessor left and added its own, so it already holds this replica's
+            # earlier sends: it replaces what this one remembers rather than adding to it.
+            lane.group.times.clear()
+            lane.group.times.extend(sorted(map(self._local, pacing.group_sends)))
         return True
 
     async def release(self, lane: Lane) -> bool:
@@ -112,6 +119,7 @@ class SharedSending:
             tokens=bucket.tokens if counted else None,
             stamp=self._epoch(bucket.stamp) if counted else None,
             not_before=self._epoch(lane.not_before) if lane.not_before > now else None,
+            group_sends=self._recent(lane, now),
         )
         chat_id = lane.chat_id
         if await self.replicas.release_chat(
@@ -122,6 +130,13 @@ class SharedSending:
         if await self.replicas.holder(chat_id=chat_id) != self.replicas.me:
             lane.claimed = False
         return False
+
+    def _recent(self, lane: Lane, now: float) -> tuple[float, ...]:
+        """The group's sends still inside its window, to hand on (none for a private chat)."""
+        window = lane.group
+        if window is None:
+            return ()
+        return tuple(self._epoch(at) for at in window.times if at + window.period > now)
 
     async def reserve(self) -> float:
         """The bot's next free sending slot, reserved for this replica, on the engine's clock."""

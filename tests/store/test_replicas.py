@@ -79,7 +79,9 @@ class TestReplicas:
         await b.beat()
         assert await a.claim_chat(chat_id=7) is not None
         await other.outbox.add(chat_id=7, payload={"text": "queued by b"})
-        pacing = ChatPacing(tokens=0.5, stamp=1000.0, not_before=1010.0)
+        pacing = ChatPacing(
+            tokens=0.5, stamp=1000.0, not_before=1010.0, group_sends=(960.125, 999.5)
+        )
         # Something was queued meanwhile: a keeps the chat (and sends it).
         assert not await a.release_chat(chat_id=7, pacing=pacing, released_at=1000.0)
         assert await a.claimable() == {7: 0}
