@@ -29,6 +29,7 @@ from bot.store.schema import metadata
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.pacing import Limits, Pacing
 from bot.telegram.processing import DurableApplication
+from bot.telegram.services import Services
 from tests.backends import PostgresDatabases, require
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
@@ -236,9 +237,14 @@ class Harness:
         return "\n".join(rows)
 
     @property
-    def store(self) -> Store:
+    def services(self) -> Services:
+        """The running bot's services (opened by post_init)."""
         assert self.app.bot_data.services is not None
-        return self.app.bot_data.services.store
+        return self.app.bot_data.services
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
 
 
 @pytest.fixture

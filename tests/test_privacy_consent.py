@@ -83,9 +83,8 @@ async def onboard(hall: Harness, user_id: int) -> TelegramUser:
 
 async def may(hall: Harness, user: TelegramUser, processing: str) -> bool:
     resident = await hall.store.residents.get(resident_id=user.chat_id)
-    assert hall.app is not None and hall.app.bot_data.services is not None
-    allowed: bool = hall.app.bot_data.services.tutor.may(resident, processing)
-    return allowed
+    assert resident is not None
+    return hall.services.tutor.may(resident, processing)
 
 
 async def my_data(user: TelegramUser) -> dict[str, Any]:

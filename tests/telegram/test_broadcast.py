@@ -58,9 +58,8 @@ def manual_worker(
     bot: Harness, *, concurrency: int = CONCURRENCY, batch_size: int = BATCH_SIZE
 ) -> BroadcastWorker:
     """A second worker on the running application's services, driven by the test."""
-    assert bot.app is not None and bot.app.bot_data.services is not None
     return BroadcastWorker(
-        bot.app.bot_data.services, bot.app.bot, concurrency=concurrency, batch_size=batch_size
+        bot.services, bot.app.bot, concurrency=concurrency, batch_size=batch_size
     )
 
 
@@ -320,8 +319,7 @@ async def test_progress_reports_and_the_stop_button(bot: Harness) -> None:
     ui, texts = bot.content.ui["en"], admin_texts(bot)
     users = [await resident(bot, user_id) for user_id in range(91, 96)]
     boss = admin(bot)
-    assert bot.app is not None and bot.app.bot_data.services is not None
-    desk = bot.app.bot_data.services.tutor.admin
+    desk = bot.services.tutor.admin
     assert desk is not None
     desk.broadcast_report_every = 2
     broadcast_id = await preview(bot, boss, f"/broadcast {TEXT}")

@@ -43,7 +43,12 @@ def seen(user: TelegramUser) -> str:
 
 def sentences(content: Content, language: Language, *ids: str) -> list[str]:
     flags = flags_of(content)
-    return [flags.category(i).sentence(language) for i in ids]  # type: ignore[union-attr]
+    said: list[str] = []
+    for category_id in ids:
+        category = flags.category(category_id)
+        assert category is not None, category_id
+        said.append(category.sentence(language))
+    return said
 
 
 async def onboard(bot: Harness, language: Language = "zh", **kwargs: object) -> TelegramUser:

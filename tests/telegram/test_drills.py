@@ -98,19 +98,19 @@ async def test_an_answer_is_stored_once_and_before_the_reply(bot: Harness) -> No
     await user.send("/drill")
     first = drills.drills[0]
     message = user.last
-    data = next(b.callback_data for row in message.buttons for b in row if b.text == texts.btn_scam)
+    data = message.callback_data(texts.btn_scam)
     # Telegram fails while the feedback is shown: the answer must already be on disk.
     bot.fake.fail_next("editMessageText", status=500)
     bot.fake.fail_next("sendMessage", status=None)
     user.raise_errors = False
-    await user.press_data(data, message)  # type: ignore[arg-type]
+    await user.press_data(data, message)
     bot.errors.clear()
     user.raise_errors = True
     stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]
     assert [(r["drill_id"], r["answer"]) for r in stored] == [(first.id, "scam")]
     # A double press, a different answer on the old message, a redelivered update: one answer.
     replay = user.last_update
-    await user.press_data(data, message)  # type: ignore[arg-type]
+    await user.press_data(data, message)
     await user.press_data(data.rsplit(":", 1)[0] + ":1", message)
     await user.replay(replay)
     stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bot.core.content import Content
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.records import BotMessage
 from tests.fakes.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,11 +47,25 @@ def has_button(fake: FakeTelegram, label: str) -> bool:
     return message is not None and any(label in b.text for row in message.buttons for b in row)
 
 
+def last(fake: FakeTelegram) -> BotMessage:
+    """The newest bot message in the resident's chat (there is one by then)."""
+    message = fake.last_message(777)
+    assert message is not None
+    return message
+
+
+def shows(fake: FakeTelegram, words: str) -> bool:
+    return words in last(fake).visible
+
+
+def recorded_once(db: Path, question_id: str) -> bool:
+    return dict(answers(db)).get(question_id) == 1
+
+
 async def press(fake: FakeTelegram, label: str) -> dict[str, Any]:
     """Press a button once the bot has shown it."""
     await until(lambda: has_button(fake, label))
-    message = fake.last_message(777)
-    assert message is not None
+    message = last(fake)
     data = next(b.callback_data for row in message.buttons for b in row if label in b.text)
     return fake.push_update(
         {
@@ -104,7 +120,7 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
             await press(fake, label)
         await until(lambda: has_button(fake, ui.btn_menu))
         text(fake, "/menu")
-        await until(lambda: ui.menu_prompt in (fake.last_message(777).visible or ""))  # type: ignore[union-attr]
+        await until(lambda: shows(fake, ui.menu_prompt))
         # Straight into the first lesson's quiz.
         from bot.core import callbacks as cb
 
@@ -114,12 +130,12 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
                     "id": fake.issue_callback_query(),
                     "from": USER,
                     "chat_instance": "1",
-                    "message": fake.message_json(fake.last_message(777)),  # type: ignore[arg-type]
+                    "message": fake.message_json(last(fake)),
                     "data": cb.encode(cb.StartQuiz(lesson.id)),
                 }
             }
         )
-        await until(lambda: "Question 1 of" in fake.last_message(777).visible)  # type: ignore[union-attr]
+        await until(lambda: shows(fake, "Question 1 of"))
 
         for position, question in enumerate(lesson.quiz[:4]):
             # The answer and the "next" press arrive; the process dies at a random moment.
@@ -127,13 +143,11 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
             await asyncio.sleep(rng.uniform(0.0, 0.15))
             await bot.kill()
             await bot.start()  # a new process on the same database
-            await until(lambda q=question: dict(answers(db)).get(q.id) == 1)
-            last = position == len(lesson.quiz) - 1
-            await until(lambda: ui.answer_right in fake.last_message(777).visible)  # type: ignore[union-attr]
-            await press(fake, ui.btn_see_result if last else ui.btn_next_question)
-            await until(
-                lambda p=position: f"Question {p + 2} of" in fake.last_message(777).visible  # type: ignore[union-attr]
-            )
+            await until(partial(recorded_once, db, question.id))
+            final = position == len(lesson.quiz) - 1
+            await until(lambda: shows(fake, ui.answer_right))
+            await press(fake, ui.btn_see_result if final else ui.btn_next_question)
+            await until(partial(shows, fake, f"Question {position + 2} of"))
         returncode, log = await bot.stop()
         assert returncode == 0, log
 

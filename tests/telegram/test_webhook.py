@@ -95,12 +95,13 @@ async def web(fake: FakeTelegram, settings: Settings, content: Content) -> Async
     app = build_application(settings, request=fake, content=content)
     running = Running(app, fake)
     await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)
     await app.start()
     yield running
     await running.client.aclose()
     await app.stop()
-    await app.post_shutdown(app)  # type: ignore[misc]
+    await app.post_shutdown(app)
     await app.shutdown()
     assert running.errors == [], f"handlers raised: {running.errors!r}"
     assert fake.unknown_methods == [], f"unknown Bot API methods: {fake.unknown_methods}"
