@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,7 +43,7 @@ async def filled_sqlite(tmp_path: Path) -> str:
     return url
 
 
-async def _rows():  # type: ignore[no-untyped-def]
+async def _rows() -> AsyncIterator[tuple[int]]:
     for i in range(100):
         yield (i,)
 
