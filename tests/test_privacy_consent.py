@@ -35,7 +35,7 @@ BASE = yaml.safe_load((REPO / "content" / "privacy.yaml").read_text(encoding="ut
 ]["version"]
 NEXT = BASE + 1
 
-REMINDERS = {
+REMINDERS: dict[str, Any] = {  # one entry of a version's "adds" in privacy.yaml
     "id": "reminders",
     "text": {
         "zh": "每周提醒您一次接着学，并记下提醒发没发出去",
@@ -201,7 +201,8 @@ async def test_nothing_is_asked_before_the_first_consent(hall: Harness, content_
     assert not await may(hall, user, "learning")
     # A forged "I agree to the next version" from someone who never consented does nothing.
     await user.press_data(f"1:na:{NEXT}")
-    assert (await hall.store.residents.get(resident_id=504)).consent_version is None
+    resident = await hall.store.residents.get(resident_id=504)
+    assert resident is not None and resident.consent_version is None
 
 
 async def test_forged_notice_buttons_change_nothing(hall: Harness, content_dir: Path) -> None:

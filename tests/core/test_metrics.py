@@ -24,7 +24,7 @@ TOPICS = {"pay": ["pay-a", "pay-b"], "fraud": ["fraud-a"]}
 NO_SITTINGS = SittingPairs(0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0)
 
 
-def counts(**changes: object) -> ScopeCounts:
+def counts(*, assessment: AssessmentCounts | None = None) -> ScopeCounts:
     base = ScopeCounts(
         reach=ReachCounts(residents=40, consented=38, active_7d=12, active_30d=30, new_7d=3),
         lessons=[
@@ -65,7 +65,7 @@ def counts(**changes: object) -> ScopeCounts:
             )
         ],
     )
-    return dataclasses.replace(base, **changes)
+    return base if assessment is None else dataclasses.replace(base, assessment=assessment)
 
 
 def test_reach_and_depth() -> None:

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from bot.core.content import Content
+from bot.core.models import Broadcast
+from bot.core.ui import AdminTexts
 from bot.settings import Settings
 from bot.telegram.broadcast import BATCH_SIZE, CONCURRENCY, BroadcastWorker
 from tests.conftest import Harness
@@ -68,8 +70,15 @@ async def drain(bot: Harness) -> None:
     await bot.settled()  # the reports to the administrator are delivered too
 
 
-def admin_texts(bot: Harness) -> Any:
+def admin_texts(bot: Harness) -> AdminTexts:
     return bot.content.ui["en"].admin
+
+
+async def stored(bot: Harness, broadcast_id: int) -> Broadcast:
+    """The broadcast as the store keeps it."""
+    found = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    assert found is not None, f"no broadcast {broadcast_id}"
+    return found
 
 
 async def preview(bot: Harness, boss: TelegramUser, command: str) -> int:
@@ -123,7 +132,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     assert boss.last.visible == texts.broadcast_cancelled
     await drain(bot)
     assert all(received(bot, chat) == 0 for chat in range(11, 19))
-    assert (await bot.store.broadcasts.get(broadcast_id=first)).status == "cancelled"
+    assert (await stored(bot, first)).status == "cancelled"
 
     second = await preview(bot, boss, f"/broadcast {TEXT}")
     assert second != first
@@ -138,7 +147,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
         assert message.labels == [ui.btn_stop_announcements]
     for user_id in (15, 16, 17, 18):
         assert received(bot, user_id) == 0
-    done = await bot.store.broadcasts.get(broadcast_id=second)
+    done = await stored(bot, second)
     assert (done.status, done.recipients, done.sent, done.failed, done.blocked) == (
         "done",
         4,
@@ -193,7 +202,7 @@ async def test_restart_midway_resumes_without_repeats(bot: Harness) -> None:
     await bot.restart(*users, boss)
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1] * 6
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 6, 0)
     assert admin_texts(bot).broadcast_done.format(
         id=broadcast_id, recipients=6, sent=6, failed=0, blocked=0, skipped=0
@@ -216,7 +225,7 @@ async def test_a_crash_after_the_claim_never_sends_twice(bot: Harness) -> None:
     assert statuses[43] == "unknown"
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 1, 0, 1]
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 3, 1)
 
 
@@ -265,7 +274,7 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
         assert exchange.answered
         assert users[0].last.visible.startswith(ui.stale_button)
     await drain(bot)
-    assert (await bot.store.broadcasts.get(broadcast_id=broadcast_id)).status == "draft"
+    assert (await stored(bot, broadcast_id)).status == "draft"
     # An unknown broadcast id from the admin is stale too.
     await boss.press_data("1:bs:99999")
     assert boss.last.visible.startswith(ui.stale_button)
@@ -277,7 +286,7 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
     await boss.press_data(f"1:bx:{broadcast_id}", preview_message)  # too late to cancel
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 1]
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.recipients, done.sent) == ("done", 2, 2)
     finals = [m for m in bot.fake.messages[ADMIN].values() if "finished" in m.visible]
     assert len(finals) == 1
@@ -292,7 +301,7 @@ async def test_blocked_recipient_is_counted_and_others_served(bot: Harness) -> N
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 0, 1]
     assert await bot.store.residents.is_blocked(resident_id=72)
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.sent, done.failed, done.blocked) == (2, 0, 1)
     assert boss.last.visible == admin_texts(bot).broadcast_done.format(
         id=broadcast_id, recipients="<5", sent="<5", failed=0, blocked="<5", skipped=0
@@ -311,7 +320,7 @@ async def test_a_failing_send_does_not_stop_the_job(bot: Harness) -> None:
     await manual_worker(bot, concurrency=1).drain()
     await bot.settled()
     assert sorted(received(bot, u.chat_id) for u in users) == [0, 1, 1]
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 2, 1)
 
 

@@ -146,8 +146,8 @@ async def test_deliveries_to_different_residents_overlap(
     happens after the commit and runs side by side for different residents only."""
     users = [await onboard(bot, 110 + i) for i in range(3)]
     from bot.telegram import delivery as delivery_module
+    from bot.telegram.sending import send_payload as real
 
-    real = delivery_module.send_payload
     sending: list[int] = []
     overlap: list[int] = []
 

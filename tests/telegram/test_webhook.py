@@ -361,7 +361,7 @@ def test_webhook_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("port", 65536),
     ],
 )
-def test_bad_webhook_settings_are_refused(field: str, value: object) -> None:
+def test_bad_webhook_settings_are_refused(field: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, **{field: value})
 
