@@ -25,7 +25,7 @@ from bot.core.consent import PrivacyNotice, update_for
 from bot.core.content import ContentError
 from bot.settings import Settings
 from bot.store.db import alembic_config, create_engine
-from tests.conftest import Harness
+from tests.conftest import Harness, running
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
 
@@ -58,12 +58,8 @@ def with_next_version(content_dir: Path) -> Path:
 async def hall(fake: FakeTelegram, settings: Settings, content_dir: Path) -> AsyncIterator[Harness]:
     """A bot on the notice's current version; ``upgrade`` restarts it on the next, same
     database."""
-    harness = Harness(fake, settings, load_content(content_dir))
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == [], f"handlers raised: {harness.errors!r}"
-    assert fake.unknown_methods == [], f"unknown Bot API methods: {fake.unknown_methods}"
+    async with running(Harness(fake, settings, load_content(content_dir))) as harness:
+        yield harness
 
 
 async def upgrade(hall: Harness, content_dir: Path, *users: TelegramUser) -> None:

@@ -21,13 +21,11 @@ from bot.core.html import visible_text
 from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
 from bot.store import exports as export_module
-from tests.conftest import Harness
+from tests.conftest import ADMIN, Harness, running
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.process import eventually
 from tests.fakes.records import BotMessage
 from tests.fakes.resident import TelegramUser
-
-ADMIN = 900
 
 
 @pytest.fixture
@@ -35,12 +33,8 @@ async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> Async
     configured = settings.model_copy(
         update={"admin_ids": frozenset({ADMIN}), "pseudonym_key": SecretStr("research-key")}
     )
-    harness = Harness(fake, configured, content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
+    async with running(Harness(fake, configured, content)) as harness:
+        yield harness
 
 
 async def resident(bot: Harness, user_id: int, payload: str = "") -> TelegramUser:

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot.core.content import Content
 from bot.core.models import Broadcast
 from bot.core.ui import AdminTexts
-from bot.settings import Settings
 from bot.telegram.broadcast import BATCH_SIZE, CONCURRENCY, BroadcastWorker
-from tests.conftest import Harness
+from tests.conftest import ADMIN, Harness
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
 
-ADMIN = 900
 TEXT = "Hello <b>all</b>"
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(update={"admin_ids": frozenset({ADMIN})})
-    harness = Harness(fake, configured, content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
+def bot(admin_bot: Harness) -> Harness:
+    """Every test here has an administrator."""
+    return admin_bot
 
 
 async def resident(bot: Harness, user_id: int, payload: str = "") -> TelegramUser:

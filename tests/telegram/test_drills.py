@@ -3,20 +3,14 @@ feedback that points at each warning sign, stale and forged buttons, /mydata, /f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.core.content import Content
 from bot.core.fraud.drill_book import DrillBook
 from bot.core.html import visible_text
 from bot.core.i18n import Language
-from bot.settings import Settings
-from tests.conftest import Harness
-from tests.fakes.bot_api import FakeTelegram
+from tests.conftest import ADMIN, Harness
 from tests.fakes.resident import TelegramUser
 
-ADMIN = 900
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}
 
 
@@ -157,18 +151,6 @@ async def test_forget_deletes_drill_answers(bot: Harness) -> None:
     await user.press(ui.btn_forget_confirm)
     data = await bot.store.privacy.export(resident_id=47)
     assert data["drill_answers"] == [] and data["residents"] == []
-
-
-@pytest.fixture
-async def admin_bot(
-    fake: FakeTelegram, settings: Settings, content: Content
-) -> AsyncIterator[Harness]:
-    harness = Harness(fake, settings.model_copy(update={"admin_ids": frozenset({ADMIN})}), content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
 
 
 async def test_stats_show_accuracy_per_category_withheld_below_five(admin_bot: Harness) -> None:
