@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core.content import Content
 from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.builders import press_update, text_update
 from tests.fakes.process import FinlitProcess, eventually
 from tests.fakes.records import BotMessage
 from tests.fakes.server import FakeTelegramServer
@@ -66,34 +67,11 @@ async def press(fake: FakeTelegram, label: str) -> dict[str, Any]:
     """Press a button once the bot has shown it."""
     await until(lambda: has_button(fake, label))
     message = last(fake)
-    data = next(b.callback_data for row in message.buttons for b in row if label in b.text)
-    return fake.push_update(
-        {
-            "callback_query": {
-                "id": fake.issue_callback_query(),
-                "from": USER,
-                "message": fake.message_json(message),
-                "chat_instance": "1",
-                "data": data,
-            }
-        }
-    )
+    return fake.push_update(press_update(fake, USER, message, message.callback_data(label)))
 
 
 def text(fake: FakeTelegram, words: str) -> dict[str, Any]:
-    entities = [{"type": "bot_command", "offset": 0, "length": len(words.split()[0])}]
-    return fake.push_update(
-        {
-            "message": {
-                "message_id": fake.next_message_id(777),
-                "date": 1_700_000_000,
-                "from": USER,
-                "chat": CHAT,
-                "text": words,
-                "entities": entities if words.startswith("/") else [],
-            }
-        }
-    )
+    return fake.push_update(text_update(fake, USER, CHAT, words))
 
 
 def answers(db: Path) -> list[tuple[str, int]]:
@@ -124,17 +102,7 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
         # Straight into the first lesson's quiz.
         from bot.core import callbacks as cb
 
-        fake.push_update(
-            {
-                "callback_query": {
-                    "id": fake.issue_callback_query(),
-                    "from": USER,
-                    "chat_instance": "1",
-                    "message": fake.message_json(last(fake)),
-                    "data": cb.encode(cb.StartQuiz(lesson.id)),
-                }
-            }
-        )
+        fake.push_update(press_update(fake, USER, last(fake), cb.encode(cb.StartQuiz(lesson.id))))
         await until(lambda: shows(fake, "Question 1 of"))
 
         for position, question in enumerate(lesson.quiz[:4]):
