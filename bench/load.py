@@ -796,7 +796,7 @@ def serve_finlit(paced: bool) -> None:
     options: dict[str, Any] = {}
     if "pacing" in inspect.signature(build_application).parameters:
         # The delivery engine (issue 11) takes its limits as a Pacing.
-        from bot.telegram.pacing import Limits, Pacing  # type: ignore[import-not-found,unused-ignore]
+        from bot.telegram.pacing import Limits, Pacing
 
         options["pacing"] = Pacing(limits=Limits.unlimited())
     else:

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg  # type: ignore[import-untyped]  # noqa: E402
+import asyncpg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.store import Store  # noqa: E402

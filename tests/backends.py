@@ -48,7 +48,7 @@ def _off_loop(make: Callable[[], Awaitable[T]]) -> T:
 
 async def _connect(database: str | None = None) -> Any:
     """An asyncpg connection to ``database`` (default: the one in the URL) on the test server."""
-    import asyncpg  # type: ignore[import-untyped]
+    import asyncpg
 
     url = make_url(postgres_admin_url())
     return await asyncpg.connect(

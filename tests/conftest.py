@@ -7,6 +7,7 @@ at teardown, as do calls to Bot API methods the fake does not know.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -29,6 +30,7 @@ from bot.store.schema import metadata
 from bot.telegram.context import FinlitApplication, FinlitContext
 from bot.telegram.pacing import Limits, Pacing
 from bot.telegram.processing import DurableApplication
+from bot.telegram.services import Services
 from tests.backends import PostgresDatabases, require
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
@@ -95,6 +97,17 @@ def database_url(
         yield url
     finally:
         postgres_databases.release(name)
+
+
+@pytest.fixture
+def empty_postgres(postgres_databases: PostgresDatabases) -> Iterator[str]:
+    """A PostgreSQL database with no schema at all (a first start), dropped afterwards."""
+    require(postgres_databases)
+    name, url = postgres_databases.new_empty()
+    try:
+        yield url
+    finally:
+        postgres_databases.drop(name)
 
 
 @pytest.fixture
@@ -236,16 +249,43 @@ class Harness:
         return "\n".join(rows)
 
     @property
-    def store(self) -> Store:
+    def services(self) -> Services:
+        """The running bot's services (opened by post_init)."""
         assert self.app.bot_data.services is not None
-        return self.app.bot_data.services.store
+        return self.app.bot_data.services
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
 
 
-@pytest.fixture
-async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
-    harness = Harness(fake, settings, content)
+@contextlib.asynccontextmanager
+async def running(harness: Harness) -> AsyncIterator[Harness]:
+    """``harness`` started, and stopped afterwards: then a handler error or a Bot API method
+    the fake does not know fails the test (fixtures yield from this)."""
     await harness.start()
     yield harness
     await harness.stop()
     assert harness.errors == [], f"handlers raised: {harness.errors!r}"
-    assert fake.unknown_methods == [], f"unknown Bot API methods: {fake.unknown_methods}"
+    unknown = harness.fake.unknown_methods
+    assert unknown == [], f"unknown Bot API methods: {unknown}"
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
+    async with running(Harness(fake, settings, content)) as harness:
+        yield harness
+
+
+# The administrator's Telegram id, in the tests that have one.
+ADMIN = 900
+
+
+@pytest.fixture
+async def admin_bot(
+    fake: FakeTelegram, settings: Settings, content: Content
+) -> AsyncIterator[Harness]:
+    """The running bot with ``ADMIN`` as its one administrator."""
+    configured = settings.model_copy(update={"admin_ids": frozenset({ADMIN})})
+    async with running(Harness(fake, configured, content)) as harness:
+        yield harness

@@ -42,7 +42,8 @@ def interpolate(value: Any) -> Any:
 def compose() -> dict[str, Any]:
     loaded = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))  # merges the <<: anchors
     assert isinstance(loaded, dict)
-    return interpolate(loaded)
+    interpolated: dict[str, Any] = interpolate(loaded)
+    return interpolated
 
 
 def replicas(services: dict[str, Any]) -> dict[str, Any]:

@@ -38,7 +38,8 @@ def captured() -> io.StringIO:
     configure_logging(Settings(_env_file=None, telegram_bot_token=SecretStr(TOKEN)))
     root = logging.getLogger()
     for handler in root.handlers:
-        handler.setStream(stream)  # type: ignore[attr-defined]
+        assert isinstance(handler, logging.StreamHandler)  # logging.basicConfig's
+        handler.setStream(stream)
     return stream
 
 

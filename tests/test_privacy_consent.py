@@ -25,7 +25,7 @@ from bot.core.consent import PrivacyNotice, update_for
 from bot.core.content import ContentError
 from bot.settings import Settings
 from bot.store.db import alembic_config, create_engine
-from tests.conftest import Harness
+from tests.conftest import Harness, running
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
 
@@ -35,7 +35,7 @@ BASE = yaml.safe_load((REPO / "content" / "privacy.yaml").read_text(encoding="ut
 ]["version"]
 NEXT = BASE + 1
 
-REMINDERS = {
+REMINDERS: dict[str, Any] = {  # one entry of a version's "adds" in privacy.yaml
     "id": "reminders",
     "text": {
         "zh": "每周提醒您一次接着学，并记下提醒发没发出去",
@@ -58,12 +58,8 @@ def with_next_version(content_dir: Path) -> Path:
 async def hall(fake: FakeTelegram, settings: Settings, content_dir: Path) -> AsyncIterator[Harness]:
     """A bot on the notice's current version; ``upgrade`` restarts it on the next, same
     database."""
-    harness = Harness(fake, settings, load_content(content_dir))
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == [], f"handlers raised: {harness.errors!r}"
-    assert fake.unknown_methods == [], f"unknown Bot API methods: {fake.unknown_methods}"
+    async with running(Harness(fake, settings, load_content(content_dir))) as harness:
+        yield harness
 
 
 async def upgrade(hall: Harness, content_dir: Path, *users: TelegramUser) -> None:
@@ -83,9 +79,8 @@ async def onboard(hall: Harness, user_id: int) -> TelegramUser:
 
 async def may(hall: Harness, user: TelegramUser, processing: str) -> bool:
     resident = await hall.store.residents.get(resident_id=user.chat_id)
-    assert hall.app is not None and hall.app.bot_data.services is not None
-    allowed: bool = hall.app.bot_data.services.tutor.may(resident, processing)
-    return allowed
+    assert resident is not None
+    return hall.services.tutor.may(resident, processing)
 
 
 async def my_data(user: TelegramUser) -> dict[str, Any]:
@@ -202,7 +197,8 @@ async def test_nothing_is_asked_before_the_first_consent(hall: Harness, content_
     assert not await may(hall, user, "learning")
     # A forged "I agree to the next version" from someone who never consented does nothing.
     await user.press_data(f"1:na:{NEXT}")
-    assert (await hall.store.residents.get(resident_id=504)).consent_version is None
+    resident = await hall.store.residents.get(resident_id=504)
+    assert resident is not None and resident.consent_version is None
 
 
 async def test_forged_notice_buttons_change_nothing(hall: Harness, content_dir: Path) -> None:

@@ -26,26 +26,19 @@ from bot.store.schema import (
     outbox,
     residents,
 )
+from tests.fakes.clock import StillClock
 
 START = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> StillClock:
+    return StillClock(START)
 
 
 @pytest.fixture(params=["inline", "asyncio"])
 async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+    request: pytest.FixtureRequest, tmp_path: Path, clock: StillClock
 ) -> AsyncIterator[Store]:
     url = f"sqlite+aiosqlite:///{tmp_path}/privacy.db"
     store = await Store.open(url, clock=clock, inline=request.param == "inline")
@@ -201,7 +194,7 @@ def test_every_engine_hides_parameters(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 async def test_residents_who_never_consent_are_pruned_after_the_retention_period(
-    store: Store, clock: Clock
+    store: Store, clock: StillClock
 ) -> None:
     cohort = await store.cohorts.create(code="dawa000002", name="Dawa", created_by=9)
     await learner(store, 1, cohort_id=cohort.id)  # consented
@@ -226,7 +219,9 @@ async def test_residents_who_never_consent_are_pruned_after_the_retention_period
     assert await store.privacy.purge_unconsented(older_than=dt.timedelta(days=30)) == 0
 
 
-async def test_purges_keep_each_table_only_for_its_retention(store: Store, clock: Clock) -> None:
+async def test_purges_keep_each_table_only_for_its_retention(
+    store: Store, clock: StillClock
+) -> None:
     cohort = await store.cohorts.create(code="dawa000003", name="Dawa", created_by=9)
     for resident_id in (1, 2):
         await learner(store, resident_id, cohort_id=cohort.id)
@@ -266,7 +261,7 @@ async def test_purges_keep_each_table_only_for_its_retention(store: Store, clock
         assert await conn.scalar(sa.select(sa.func.count()).select_from(inbox)) == 0
 
 
-async def test_purges_work_in_batches(store: Store, clock: Clock) -> None:
+async def test_purges_work_in_batches(store: Store, clock: StillClock) -> None:
     for resident_id in range(1, 8):
         await store.residents.ensure(resident_id=resident_id, language="zh")
     clock.now = START + dt.timedelta(days=31)

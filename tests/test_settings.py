@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.settings import Settings
+from tests.fakes.process import run_finlit
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,17 +52,6 @@ def test_token_is_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:very-secret")
     settings = Settings(_env_file=None)
     assert "very-secret" not in repr(settings) and "very-secret" not in str(settings.model_dump())
-
-
-def run_finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -69,10 +71,10 @@ def test_final_is_due_at_half_the_course(done: int, total: int, due: bool) -> No
     assert final_is_due(done, total) is due
 
 
-def edit_assessment(root: Path, change: object) -> list[str]:
+def edit_assessment(root: Path, change: Callable[[dict[str, Any]], object]) -> list[str]:
     path = root / "assessment.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)  # type: ignore[operator]
+    change(data)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError) as caught:
         load_content(root)
@@ -80,7 +82,7 @@ def edit_assessment(root: Path, change: object) -> list[str]:
 
 
 def test_knowledge_item_needs_one_right_option(content_dir: Path) -> None:
-    def two_right(d: dict) -> None:
+    def two_right(d: dict[str, Any]) -> None:
         d["items"][0]["options"][1]["points"] = 1
 
     assert edit_assessment(content_dir, two_right) == [
@@ -116,7 +118,7 @@ def test_every_dimension_needs_items(content_dir: Path) -> None:
 
 
 def test_instrument_texts_are_checked_like_lessons(content_dir: Path) -> None:
-    def bad(d: dict) -> None:
+    def bad(d: dict[str, Any]) -> None:
         d["items"][1]["prompt"]["en"] = "Your <p>limit</p>?"
 
     assert edit_assessment(content_dir, bad) == [

@@ -15,26 +15,19 @@ from bot.housekeeping import CHECK_WAIT_MEMORY, Housekeeping
 from bot.settings import Settings
 from bot.store import Store
 from bot.store.schema import check_counts, check_waits
+from tests.fakes.clock import StillClock
 
 START = dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> StillClock:
+    return StillClock(START)
 
 
 @pytest.fixture(params=["inline", "asyncio"])
 async def store(
-    request: pytest.FixtureRequest, tmp_path: Path, clock: Clock
+    request: pytest.FixtureRequest, tmp_path: Path, clock: StillClock
 ) -> AsyncIterator[Store]:
     store = await Store.open(
         f"sqlite+aiosqlite:///{tmp_path}/checks.db", clock=clock, inline=request.param == "inline"
@@ -45,7 +38,7 @@ async def store(
     await store.close()
 
 
-async def test_a_request_is_used_once_and_lapses(store: Store, clock: Clock) -> None:
+async def test_a_request_is_used_once_and_lapses(store: Store, clock: StillClock) -> None:
     checks = store.checks
     assert not await checks.take_wait(resident_id=1, within=CHECK_WAIT)
     await checks.wait_for_message(resident_id=1)
@@ -86,7 +79,7 @@ async def test_counts_are_counts_only(store: Store) -> None:
 
 
 async def test_housekeeping_purges_old_requests(
-    store: Store, clock: Clock, settings: Settings
+    store: Store, clock: StillClock, settings: Settings
 ) -> None:
     await store.checks.wait_for_message(resident_id=1)
     clock.now += dt.timedelta(hours=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,7 +17,7 @@ from bot.core.content import ContentError
 REPO = Path(__file__).resolve().parents[2]
 
 
-def edit_topic(root: Path, change: Callable[[dict], None]) -> None:
+def edit_topic(root: Path, change: Callable[[dict[str, Any]], None]) -> None:
     path = root / "topics" / "mini.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     change(data)
@@ -47,7 +48,7 @@ def test_missing_language(content_dir: Path) -> None:
 
 
 def test_empty_text(content_dir: Path) -> None:
-    def blank(d: dict) -> None:
+    def blank(d: dict[str, Any]) -> None:
         d["lessons"][0]["cards"][1]["zh"] = "   "
 
     edit_topic(content_dir, blank)
@@ -90,7 +91,7 @@ def test_wrong_option_needs_feedback(content_dir: Path) -> None:
 
 
 def test_too_many_options(content_dir: Path) -> None:
-    def seven(d: dict) -> None:
+    def seven(d: dict[str, Any]) -> None:
         options = d["lessons"][0]["quiz"][1]["options"]
         options.extend(options[0] for _ in range(5))
 
@@ -103,7 +104,7 @@ def test_too_many_options(content_dir: Path) -> None:
 
 
 def test_source_and_reviewed_date_required(content_dir: Path) -> None:
-    def strip(d: dict) -> None:
+    def strip(d: dict[str, Any]) -> None:
         d["lessons"][0]["quiz"][0].pop("source")
         d["lessons"][0]["quiz"][0]["reviewed"] = "last year"
 
@@ -124,7 +125,7 @@ def test_bad_id(content_dir: Path) -> None:
 
 
 def test_html_outside_telegrams_subset(content_dir: Path) -> None:
-    def bad_html(d: dict) -> None:
+    def bad_html(d: dict[str, Any]) -> None:
         d["lessons"][0]["cards"][0]["en"] = "Pay <p>here</p> & <b>there"
 
     edit_topic(content_dir, bad_html)
@@ -269,7 +270,7 @@ def test_missing_directory(tmp_path: Path) -> None:
 
 
 def test_every_problem_is_reported_not_just_the_first(content_dir: Path) -> None:
-    def two_problems(d: dict) -> None:
+    def two_problems(d: dict[str, Any]) -> None:
         d["lessons"][0]["title"].pop("en")
         d["lessons"][1]["quiz"][0]["options"][0].pop("feedback")
 
@@ -336,7 +337,7 @@ def test_reading_length_counts_what_a_reader_sees() -> None:
 def test_card_too_long_to_read_on_one_screen(
     content_dir: Path, language: str, limit: int, char: str
 ) -> None:
-    def card(length: int) -> Callable[[dict], None]:
+    def card(length: int) -> Callable[[dict[str, Any]], None]:
         # Markup does not count: only the characters a reader sees.
         return lambda d: d["lessons"][0]["cards"][0].update({language: f"<b>{char * length}</b>"})
 
@@ -351,10 +352,10 @@ def test_card_too_long_to_read_on_one_screen(
 
 def _many_questions(
     correct: dict[str, str], wrong: list[dict[str, str]], count: int
-) -> Callable[[dict], None]:
+) -> Callable[[dict[str, Any]], None]:
     """A change adding ``count`` questions whose correct option is ``correct``."""
 
-    def change(d: dict) -> None:
+    def change(d: dict[str, Any]) -> None:
         for n in range(count):
             if n % 10 == 0:  # a lesson holds at most 12 questions
                 lesson = {**d["lessons"][1], "id": f"mini-many{n}", "quiz": []}
@@ -426,7 +427,7 @@ def test_real_content_gives_nothing_away_by_length() -> None:
 def test_long_answer_labels_are_warned_about_with_a_count_not_refused(content_dir: Path) -> None:
     from bot.core.checks import label_warnings
 
-    def long(d: dict) -> None:
+    def long(d: dict[str, Any]) -> None:
         options = d["lessons"][0]["quiz"][0]["options"]
         options[0]["text"] = {
             "zh": "用来付钱，从您账上直接扣钱的码",

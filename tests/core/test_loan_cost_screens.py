@@ -8,10 +8,11 @@ import pytest
 
 from bot.core.checks.fraud import all_loan_screens, fraud_tool_warnings
 from bot.core.content import Content
+from bot.core.fraud.loan_book import LoanBook
 from bot.core.fraud.loan_cost import Kind, Lender, Terms
 from bot.core.fraud.loan_talk import parse_number
 from bot.core.html import visible_text
-from bot.core.i18n import LANGUAGES
+from bot.core.i18n import LANGUAGES, Language
 from bot.core.screens.loans import result_screen
 
 
@@ -42,12 +43,21 @@ def test_anything_else_is_not_a_number(typed: str) -> None:
     assert parse_number(typed) is None
 
 
-def shown(content: Content, terms: Terms, lender: Lender, language: str = "en") -> str:
-    return visible_text(result_screen(content, language, terms, lender).text)  # type: ignore[arg-type]
+def shown(content: Content, terms: Terms, lender: Lender, language: Language = "en") -> str:
+    return visible_text(result_screen(content, language, terms, lender).text)
 
 
-def test_the_result_says_the_real_rate_total_and_extra_cost(content: Content) -> None:
-    texts = content.loans.texts["en"]  # type: ignore[union-attr]
+@pytest.fixture
+def loans(content: Content) -> LoanBook:
+    """The real content's loan calculator (it has one)."""
+    assert content.loans is not None
+    return content.loans
+
+
+def test_the_result_says_the_real_rate_total_and_extra_cost(
+    content: Content, loans: LoanBook
+) -> None:
+    texts = loans.texts["en"]
     flat = Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1)
     text = shown(content, flat, Lender.LICENSED)
     assert texts.result_apr.format(apr="21.5%") in text
@@ -56,8 +66,10 @@ def test_the_result_says_the_real_rate_total_and_extra_cost(content: Content) ->
     assert "12%" in text  # the naive rate, named for what it is
 
 
-def test_a_private_loan_meets_the_court_cap_with_the_lprs_date(content: Content) -> None:
-    figures = content.loans.figures  # type: ignore[union-attr]
+def test_a_private_loan_meets_the_court_cap_with_the_lprs_date(
+    content: Content, loans: LoanBook
+) -> None:
+    figures = loans.figures
     flat = Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1)
     text = shown(content, flat, Lender.PRIVATE)
     assert f"{figures.private_cap * 100:.1f}%" in text
@@ -65,9 +77,10 @@ def test_a_private_loan_meets_the_court_cap_with_the_lprs_date(content: Content)
     assert f"{figures.lpr.percent:g}%" in text
 
 
-def test_a_licensed_loan_is_never_judged_by_the_court_cap(content: Content) -> None:
-    texts = content.loans.texts["en"]  # type: ignore[union-attr]
-    figures = content.loans.figures  # type: ignore[union-attr]
+def test_a_licensed_loan_is_never_judged_by_the_court_cap(
+    content: Content, loans: LoanBook
+) -> None:
+    texts, figures = loans.texts["en"], loans.figures
     flat = Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1)  # about 21.5 %
     text = shown(content, flat, Lender.LICENSED)
     assert figures.private_cap < 0.215 < figures.licensed_ceiling.percent / 100
@@ -75,9 +88,9 @@ def test_a_licensed_loan_is_never_judged_by_the_court_cap(content: Content) -> N
     assert figures.licensed_ceiling.as_of.isoformat() in text
 
 
-def test_the_warnings(content: Content) -> None:
+def test_the_warnings(content: Content, loans: LoanBook) -> None:
     for language in LANGUAGES:
-        texts = content.loans.texts[language]  # type: ignore[union-attr]
+        texts = loans.texts[language]
         fee_first = Terms(
             Kind.FEE, received=10_000, instalments=12, fee=500, fee_before=True, payment=900
         )
@@ -98,8 +111,10 @@ def test_every_calculator_screen_fits_telegram(content: Content) -> None:
             assert all(len(b.data.encode()) <= 64 for row in screen.keyboard for b in row)
 
 
-def test_content_check_warns_about_figures_older_than_six_months(content: Content) -> None:
-    figures = content.loans.figures  # type: ignore[union-attr]
+def test_content_check_warns_about_figures_older_than_six_months(
+    content: Content, loans: LoanBook
+) -> None:
+    figures = loans.figures
     fresh = max(figures.lpr.as_of, figures.licensed_ceiling.as_of)
     assert fraud_tool_warnings(content, fresh + dt.timedelta(days=30)) == []
     late = fraud_tool_warnings(content, figures.lpr.as_of + dt.timedelta(days=200))

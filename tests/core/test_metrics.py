@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.core.literacy import (
@@ -22,15 +24,15 @@ TOPICS = {"pay": ["pay-a", "pay-b"], "fraud": ["fraud-a"]}
 NO_SITTINGS = SittingPairs(0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0)
 
 
-def counts(**changes: object) -> ScopeCounts:
-    base = {
-        "reach": ReachCounts(residents=40, consented=38, active_7d=12, active_30d=30, new_7d=3),
-        "lessons": [
+def counts(*, assessment: AssessmentCounts | None = None) -> ScopeCounts:
+    base = ScopeCounts(
+        reach=ReachCounts(residents=40, consented=38, active_7d=12, active_30d=30, new_7d=3),
+        lessons=[
             LessonCounts("fraud-a", started=4, completed=2),
             LessonCounts("pay-a", started=20, completed=15),
             LessonCounts("pay-b", started=10, completed=5),
         ],
-        "questions": [
+        questions=[
             # pay: 20 residents on q1 (first try 10 right, latest 16), 10 on q2 (5 / 9)
             QuestionCounts(
                 "pay-a-q1", "pay-a", residents=20, first_try_correct=10, latest_correct=16
@@ -42,8 +44,8 @@ def counts(**changes: object) -> ScopeCounts:
                 "fraud-a-q1", "fraud-a", residents=4, first_try_correct=1, latest_correct=2
             ),
         ],
-        "lessons_per_active": {0: 10, 1: 8, 2: 7, 3: 5},
-        "assessment": AssessmentCounts(
+        lessons_per_active={0: 10, 1: 8, 2: 7, 3: 5},
+        assessment=AssessmentCounts(
             dimensions={
                 # 10 baselines (sum 4.0), 6 finals (sum 4.5), 6 pairs with gains summing 1.8,
                 # 5 of them below the maximum with normalised gains summing 2.5; 7 reached 70%.
@@ -55,16 +57,15 @@ def counts(**changes: object) -> ScopeCounts:
             dont_know_answers=16,
             residents_answering=10,
         ),
-        "breakdowns": [
+        breakdowns=[
             BreakdownCounts(
                 "age_band",
                 residents={"18-39": 20, "40-64": 12, "65+": 3, "not_given": 3},
                 lessons_done={"18-39": 30, "40-64": 12, "65+": 6, "not_given": 0},
             )
         ],
-    }
-    base.update(changes)
-    return ScopeCounts(**base)  # type: ignore[arg-type]
+    )
+    return base if assessment is None else dataclasses.replace(base, assessment=assessment)
 
 
 def test_reach_and_depth() -> None:

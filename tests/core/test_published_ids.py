@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -16,10 +17,10 @@ from tests.core.test_content_checks import edit_topic
 REPO = Path(__file__).resolve().parents[2]
 
 
-def publish(root: Path, change: Callable[[dict], None] | None = None) -> None:
+def publish(root: Path, change: Callable[[dict[str, Any]], None] | None = None) -> None:
     """Record the fixture's ids and check-up as published, then apply ``change`` to the record."""
     content = load_content(root)
-    record: dict = {
+    record: dict[str, Any] = {
         "lessons": [lesson.id for _, lesson in content.curriculum.lessons()],
         "questions": [q.id for _, lesson in content.curriculum.lessons() for q in lesson.quiz],
         "aliases": {},
@@ -57,7 +58,7 @@ def test_a_published_lesson_that_disappears_fails_the_check(content_dir: Path) -
 
 
 def test_an_alias_keeps_a_gone_lesson_reachable(content_dir: Path) -> None:
-    def alias(record: dict) -> None:
+    def alias(record: dict[str, Any]) -> None:
         record["lessons"].append("mini-old")
         record["aliases"]["mini-old"] = "mini-a"
 
@@ -68,7 +69,7 @@ def test_an_alias_keeps_a_gone_lesson_reachable(content_dir: Path) -> None:
 
 
 def test_an_alias_to_nothing_and_an_unlisted_new_lesson_fail(content_dir: Path) -> None:
-    def alias(record: dict) -> None:
+    def alias(record: dict[str, Any]) -> None:
         record["lessons"].append("mini-old")
         record["aliases"]["mini-old"] = "mini-none"
         record["lessons"].remove("mini-b")

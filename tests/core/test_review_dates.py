@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ SOURCE = {"id": "wechat", "by": {"zh": "微信支付规则", "en": "WeChat Pay r
 
 
 def test_a_lesson_that_dates_a_figure_needs_a_review_date(content_dir: Path) -> None:
-    def dated(d: dict) -> None:
+    def dated(d: dict[str, Any]) -> None:
         d["lessons"][0]["cards"][0]["en"] += " As of January 2026 the limit is 5,000 yuan."
 
     edit_topic(content_dir, dated)
@@ -28,7 +29,7 @@ def test_a_lesson_that_dates_a_figure_needs_a_review_date(content_dir: Path) -> 
         "review_by: add the date by which to re-check it against the fact sheet"
     ]
 
-    def reviewed(d: dict) -> None:
+    def reviewed(d: dict[str, Any]) -> None:
         d["lessons"][0]["review_by"] = "2027-01-31"
         d["lessons"][0]["sources"] = [SOURCE]
 
@@ -39,7 +40,7 @@ def test_a_lesson_that_dates_a_figure_needs_a_review_date(content_dir: Path) -> 
 def test_past_its_review_date_the_check_warns_and_still_passes(
     content_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def overdue(d: dict) -> None:
+    def overdue(d: dict[str, Any]) -> None:
         d["lessons"][0]["review_by"] = "2020-01-31"
         d["lessons"][0]["sources"] = [SOURCE]
         d["lessons"][1]["quiz"][0]["review_by"] = "2020-02-29"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_a_lesson_with_a_review_date_must_name_its_sources(content_dir: Path) ->
 
 
 def test_a_question_can_only_name_its_lessons_sources(content_dir: Path) -> None:
-    def sources(d: dict) -> None:
+    def sources(d: dict[str, Any]) -> None:
         d["lessons"][0]["sources"] = [
             {"id": "pboc", "by": {"zh": "人民银行", "en": "PBOC"}, "date": "2021-03-31"}
         ]
@@ -135,7 +136,7 @@ async def test_a_question_of_pure_reasoning_has_no_source_button(bot: Harness) -
 
 
 def test_every_question_of_a_lesson_with_sources_says_which(content_dir: Path) -> None:
-    def two_sources(d: dict) -> None:
+    def two_sources(d: dict[str, Any]) -> None:
         d["lessons"][0]["sources"] = [
             {"id": "pboc", "by": {"zh": "人民银行", "en": "PBOC"}, "date": "2021-03-31"},
             {"id": "nfra", "by": {"zh": "金融监管总局", "en": "NFRA"}, "date": "2023-05-18"},
@@ -152,7 +153,7 @@ def test_every_question_of_a_lesson_with_sources_says_which(content_dir: Path) -
 
 
 def test_none_means_no_source_to_show(content_dir: Path) -> None:
-    def none(d: dict) -> None:
+    def none(d: dict[str, Any]) -> None:
         d["lessons"][0]["sources"] = [
             {"id": "pboc", "by": {"zh": "人民银行", "en": "PBOC"}, "date": "2021-03-31"},
             {"id": "nfra", "by": {"zh": "金融监管总局", "en": "NFRA"}, "date": "2023-05-18"},
@@ -168,7 +169,7 @@ def test_none_means_no_source_to_show(content_dir: Path) -> None:
 
 
 def test_a_question_with_no_source_states_no_rule_or_figure(content_dir: Path) -> None:
-    def claims(d: dict) -> None:
+    def claims(d: dict[str, Any]) -> None:
         first, second = d["lessons"][0]["quiz"]
         first["sources"] = "none"
         first["explanation"] = {

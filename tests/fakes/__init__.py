@@ -13,5 +13,5 @@ House rule: tests fake the transport, not the bot. Import each thing from the mo
 - ``resident``: ``TelegramUser``, a person talking to a real ``Application``;
 - ``server``: the fake served over HTTP, for finlit as a real process;
 - ``process``: ``finlit run`` as a child process (``FinlitProcess``, ``eventually``);
-- ``clock``: virtual time for tests of pacing.
+- ``clock``: virtual time for tests of pacing, and a store's clock that stands still.
 """

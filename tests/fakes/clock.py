@@ -1,16 +1,28 @@
-"""Virtual time for tests of pacing: a fake clock and sleep that jump to the next wake-up.
+"""Time a test controls: virtual time for tests of pacing (a fake clock and sleep that jump to
+the next wake-up), and a date-time clock that stands still until the test moves it.
 
-Time only moves when every task is waiting, and it then jumps to the earliest deadline, so
-schedules are exact (sends at 0 s, 1 s, 2 s…) and the tests take no wall time.
+Virtual time only moves when every task is waiting, and it then jumps to the earliest deadline,
+so schedules are exact (sends at 0 s, 1 s, 2 s…) and the tests take no wall time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import heapq
 import itertools
 from collections.abc import Coroutine
 from typing import Any
+
+
+class StillClock:
+    """A store's clock (``Store.open(clock=...)``): ``now`` until the test sets another."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
 
 
 class VirtualTime:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +14,18 @@ from tests.fakes.server import FakeTelegramServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_PROBLEMS = (" ERROR ", " CRITICAL ")
+
+
+def run_finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m bot *args`` run to its end, with only ``env`` (and PATH) in its environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 async def eventually(condition: Callable[[], object], seconds: float = 30.0) -> None:

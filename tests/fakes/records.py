@@ -62,6 +62,24 @@ class BotMessage:
         """Button labels, row by row."""
         return [button.text for row in self.buttons for button in row]
 
+    def button(self, label: str) -> Button:
+        """The button labelled ``label`` (exact, else a unique substring match)."""
+        buttons = [b for row in self.buttons for b in row]
+        matches = [b for b in buttons if b.text == label] or [b for b in buttons if label in b.text]
+        if len(matches) != 1:
+            problem = "ambiguous" if matches else "not found"
+            raise LookupError(
+                f"button {label!r} {problem} on message {self.message_id}; labels: {self.labels}"
+            )
+        return matches[0]
+
+    def callback_data(self, label: str) -> str:
+        """What pressing the button labelled ``label`` sends (ValueError for a URL button)."""
+        data = self.button(label).callback_data
+        if data is None:
+            raise ValueError(f"button {label!r} has no callback_data; pressing it sends no update")
+        return data
+
 
 def message_json(msg: BotMessage, bot: JSON, chat: JSON) -> JSON:
     """The message as Telegram would return it (or embed it in a callback query)."""

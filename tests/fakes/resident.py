@@ -188,16 +188,7 @@ class TelegramUser:
     async def press(self, label: str, message: BotMessage | int | None = None) -> Exchange:
         """Tap the inline button labelled ``label`` (exact, else a unique substring match)."""
         msg = self._target(message)
-        buttons = [b for row in msg.buttons for b in row]
-        matches = [b for b in buttons if b.text == label] or [b for b in buttons if label in b.text]
-        if len(matches) != 1:
-            problem = "ambiguous" if matches else "not found"
-            raise LookupError(
-                f"button {label!r} {problem} on message {msg.message_id}; labels: {msg.labels}"
-            )
-        if matches[0].callback_data is None:
-            raise ValueError(f"button {label!r} has no callback_data; pressing it sends no update")
-        return await self.press_data(matches[0].callback_data, msg)
+        return await self.press_data(msg.callback_data(label), msg)
 
     async def press_data(self, data: str, message: BotMessage | int | None = None) -> Exchange:
         """Send a callback query with arbitrary (possibly forged) data from a bot message."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,20 +12,9 @@ from bot.cli import main
 from bot.store import Store
 from bot.store.copy import TargetNotEmpty, copy_database
 from bot.store.schema import answers, metadata
-from tests.backends import PostgresDatabases, require
 from tests.store.test_stats import simulate
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def empty_postgres(postgres_databases: PostgresDatabases) -> Iterator[str]:
-    require(postgres_databases)
-    name, url = postgres_databases.new_empty()
-    try:
-        yield url
-    finally:
-        postgres_databases.drop(name)
 
 
 async def filled_sqlite(tmp_path: Path) -> str:
@@ -43,7 +32,7 @@ async def filled_sqlite(tmp_path: Path) -> str:
     return url
 
 
-async def _rows():  # type: ignore[no-untyped-def]
+async def _rows() -> AsyncIterator[tuple[int]]:
     for i in range(100):
         yield (i,)
 

@@ -21,12 +21,11 @@ from bot.core.html import visible_text
 from bot.core.ui import AdminCommandTexts
 from bot.settings import Settings
 from bot.store import exports as export_module
-from tests.conftest import Harness
+from tests.conftest import ADMIN, Harness, running
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.process import eventually
+from tests.fakes.records import BotMessage
 from tests.fakes.resident import TelegramUser
-
-ADMIN = 900
 
 
 @pytest.fixture
@@ -34,12 +33,8 @@ async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> Async
     configured = settings.model_copy(
         update={"admin_ids": frozenset({ADMIN}), "pseudonym_key": SecretStr("research-key")}
     )
-    harness = Harness(fake, configured, content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
+    async with running(Harness(fake, configured, content)) as harness:
+        yield harness
 
 
 async def resident(bot: Harness, user_id: int, payload: str = "") -> TelegramUser:
@@ -77,6 +72,12 @@ async def new_cohort(bot: Harness, admin: TelegramUser, name: str) -> str:
     match = re.search(r"https://t\.me/finlit_test_bot\?start=([a-z0-9]+)", text)
     assert match, text
     return match.group(1)
+
+
+def upload(message: BotMessage) -> tuple[str, bytes]:
+    """The file name and the bytes of a document the bot sent."""
+    assert message.filename is not None and message.document is not None
+    return message.filename, message.document
 
 
 def test_every_admin_command_has_a_menu_description() -> None:
@@ -143,7 +144,9 @@ async def test_cohort_link_qr_and_joining(bot: Harness) -> None:
     # (made right after the commit; the replies follow when delivery sends them)
     assert sorted(exchange.methods) == sorted(["sendMessage", "sendPhoto", *["setMyCommands"] * 3])
     text = exchange.of("sendMessage")[0].params["text"]
-    code = re.search(r"\?start=([a-z0-9]{10})\b", text).group(1)  # type: ignore[union-attr]
+    link = re.search(r"\?start=([a-z0-9]{10})\b", text)
+    assert link is not None, text
+    code = link.group(1)
     photo = admin.last
     assert photo is not None and photo.kind == "photo" and photo.document is not None
     assert photo.document.startswith(b"\x89PNG")
@@ -224,7 +227,8 @@ async def test_stats_text_and_chart_for_a_cohort(bot: Harness) -> None:
     assert "65 or older: <5 residents" in text
     # The chart arrives as a photo.
     photo = admin.last
-    assert photo is not None and photo.kind == "photo" and photo.document.startswith(b"\x89PNG")  # type: ignore[union-attr]
+    assert photo is not None and photo.kind == "photo" and photo.document is not None
+    assert photo.document.startswith(b"\x89PNG")
     # Everyone: the outsiders count too.
     await admin.send("/stats")
     assert "Residents 12, consented 12" in admin.fake.sent_texts(ADMIN)[-1] or any(
@@ -259,7 +263,8 @@ async def test_items_and_export_respect_suppression(bot: Harness) -> None:
     documents = exchange.of("sendDocument")
     assert [call.ok for call in documents] == [True, True]
     messages = [m for m in admin.fake.messages[ADMIN].values() if m.kind == "document"]
-    aggregates = list(csv.DictReader(io.StringIO(messages[-2].document.decode("utf-8-sig"))))  # type: ignore[union-attr]
+    _, aggregates_csv = upload(messages[-2])
+    aggregates = list(csv.DictReader(io.StringIO(aggregates_csv.decode("utf-8-sig"))))
     by_key = {(r["section"], r["item"], r["measure"]): r for r in aggregates}
     assert by_key[("reach", "Lecture", "residents")]["value"] == "6"
     assert by_key[("topic", "pay", "started")]["value"] == "6"
@@ -268,8 +273,9 @@ async def test_items_and_export_respect_suppression(bot: Harness) -> None:
     for row in aggregates:
         if row["residents"] not in ("", "<5") and 0 < int(row["residents"]) < 5:
             pytest.fail(f"small group shown: {row}")
-    assert messages[-1].filename.endswith("-1.csv.gz")  # type: ignore[union-attr]
-    answers_csv = gzip.decompress(messages[-1].document).decode("utf-8-sig")  # type: ignore[arg-type]
+    answers_name, answers_gz = upload(messages[-1])
+    assert answers_name.endswith("-1.csv.gz")
+    answers_csv = gzip.decompress(answers_gz).decode("utf-8-sig")
     answers = list(csv.DictReader(io.StringIO(answers_csv)))
     assert len(answers) == 6 * len(lesson.quiz)
     pseudonyms = {row["resident"] for row in answers}
@@ -306,7 +312,8 @@ async def test_a_large_export_arrives_in_compressed_parts_and_never_sits_in_the_
         await finish_first_lesson(bot, user, right=user_id % 2 == 0)
     # Parts of a few hundred bytes, so this small export needs several of them.
     monkeypatch.setattr(export_module, "_ENCODE_EVERY", 256)
-    tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
+    tutor = bot.services.tutor
+    assert tutor.admin is not None
     tutor.admin = dataclasses.replace(tutor.admin, export_part_bytes=300, export_max_parts=100)
     queued: list[dict[str, object]] = []
     original_add = bot.store.outbox.add
@@ -322,7 +329,7 @@ async def test_a_large_export_arrives_in_compressed_parts_and_never_sits_in_the_
         all(call.ok for call in documents) and len(documents) >= 3
     )  # aggregates + 2 parts or more
     parts = [m for m in bot.fake.messages[ADMIN].values() if m.kind == "document"][1:]
-    assert [m.filename.rsplit("-", 1)[1] for m in parts] == [  # type: ignore[union-attr]
+    assert [upload(m)[0].rsplit("-", 1)[1] for m in parts] == [
         f"{n}.csv.gz" for n in range(1, len(parts) + 1)
     ]
     texts = bot.content.ui["en"].admin
@@ -332,7 +339,8 @@ async def test_a_large_export_arrives_in_compressed_parts_and_never_sits_in_the_
         assert message.caption == texts.export_part.format(
             caption=caption, part=number, parts=len(parts)
         )
-        text = gzip.decompress(message.document).decode("utf-8-sig")  # type: ignore[arg-type]
+        _, part = upload(message)
+        text = gzip.decompress(part).decode("utf-8-sig")
         rows.extend(csv.DictReader(io.StringIO(text)))  # every part opens on its own
     _, lesson = bot.content.curriculum.lessons()[0]
     assert len(rows) == 6 * len(lesson.quiz)

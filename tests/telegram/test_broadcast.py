@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from bot.core.content import Content
-from bot.settings import Settings
+from bot.core.models import Broadcast
+from bot.core.ui import AdminTexts
 from bot.telegram.broadcast import BATCH_SIZE, CONCURRENCY, BroadcastWorker
-from tests.conftest import Harness
+from tests.conftest import ADMIN, Harness
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.resident import TelegramUser
 
-ADMIN = 900
 TEXT = "Hello <b>all</b>"
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(update={"admin_ids": frozenset({ADMIN})})
-    harness = Harness(fake, configured, content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
+def bot(admin_bot: Harness) -> Harness:
+    """Every test here has an administrator."""
+    return admin_bot
 
 
 async def resident(bot: Harness, user_id: int, payload: str = "") -> TelegramUser:
@@ -58,9 +51,8 @@ def manual_worker(
     bot: Harness, *, concurrency: int = CONCURRENCY, batch_size: int = BATCH_SIZE
 ) -> BroadcastWorker:
     """A second worker on the running application's services, driven by the test."""
-    assert bot.app is not None and bot.app.bot_data.services is not None
     return BroadcastWorker(
-        bot.app.bot_data.services, bot.app.bot, concurrency=concurrency, batch_size=batch_size
+        bot.services, bot.app.bot, concurrency=concurrency, batch_size=batch_size
     )
 
 
@@ -69,8 +61,15 @@ async def drain(bot: Harness) -> None:
     await bot.settled()  # the reports to the administrator are delivered too
 
 
-def admin_texts(bot: Harness) -> Any:
+def admin_texts(bot: Harness) -> AdminTexts:
     return bot.content.ui["en"].admin
+
+
+async def stored(bot: Harness, broadcast_id: int) -> Broadcast:
+    """The broadcast as the store keeps it."""
+    found = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    assert found is not None, f"no broadcast {broadcast_id}"
+    return found
 
 
 async def preview(bot: Harness, boss: TelegramUser, command: str) -> int:
@@ -124,7 +123,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
     assert boss.last.visible == texts.broadcast_cancelled
     await drain(bot)
     assert all(received(bot, chat) == 0 for chat in range(11, 19))
-    assert (await bot.store.broadcasts.get(broadcast_id=first)).status == "cancelled"
+    assert (await stored(bot, first)).status == "cancelled"
 
     second = await preview(bot, boss, f"/broadcast {TEXT}")
     assert second != first
@@ -139,7 +138,7 @@ async def test_preview_cancel_then_send_reaches_the_right_residents(bot: Harness
         assert message.labels == [ui.btn_stop_announcements]
     for user_id in (15, 16, 17, 18):
         assert received(bot, user_id) == 0
-    done = await bot.store.broadcasts.get(broadcast_id=second)
+    done = await stored(bot, second)
     assert (done.status, done.recipients, done.sent, done.failed, done.blocked) == (
         "done",
         4,
@@ -194,7 +193,7 @@ async def test_restart_midway_resumes_without_repeats(bot: Harness) -> None:
     await bot.restart(*users, boss)
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1] * 6
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 6, 0)
     assert admin_texts(bot).broadcast_done.format(
         id=broadcast_id, recipients=6, sent=6, failed=0, blocked=0, skipped=0
@@ -217,7 +216,7 @@ async def test_a_crash_after_the_claim_never_sends_twice(bot: Harness) -> None:
     assert statuses[43] == "unknown"
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 1, 0, 1]
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 3, 1)
 
 
@@ -266,7 +265,7 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
         assert exchange.answered
         assert users[0].last.visible.startswith(ui.stale_button)
     await drain(bot)
-    assert (await bot.store.broadcasts.get(broadcast_id=broadcast_id)).status == "draft"
+    assert (await stored(bot, broadcast_id)).status == "draft"
     # An unknown broadcast id from the admin is stale too.
     await boss.press_data("1:bs:99999")
     assert boss.last.visible.startswith(ui.stale_button)
@@ -278,7 +277,7 @@ async def test_double_press_sends_once_and_forged_buttons_are_stale(bot: Harness
     await boss.press_data(f"1:bx:{broadcast_id}", preview_message)  # too late to cancel
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 1]
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.recipients, done.sent) == ("done", 2, 2)
     finals = [m for m in bot.fake.messages[ADMIN].values() if "finished" in m.visible]
     assert len(finals) == 1
@@ -293,7 +292,7 @@ async def test_blocked_recipient_is_counted_and_others_served(bot: Harness) -> N
     await drain(bot)
     assert [received(bot, u.chat_id) for u in users] == [1, 0, 1]
     assert await bot.store.residents.is_blocked(resident_id=72)
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.sent, done.failed, done.blocked) == (2, 0, 1)
     assert boss.last.visible == admin_texts(bot).broadcast_done.format(
         id=broadcast_id, recipients="<5", sent="<5", failed=0, blocked="<5", skipped=0
@@ -312,7 +311,7 @@ async def test_a_failing_send_does_not_stop_the_job(bot: Harness) -> None:
     await manual_worker(bot, concurrency=1).drain()
     await bot.settled()
     assert sorted(received(bot, u.chat_id) for u in users) == [0, 1, 1]
-    done = await bot.store.broadcasts.get(broadcast_id=broadcast_id)
+    done = await stored(bot, broadcast_id)
     assert (done.status, done.sent, done.failed) == ("done", 2, 1)
 
 
@@ -320,8 +319,7 @@ async def test_progress_reports_and_the_stop_button(bot: Harness) -> None:
     ui, texts = bot.content.ui["en"], admin_texts(bot)
     users = [await resident(bot, user_id) for user_id in range(91, 96)]
     boss = admin(bot)
-    assert bot.app is not None and bot.app.bot_data.services is not None
-    desk = bot.app.bot_data.services.tutor.admin
+    desk = bot.services.tutor.admin
     assert desk is not None
     desk.broadcast_report_every = 2
     broadcast_id = await preview(bot, boss, f"/broadcast {TEXT}")

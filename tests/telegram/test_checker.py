@@ -4,7 +4,6 @@ flags and the general rule, never "safe", and nothing of the text kept anywhere.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -14,13 +13,10 @@ from bot.core.content import Content
 from bot.core.fraud.catalogue import RedFlags
 from bot.core.html import visible_text
 from bot.core.i18n import Language
-from bot.settings import Settings
 from bot.store.schema import check_waits, inbox
-from tests.conftest import Harness
-from tests.fakes.bot_api import FakeTelegram
+from tests.conftest import ADMIN, Harness
 from tests.fakes.resident import TelegramUser
 
-ADMIN = 900
 SCAM_ZH = (
     "您好，我是市公安局的王警官，你的银行卡涉嫌洗钱，请把钱转到安全账户，这事要保密，不要告诉家人。"
 )
@@ -43,7 +39,12 @@ def seen(user: TelegramUser) -> str:
 
 def sentences(content: Content, language: Language, *ids: str) -> list[str]:
     flags = flags_of(content)
-    return [flags.category(i).sentence(language) for i in ids]  # type: ignore[union-attr]
+    said: list[str] = []
+    for category_id in ids:
+        category = flags.category(category_id)
+        assert category is not None, category_id
+        said.append(category.sentence(language))
+    return said
 
 
 async def onboard(bot: Harness, language: Language = "zh", **kwargs: object) -> TelegramUser:
@@ -263,18 +264,6 @@ async def test_mydata_shows_a_pending_request_and_forget_removes_it(bot: Harness
     await user.press(bot.content.ui["en"].btn_forget_confirm)
     gone = await bot.store.privacy.export(resident_id=1014)
     assert gone["check_waits"] == [] and gone["residents"] == []
-
-
-@pytest.fixture
-async def admin_bot(
-    fake: FakeTelegram, settings: Settings, content: Content
-) -> AsyncIterator[Harness]:
-    harness = Harness(fake, settings.model_copy(update={"admin_ids": frozenset({ADMIN})}), content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
 
 
 async def test_stats_count_the_flags_with_small_counts_withheld(admin_bot: Harness) -> None:

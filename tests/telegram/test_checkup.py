@@ -80,7 +80,10 @@ async def test_baseline_check_up_right_after_onboarding(bot: Harness, language: 
     # The topics that teach the missed items are suggested, and can be opened from the result.
     suggested = []
     for item in knowledge[:3]:
-        title = content.curriculum.topic(item.topic).title.get(language)  # type: ignore[arg-type, union-attr]
+        assert item.topic is not None  # a knowledge item names the topic that teaches it
+        topic = content.curriculum.topic(item.topic)
+        assert topic is not None, item.topic
+        title = topic.title.get(language)
         if title not in suggested:
             suggested.append(title)
     for title in suggested[:3]:
@@ -169,9 +172,9 @@ async def test_check_up_on_request_resumes_and_ignores_double_presses(bot: Harne
     first = content.assessment.items[0]
     label = first.options[best(first)].text.zh
     message = user.last
-    data = next(b.callback_data for row in message.buttons for b in row if b.text == label)
+    data = message.callback_data(label)
     await user.press(label)
-    again = await user.press_data(data, message)  # type: ignore[arg-type]
+    again = await user.press_data(data, message)
     assert again.of("answerCallbackQuery")[0].params["text"] == ui.already_answered
     await bot.restart(user)
     exchange = await user.send("/checkup")  # a new process: the sitting carries on at item 2

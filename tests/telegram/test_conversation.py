@@ -290,12 +290,12 @@ async def test_double_press_and_redelivery_record_one_answer(bot: Harness) -> No
     lesson = await open_first_quiz(user, content, "en")
     question = lesson.quiz[0]
     label = question.options[question.correct_index].text.en
-    data = next(b.callback_data for row in user.last.buttons for b in row if b.text == label)
     message = user.last
+    data = message.callback_data(label)
     await user.press(label)
     replay = user.last_update
     # The same button pressed again (an old copy of the message), with a different choice too.
-    second = await user.press_data(data, message)  # type: ignore[arg-type]
+    second = await user.press_data(data, message)
     assert second.answered
     assert ui.already_answered in second.of("answerCallbackQuery")[0].params.get("text", "")
     wrong = next(i for i, o in enumerate(question.options) if not o.correct)

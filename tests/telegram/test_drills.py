@@ -3,20 +3,14 @@ feedback that points at each warning sign, stale and forged buttons, /mydata, /f
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
-from bot.core.content import Content
 from bot.core.fraud.drill_book import DrillBook
 from bot.core.html import visible_text
 from bot.core.i18n import Language
-from bot.settings import Settings
-from tests.conftest import Harness
-from tests.fakes.bot_api import FakeTelegram
+from tests.conftest import ADMIN, Harness
 from tests.fakes.resident import TelegramUser
 
-ADMIN = 900
 CODES: dict[Language, str] = {"zh": "zh-hans", "en": "en-US"}
 
 
@@ -98,19 +92,19 @@ async def test_an_answer_is_stored_once_and_before_the_reply(bot: Harness) -> No
     await user.send("/drill")
     first = drills.drills[0]
     message = user.last
-    data = next(b.callback_data for row in message.buttons for b in row if b.text == texts.btn_scam)
+    data = message.callback_data(texts.btn_scam)
     # Telegram fails while the feedback is shown: the answer must already be on disk.
     bot.fake.fail_next("editMessageText", status=500)
     bot.fake.fail_next("sendMessage", status=None)
     user.raise_errors = False
-    await user.press_data(data, message)  # type: ignore[arg-type]
+    await user.press_data(data, message)
     bot.errors.clear()
     user.raise_errors = True
     stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]
     assert [(r["drill_id"], r["answer"]) for r in stored] == [(first.id, "scam")]
     # A double press, a different answer on the old message, a redelivered update: one answer.
     replay = user.last_update
-    await user.press_data(data, message)  # type: ignore[arg-type]
+    await user.press_data(data, message)
     await user.press_data(data.rsplit(":", 1)[0] + ":1", message)
     await user.replay(replay)
     stored = (await bot.store.privacy.export(resident_id=43))["drill_answers"]
@@ -157,18 +151,6 @@ async def test_forget_deletes_drill_answers(bot: Harness) -> None:
     await user.press(ui.btn_forget_confirm)
     data = await bot.store.privacy.export(resident_id=47)
     assert data["drill_answers"] == [] and data["residents"] == []
-
-
-@pytest.fixture
-async def admin_bot(
-    fake: FakeTelegram, settings: Settings, content: Content
-) -> AsyncIterator[Harness]:
-    harness = Harness(fake, settings.model_copy(update={"admin_ids": frozenset({ADMIN})}), content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
 
 
 async def test_stats_show_accuracy_per_category_withheld_below_five(admin_bot: Harness) -> None:

@@ -27,7 +27,7 @@ async def test_a_failing_handler_changes_nothing_and_apologises(
 ) -> None:
     user = await onboard(bot, 101)
     store = bot.store
-    tutor = bot.app.bot_data.services.tutor  # type: ignore[union-attr]
+    tutor = bot.services.tutor
 
     async def half_done(visitor: Any, text: str, **_: Any) -> Any:
         await store.residents.set_language(resident_id=visitor.id, language="zh")  # an effect...
@@ -38,7 +38,8 @@ async def test_a_failing_handler_changes_nothing_and_apologises(
     exchange = await user.send("/menu")
     assert [str(e) for e in bot.errors] == ["then a crash"]
     bot.errors.clear()
-    assert (await store.residents.get(resident_id=101)).language == "en"  # type: ignore[union-attr]
+    resident = await store.residents.get(resident_id=101)
+    assert resident is not None and resident.language == "en"
     assert exchange.methods == ["sendMessage"]
     assert bot.content.ui["en"].error_apology in user.last.visible
     assert await store.inbox.done(update_id=exchange.update["update_id"])
@@ -145,8 +146,8 @@ async def test_deliveries_to_different_residents_overlap(
     happens after the commit and runs side by side for different residents only."""
     users = [await onboard(bot, 110 + i) for i in range(3)]
     from bot.telegram import delivery as delivery_module
+    from bot.telegram.sending import send_payload as real
 
-    real = delivery_module.send_payload
     sending: list[int] = []
     overlap: list[int] = []
 
@@ -187,7 +188,7 @@ async def test_blocking_is_kept_in_sync(bot: Harness) -> None:
     # A message queued meanwhile (e.g. by an administrator) is not attempted.
     await bot.store.outbox.add(chat_id=120, payload={"kind": "text", "text": "x", "keyboard": []})
     bot.fake.block(120)
-    bot.app.bot_data.services.delivery.notify(120)  # type: ignore[union-attr]
+    bot.services.delivery.notify(120)
     await bot.settled()
     assert not [c for c in bot.fake.calls if c.params.get("chat_id") == 120 and not c.ok]
     bot.fake.unblock(120)
@@ -266,6 +267,6 @@ async def test_a_database_failure_while_committing_is_tried_again_not_apologised
     exchange = await user.send("/help")
     assert failures == []  # failed once, then handled again
     assert exchange.methods == ["sendMessage"]
-    assert ui.help_text.splitlines()[0] in user.last.visible  # type: ignore[union-attr]
+    assert ui.help_text.splitlines()[0] in user.last.visible
     assert not any(ui.error_apology in t for t in bot.fake.sent_texts(150))
     assert await store.inbox.done(update_id=exchange.update["update_id"])

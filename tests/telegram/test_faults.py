@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bot.core.content import Content
 from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.builders import press_update, text_update
 from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.records import BotMessage
 from tests.fakes.server import FakeTelegramServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,39 +48,30 @@ def has_button(fake: FakeTelegram, label: str) -> bool:
     return message is not None and any(label in b.text for row in message.buttons for b in row)
 
 
+def last(fake: FakeTelegram) -> BotMessage:
+    """The newest bot message in the resident's chat (there is one by then)."""
+    message = fake.last_message(777)
+    assert message is not None
+    return message
+
+
+def shows(fake: FakeTelegram, words: str) -> bool:
+    return words in last(fake).visible
+
+
+def recorded_once(db: Path, question_id: str) -> bool:
+    return dict(answers(db)).get(question_id) == 1
+
+
 async def press(fake: FakeTelegram, label: str) -> dict[str, Any]:
     """Press a button once the bot has shown it."""
     await until(lambda: has_button(fake, label))
-    message = fake.last_message(777)
-    assert message is not None
-    data = next(b.callback_data for row in message.buttons for b in row if label in b.text)
-    return fake.push_update(
-        {
-            "callback_query": {
-                "id": fake.issue_callback_query(),
-                "from": USER,
-                "message": fake.message_json(message),
-                "chat_instance": "1",
-                "data": data,
-            }
-        }
-    )
+    message = last(fake)
+    return fake.push_update(press_update(fake, USER, message, message.callback_data(label)))
 
 
 def text(fake: FakeTelegram, words: str) -> dict[str, Any]:
-    entities = [{"type": "bot_command", "offset": 0, "length": len(words.split()[0])}]
-    return fake.push_update(
-        {
-            "message": {
-                "message_id": fake.next_message_id(777),
-                "date": 1_700_000_000,
-                "from": USER,
-                "chat": CHAT,
-                "text": words,
-                "entities": entities if words.startswith("/") else [],
-            }
-        }
-    )
+    return fake.push_update(text_update(fake, USER, CHAT, words))
 
 
 def answers(db: Path) -> list[tuple[str, int]]:
@@ -104,22 +98,12 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
             await press(fake, label)
         await until(lambda: has_button(fake, ui.btn_menu))
         text(fake, "/menu")
-        await until(lambda: ui.menu_prompt in (fake.last_message(777).visible or ""))  # type: ignore[union-attr]
+        await until(lambda: shows(fake, ui.menu_prompt))
         # Straight into the first lesson's quiz.
         from bot.core import callbacks as cb
 
-        fake.push_update(
-            {
-                "callback_query": {
-                    "id": fake.issue_callback_query(),
-                    "from": USER,
-                    "chat_instance": "1",
-                    "message": fake.message_json(fake.last_message(777)),  # type: ignore[arg-type]
-                    "data": cb.encode(cb.StartQuiz(lesson.id)),
-                }
-            }
-        )
-        await until(lambda: "Question 1 of" in fake.last_message(777).visible)  # type: ignore[union-attr]
+        fake.push_update(press_update(fake, USER, last(fake), cb.encode(cb.StartQuiz(lesson.id))))
+        await until(lambda: shows(fake, "Question 1 of"))
 
         for position, question in enumerate(lesson.quiz[:4]):
             # The answer and the "next" press arrive; the process dies at a random moment.
@@ -127,13 +111,11 @@ async def test_kill_9_mid_quiz_loses_nothing_and_doubles_nothing(
             await asyncio.sleep(rng.uniform(0.0, 0.15))
             await bot.kill()
             await bot.start()  # a new process on the same database
-            await until(lambda q=question: dict(answers(db)).get(q.id) == 1)
-            last = position == len(lesson.quiz) - 1
-            await until(lambda: ui.answer_right in fake.last_message(777).visible)  # type: ignore[union-attr]
-            await press(fake, ui.btn_see_result if last else ui.btn_next_question)
-            await until(
-                lambda p=position: f"Question {p + 2} of" in fake.last_message(777).visible  # type: ignore[union-attr]
-            )
+            await until(partial(recorded_once, db, question.id))
+            final = position == len(lesson.quiz) - 1
+            await until(lambda: shows(fake, ui.answer_right))
+            await press(fake, ui.btn_see_result if final else ui.btn_next_question)
+            await until(partial(shows, fake, f"Question {position + 2} of"))
         returncode, log = await bot.stop()
         assert returncode == 0, log
 

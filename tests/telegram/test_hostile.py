@@ -318,7 +318,7 @@ async def test_a_crash_apologises_with_the_menu_and_logs_no_text_or_name(
     async def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(bot.app.bot_data.services.tutor, "text", broken)  # type: ignore[union-attr]
+    monkeypatch.setattr(bot.services.tutor, "text", broken)
     caplog.set_level(logging.INFO)
     user.raise_errors = False
     exchange = await user.send("my secret message")

@@ -17,16 +17,18 @@ from telegram.error import NetworkError
 
 from bot.core import callbacks as cb
 from bot.core.html import visible_text
+from bot.core.i18n import Language
 from bot.telegram import dispatch
 from bot.telegram.metrics import METRICS
+from bot.telegram.processing import DurableApplication
 from tests.conftest import Harness
 from tests.fakes.process import eventually
 from tests.fakes.records import ApiCall
 from tests.fakes.resident import TelegramUser
 
 
-async def onboard(bot: Harness, user_id: int, language: str = "en") -> TelegramUser:
-    ui = bot.content.ui[language]  # type: ignore[index]
+async def onboard(bot: Harness, user_id: int, language: Language = "en") -> TelegramUser:
+    ui = bot.content.ui[language]
     user = bot.resident(user_id=user_id, language_code=language)
     await user.send("/start")
     await user.press(ui.btn_agree)
@@ -103,12 +105,13 @@ async def test_a_flooding_resident_holds_one_slot_and_a_bounded_queue(
 ) -> None:
     flooder, other = await onboard(bot, 221), await onboard(bot, 222)
     order = handled_in_order(bot, monkeypatch)
-    assert bot.app is not None and bot.app.queues is not None
+    app = bot.app
+    assert isinstance(app, DurableApplication) and app.queues is not None
     floods = [flooder.text_update("/help") for _ in range(120)]  # commands: never collapsed
     await bot.store.inbox.accept(floods)  # as polling or the webhook does before handing over
     for update in floods:
         await flooder.submit(update)
-    waiting = bot.app.queues._residents[221]
+    waiting = app.queues._residents[221]
     assert len(waiting.queue) <= dispatch.BACKLOG  # the rest waits in the inbox
     mine = other.text_update("/progress")
     await other.submit(mine)
@@ -205,6 +208,7 @@ async def test_a_burst_of_typing_is_never_collapsed(bot: Harness) -> None:
     await bot.settled()
     texts = [c.params["text"] for c in calls_to(bot, 261, "sendMessage", start) if c.ok]
     assert len(texts) == 6  # each message answered on its own: typed texts never collapse
+    assert bot.content.redflags is not None
     checker = bot.content.redflags.texts["en"]
     assert checker.found in texts[0]  # it was checked
     # The rest were read as questions (issue 17): a greeting finds no lesson.
@@ -214,7 +218,7 @@ async def test_a_burst_of_typing_is_never_collapsed(bot: Harness) -> None:
 
 
 async def test_a_bad_gateway_page_is_one_quiet_warning(
-    bot: Harness, caplog: pytest.LogCaptureFixture
+    bot: Harness, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     user = await onboard(bot, 271)
     page = b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
@@ -227,7 +231,7 @@ async def test_a_bad_gateway_page_is_one_quiet_warning(
             return 502, page
         return await real(url, method, *args, **kwargs)
 
-    bot.fake.do_request = once_502  # type: ignore[method-assign]
+    monkeypatch.setattr(bot.fake, "do_request", once_502)
     caplog.clear()
     with caplog.at_level(logging.DEBUG):
         await user.send("/help")
@@ -263,7 +267,8 @@ async def test_a_long_report_does_not_hold_up_residents_answers(
         await user.press_data(cb.encode(cb.StartQuiz(lesson.id)))
         action = cb.decode(user.last.buttons[0][0].callback_data)
         assert isinstance(action, cb.Answer)
-        desk = harness.app.bot_data.services.tutor.admin  # type: ignore[union-attr]
+        desk = harness.services.tutor.admin
+        assert desk is not None
         real, reading, release = desk.reports.scope_counts, asyncio.Event(), asyncio.Event()
 
         async def slow_report(*args: Any, **kwargs: Any) -> Any:

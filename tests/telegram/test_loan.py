@@ -33,7 +33,9 @@ async def onboard(bot: Harness, user_id: int, language: Language = "en") -> Tele
 
 
 async def sessions(bot: Harness, resident_id: int) -> list[dict[str, object]]:
-    return (await bot.store.privacy.export(resident_id=resident_id))["loan_sessions"]  # type: ignore[no-any-return]
+    exported = await bot.store.privacy.export(resident_id=resident_id)
+    stored: list[dict[str, object]] = exported["loan_sessions"]
+    return stored
 
 
 @pytest.mark.parametrize("language", ["zh", "en"])
@@ -74,7 +76,8 @@ async def test_flat_monthly_fee_typed_throughout(bot: Harness) -> None:
     result = user.last.visible
     assert t.result_apr.format(apr="21.5%") in result  # not 12 %
     assert "12%" in result  # the private-lending cap at 4 x 3 %, with the LPR's date
-    figures = bot.content.loans.figures  # type: ignore[union-attr]
+    assert bot.content.loans is not None
+    figures = bot.content.loans.figures
     assert figures.lpr.as_of.isoformat() in result
 
 
@@ -136,15 +139,15 @@ async def test_stale_double_and_forged_buttons(bot: Harness) -> None:
     await user.send("/loan")
     await user.send("9000")
     kinds = user.last
-    data = next(b.callback_data for row in kinds.buttons for b in row if b.text == t.kind_flat)
+    data = kinds.callback_data(t.kind_flat)
     await user.press(t.kind_flat)
     # The same button again (a double press): the question that is due, nothing changes.
-    again = await user.press_data(data, kinds)  # type: ignore[arg-type]
+    again = await user.press_data(data, kinds)
     assert again.answered
     assert t.ask_monthly_fee in user.last.visible
     # A new /loan replaces the session: the old screen's buttons are stale.
     await user.send("/loan")
-    stale = await user.press_data(data, kinds)  # type: ignore[arg-type]
+    stale = await user.press_data(data, kinds)
     assert stale.of("answerCallbackQuery")[0].params.get("text") == ui.stale_button
     for forged in ("1:lc:1:9:0", "1:lc:99999:1:0", "1:lc:1:1:99", "1:lx:12345", "1:lc:x:1:0"):
         exchange = await user.press_data(forged)

@@ -4,31 +4,20 @@ agreement; learning and checking a message do not."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 import sqlalchemy as sa
 
 from bot.core.consent import ANNOUNCEMENTS, TOOLS
 from bot.core.content import Content
-from bot.settings import Settings
 from bot.store.schema import drill_answers, residents
-from tests.conftest import Harness
-from tests.fakes.bot_api import FakeTelegram
+from tests.conftest import ADMIN, Harness
 from tests.fakes.resident import TelegramUser
-
-ADMIN = 900
 
 
 @pytest.fixture
-async def bot(fake: FakeTelegram, settings: Settings, content: Content) -> AsyncIterator[Harness]:
-    configured = settings.model_copy(update={"admin_ids": frozenset({ADMIN})})
-    harness = Harness(fake, configured, content)
-    await harness.start()
-    yield harness
-    await harness.stop()
-    assert harness.errors == []
-    assert fake.unknown_methods == []
+def bot(admin_bot: Harness) -> Harness:
+    """Every test here has an administrator."""
+    return admin_bot
 
 
 async def onboard(bot: Harness, user_id: int, *, on_version_1: bool) -> TelegramUser:

@@ -15,7 +15,9 @@ import pytest
 from bot.store import Store
 from tests.backends import PostgresDatabases, _connect, require
 from tests.fakes.bot_api import FakeTelegram
+from tests.fakes.builders import text_update, user_json
 from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.records import JSON
 from tests.fakes.server import FakeTelegramServer
 
 pytestmark = pytest.mark.postgres
@@ -32,17 +34,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def text_update(update_id: int, user_id: int, text: str) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "message_id": update_id,
-        "date": 1_700_000_000,
-        "from": {"id": user_id, "is_bot": False, "first_name": "Lan", "language_code": "en"},
-        "chat": {"id": user_id, "type": "private", "first_name": "Lan"},
-        "text": text,
-    }
-    if text.startswith("/"):
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
-    return {"update_id": update_id, "message": message}
+def typed(fake: FakeTelegram, user_id: int, text: str) -> JSON:
+    """A text message from resident ``user_id`` in their private chat."""
+    chat = fake.add_chat(user_id, first_name="Lan")
+    return text_update(fake, user_json(user_id, "Lan", language_code="en"), chat, text)
 
 
 def replica(server: FakeTelegramServer, url: str, port: int, tmp_path: Path) -> FinlitProcess:
@@ -88,18 +83,14 @@ async def test_a_replica_killed_mid_lecture_loses_no_acknowledged_update(
                     httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False)
                     for port in ports
                 ]
-                update_id = 0
 
                 async def post(replica_index: int, user_id: int, text: str) -> None:
-                    nonlocal update_id
-                    update_id += 1
+                    update = typed(fake, user_id, text)
                     response = await clients[replica_index].post(
-                        "/telegram",
-                        json=text_update(update_id, user_id, text),
-                        headers={SECRET_HEADER: SECRET},
+                        "/telegram", json=update, headers={SECRET_HEADER: SECRET}
                     )
                     if response.status_code == 200:
-                        acknowledged.append(update_id)
+                        acknowledged.append(update["update_id"])
 
                 try:
                     for user_id in residents:

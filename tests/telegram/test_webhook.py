@@ -8,8 +8,6 @@ import re
 import socket
 import sqlite3
 import stat
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from bot.telegram.webhook import (
     serve_webhook,
 )
 from tests.fakes.bot_api import FakeTelegram
-from tests.fakes.process import FinlitProcess, eventually
+from tests.fakes.process import FinlitProcess, eventually, run_finlit
 from tests.fakes.records import JSON
 from tests.fakes.resident import TelegramUser
 from tests.fakes.server import FakeTelegramServer
@@ -95,12 +93,13 @@ async def web(fake: FakeTelegram, settings: Settings, content: Content) -> Async
     app = build_application(settings, request=fake, content=content)
     running = Running(app, fake)
     await app.initialize()
-    await app.post_init(app)  # type: ignore[misc]
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)
     await app.start()
     yield running
     await running.client.aclose()
     await app.stop()
-    await app.post_shutdown(app)  # type: ignore[misc]
+    await app.post_shutdown(app)
     await app.shutdown()
     assert running.errors == [], f"handlers raised: {running.errors!r}"
     assert fake.unknown_methods == [], f"unknown Bot API methods: {fake.unknown_methods}"
@@ -360,20 +359,9 @@ def test_webhook_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("port", 65536),
     ],
 )
-def test_bad_webhook_settings_are_refused(field: str, value: object) -> None:
+def test_bad_webhook_settings_are_refused(field: str, value: Any) -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, **{field: value})
-
-
-def finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), **env},
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 @pytest.mark.parametrize(
@@ -404,7 +392,7 @@ def finlit(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
 def test_bad_webhook_configuration_is_one_line_and_exit_2(
     args: list[str], env: dict[str, str], line: str, tmp_path: Path
 ) -> None:
-    result = finlit("run", *args, env={"TELEGRAM_BOT_TOKEN": "1:a", **env}, cwd=tmp_path)
+    result = run_finlit("run", *args, env={"TELEGRAM_BOT_TOKEN": "1:a", **env}, cwd=tmp_path)
     assert (result.returncode, result.stderr, result.stdout) == (2, line + "\n", "")
 
 
@@ -418,7 +406,7 @@ def test_a_bad_secret_file_on_sqlite_is_one_line_and_exit_2(tmp_path: Path) -> N
         "WEBHOOK_SECRET_FILE": str(tmp_path / "secret"),
         "PORT": str(free_port()),
     }
-    result = finlit("run", env=env, cwd=tmp_path)
+    result = run_finlit("run", env=env, cwd=tmp_path)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith(
         f"finlit: configuration error: WEBHOOK_SECRET_FILE: {tmp_path}/secret holds no webhook "

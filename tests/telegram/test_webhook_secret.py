@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from bot.telegram.webhook import SECRET_HEADER
-from tests.backends import PostgresDatabases, require
 from tests.fakes.bot_api import FakeTelegram
 from tests.fakes.process import FinlitProcess, eventually
 from tests.fakes.server import FakeTelegramServer
@@ -28,17 +26,6 @@ pytestmark = pytest.mark.postgres
 SECRET = "replicas-share-this-secret_0123456789"
 TOKEN = "424242:secret-test-token"
 MAKE = "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
-
-
-@pytest.fixture
-def empty_database(postgres_databases: PostgresDatabases) -> Iterator[str]:
-    """A PostgreSQL database with no schema at all: a first start."""
-    require(postgres_databases)
-    name, url = postgres_databases.new_empty()
-    try:
-        yield url
-    finally:
-        postgres_databases.drop(name)
 
 
 async def tables(url: str) -> list[str]:
@@ -89,12 +76,12 @@ def secret_file(tmp_path: Path, text: str) -> Path:
 
 
 async def test_without_a_secret_a_replica_refuses_to_start_and_touches_nothing(
-    empty_database: str, tmp_path: Path
+    empty_postgres: str, tmp_path: Path
 ) -> None:
     fake = FakeTelegram()
     async with FakeTelegramServer(fake) as server:
         status, out, err = await finlit_run(
-            empty_database, {}, tmp_path, server_url=server.base_url
+            empty_postgres, {}, tmp_path, server_url=server.base_url
         )
     assert (status, out) == (2, "")
     assert err == (
@@ -103,7 +90,7 @@ async def test_without_a_secret_a_replica_refuses_to_start_and_touches_nothing(
         f"holds it (make one with: {MAKE})\n"
     )
     assert fake.calls_of("setWebhook") == []
-    assert await tables(empty_database) == []  # refused before migrating
+    assert await tables(empty_postgres) == []  # refused before migrating
     assert not (tmp_path / "data").exists()  # and nothing generated
 
 
@@ -117,13 +104,13 @@ async def test_without_a_secret_a_replica_refuses_to_start_and_touches_nothing(
     ],
 )
 async def test_a_missing_or_malformed_secret_file_is_refused_in_one_line(
-    empty_database: str, tmp_path: Path, text: str | None, says: str
+    empty_postgres: str, tmp_path: Path, text: str | None, says: str
 ) -> None:
     path = tmp_path / "webhook-secret" if text is None else secret_file(tmp_path, text)
     fake = FakeTelegram()
     async with FakeTelegramServer(fake) as server:
         status, out, err = await finlit_run(
-            empty_database,
+            empty_postgres,
             {"WEBHOOK_SECRET_FILE": str(path)},
             tmp_path,
             server_url=server.base_url,
@@ -192,19 +179,19 @@ async def serve_one_update(
 
 
 async def test_a_replica_registers_the_secret_from_the_environment(
-    empty_database: str, tmp_path: Path
+    empty_postgres: str, tmp_path: Path
 ) -> None:
-    fake = await serve_one_update(empty_database, {"WEBHOOK_SECRET": SECRET}, tmp_path)
+    fake = await serve_one_update(empty_postgres, {"WEBHOOK_SECRET": SECRET}, tmp_path)
     assert [c.params["secret_token"] for c in fake.calls_of("setWebhook")] == [SECRET]
     assert not (tmp_path / "data").exists()  # nothing generated beside it
 
 
 async def test_replicas_register_the_one_secret_of_the_operators_file(
-    empty_database: str, tmp_path: Path
+    empty_postgres: str, tmp_path: Path
 ) -> None:
     path = secret_file(tmp_path, SECRET + "\n")
     fake = await serve_one_update(
-        empty_database, {"WEBHOOK_SECRET_FILE": str(path)}, tmp_path, replicas=2
+        empty_postgres, {"WEBHOOK_SECRET_FILE": str(path)}, tmp_path, replicas=2
     )
     assert [c.params["secret_token"] for c in fake.calls_of("setWebhook")] == [SECRET, SECRET]
     assert path.read_text(encoding="ascii") == SECRET + "\n"  # read, never rewritten

@@ -109,7 +109,11 @@ def test_at_most_three_lessons_best_first(asker: Asker) -> None:
 
 
 def test_the_reason_is_one_line_in_the_language_asked(asker: Asker) -> None:
-    for text, language in [("什么是数字人民币？", "zh"), ("how do I check my credit report", "en")]:
+    asked: list[tuple[str, Language]] = [
+        ("什么是数字人民币？", "zh"),
+        ("how do I check my credit report", "en"),
+    ]
+    for text, language in asked:
         answer = asker.ask(text, language)
         assert answer.suggestions
         for suggestion in answer.suggestions:
