@@ -466,7 +466,7 @@ class PostgresDatabase:
         self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
 
     async def _admin(self, sql: str) -> None:
-        import asyncpg  # type: ignore[import-untyped]
+        import asyncpg
 
         conn = await asyncpg.connect(
             host=self.server.host or "127.0.0.1",
@@ -1010,8 +1010,8 @@ def print_replicas(scenario: Scenario, table: list[list[Figures]], names: list[s
     print(f"\n  {names[2]} against {names[1]} (medians): goal within 20% or 200 ms, and 0 x 429")
     print(line("", [names[1], names[2], "difference"]))
     for name in REPLICA_COMPARED:
-        a = median_of(one, lambda f, n=name: f.value(n))
-        b = median_of(two, lambda f, n=name: f.value(n))
+        a = statistics.median(f.value(name) for f in one)
+        b = statistics.median(f.value(name) for f in two)
         if name == "rate":
             share_a, share_b = a / CEILING, b / CEILING
             ok = abs(b - a) <= 0.2 * a
