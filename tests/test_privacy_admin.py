@@ -240,9 +240,11 @@ async def test_suppressed_cells_carry_no_figure_in_the_csv(desk: AdminDesk, stor
     found = dataclasses.replace(found, residents=Cell(None, 7, hidden=True))
     table = rows(aggregate_csv(found))
     row = next(r for r in table if (r["section"], r["measure"]) == ("reach", "residents"))
-    assert row["value"] == "<5" and row["residents"] == "<5"
+    # It reads "withheld", not "<5": it is about 7 residents.
+    assert row["value"] == "withheld" and row["residents"] == "withheld"
     for row in table:
         assert not (row["value"] == "<5" and row["residents"] not in ("<5", "")), row
+        assert not (row["value"] == "withheld" and row["residents"] != "withheld"), row
 
 
 async def test_csv_cells_cannot_start_a_formula(desk: AdminDesk, store: Store) -> None:
@@ -323,9 +325,16 @@ def test_broadcast_reports_withhold_small_counts_and_their_complement(desk: Admi
         blocked=0,
         skipped=0,
     )
-    # failed 1 alone would be 40 - 30 - 9 remaining: the smallest other part goes too.
+    # failed 1 alone would be 40 - 30 - 9 remaining: the smallest other part goes too, and
+    # reads as withheld, not as "<5" (9 are still to send).
     text = report_of(desk, one_hidden, final=False)
-    assert "sent 30, failed <5" in text and "still to send <5" in text
+    assert "sent 30, failed <5" in text and "still to send (withheld)" in text
+    almost_all = dataclasses.replace(
+        done, id=4, recipients=3000, sent=2999, failed=1, blocked=0, skipped=0
+    )
+    # 2,999 sent and 1 failed: "sent" is withheld to protect "failed", and must not read "<5".
+    text = report_of(desk, almost_all, final=True)
+    assert "Of 3,000 residents: sent (withheld), failed <5, blocked the bot 0" in text
     tiny = Broadcast(
         id=3,
         admin_id=ADMIN,

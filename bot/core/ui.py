@@ -82,6 +82,7 @@ class AdminTexts(BaseModel):
     group_no_answer: str
     suppressed_note: str
     hidden: str
+    withheld: str  # a figure withheld only because it would give a small one away
     none: str
     chart_title: str
     chart_first_try: str

@@ -102,7 +102,8 @@ async def export(desk: Desk, admin_id: int, language: Language, args: str) -> Re
 
 
 def aggregate_csv(found: StatsReport) -> bytes:
-    """The report's tables as CSV rows (section, item, measure, value); withheld as "<k"."""
+    """The report's tables as CSV rows (section, item, measure, value); withheld as "<k", or
+    "withheld" when a figure about k or more was hidden to protect a smaller one."""
     hidden = f"<{found.min_group}"
     out = io.StringIO()
     writer = csv.writer(out)
@@ -110,7 +111,7 @@ def aggregate_csv(found: StatsReport) -> bytes:
 
     def put(section: str, item: str, measure: str, value: Cell) -> None:
         shown = (
-            hidden
+            (hidden if value.n < found.min_group else "withheld")
             if value.hidden
             else (
                 ""
@@ -122,7 +123,9 @@ def aggregate_csv(found: StatsReport) -> bytes:
         )
         # A withheld figure carries no number at all: with its n, a cell withheld only to
         # protect another (complementary suppression) could be worked out again.
-        residents = hidden if value.hidden or 0 < value.n < found.min_group else value.n
+        residents = (
+            hidden if 0 < value.n < found.min_group else ("withheld" if value.hidden else value.n)
+        )
         writer.writerow([safe_csv_text(section), safe_csv_text(item), measure, shown, residents])
 
     for measure in ("residents", "consented", "active_7d", "active_30d", "new_7d"):

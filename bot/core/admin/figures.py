@@ -1,4 +1,5 @@
-"""How a figure reads to an administrator: a withheld one as "<k", a share as a percentage."""
+"""How a figure reads to an administrator: a withheld one as "<k" (or "withheld" when it was
+hidden only because it would give another away), a share as a percentage."""
 
 from __future__ import annotations
 
@@ -19,9 +20,15 @@ class Figures:
     def hidden(self) -> str:
         return self.texts.hidden.format(k=self.min_group)
 
+    def withheld(self, value: Cell) -> str:
+        """A withheld figure: "<k" when it is about fewer than k residents; otherwise it was
+        withheld to protect another (complementary suppression), and "<k" would misread it
+        (3,000 residents sent an announcement must not read as "sent <5")."""
+        return self.hidden if value.n < self.min_group else self.texts.withheld
+
     def count(self, value: Cell) -> str:
         if value.hidden:
-            return self.hidden
+            return self.withheld(value)
         return self.texts.none if value.value is None else f"{value.value:,}"
 
     def size(self, count: int) -> str:
@@ -30,18 +37,18 @@ class Figures:
 
     def share(self, value: Cell) -> str:
         if value.hidden:
-            return self.hidden
+            return self.withheld(value)
         return self.texts.none if value.value is None else f"{float(value.value):.0%}"
 
     def signed(self, value: Cell) -> str:
         if value.hidden:
-            return self.hidden
+            return self.withheld(value)
         return self.texts.none if value.value is None else f"{float(value.value) * 100:+.0f}pp"
 
     def decimal(self, value: Cell, spec: str) -> str:
         """A mean or a median, as ``spec`` formats it (``g``, ``.1f``)."""
         if value.hidden:
-            return self.hidden
+            return self.withheld(value)
         return self.texts.none if value.value is None else format(value.value, spec)
 
 
