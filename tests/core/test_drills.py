@@ -8,8 +8,10 @@ import pytest
 import yaml
 
 from bot.core.checks import load_content
-from bot.core.checks.fraud import all_drill_screens, redflag_ids
+from bot.core.checks.fraud import redflag_ids
+from bot.core.checks.render import every_screen
 from bot.core.content import Content, ContentError
+from bot.core.fraud.drill_book import DRILL_FILE
 from bot.core.fraud.drills import CategoryTally, category_figures, next_drill
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES
@@ -79,12 +81,12 @@ def test_feedback_points_at_each_flag_or_says_why_genuine(content: Content) -> N
                 assert expected in shown
 
 
-def test_every_drill_screen_fits_telegram(content: Content) -> None:
+def test_every_drill_screen_is_walked_and_fits_telegram(content: Content) -> None:
     for language in LANGUAGES:
-        screens = all_drill_screens(content, language)
+        screens = [s for file, _, s in every_screen(content, language) if file == DRILL_FILE]
         assert content.drills is not None
-        assert len(screens) == len(content.drills.drills) * 4
-        for _, screen in screens:
+        assert len(screens) == len(content.drills.drills) * 4  # asked, then each answer
+        for screen in screens:
             assert len(visible_text(screen.text)) <= 4096
             assert all(len(b.data.encode()) <= 64 for row in screen.keyboard for b in row)
 
@@ -188,3 +190,24 @@ def test_drill_categories_must_be_the_checkers(content_dir: Path) -> None:
     assert "categories[made_up]: not a category of the checker's catalogue" in (
         caught.value.report()
     )
+
+
+def test_the_render_check_catches_a_drill_button_too_wide_for_its_row(content_dir: Path) -> None:
+    book = _book(
+        id="x",
+        kind="notice",
+        verdict="genuine",
+        category="safe_account",
+        message=_message("明天停电。", "Power is off tomorrow."),
+        genuine_because=_message("只是通知。", "It is only a notice."),
+    )
+    texts = book["texts"]
+    assert isinstance(texts, dict)
+    texts["en"]["btn_unsure"] = "🤔 I am not sure"  # 16 columns; a third of a row is 13
+    _write(content_dir, book)
+    with pytest.raises(ContentError) as caught:
+        load_content(content_dir)
+    assert (
+        "drills.yaml: drills[x] (en): button '🤔 I am not sure' is too wide for a phone: "
+        "16 columns, at most 13 for each of 3 buttons in a row"
+    ) in caught.value.report()

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
+import yaml
 
-from bot.core.checks.fraud import all_loan_screens, fraud_tool_warnings
-from bot.core.content import Content
-from bot.core.fraud.loan_book import LoanBook
+from bot.core.checks import load_content
+from bot.core.checks.fraud import fraud_tool_warnings
+from bot.core.checks.render import every_screen
+from bot.core.content import Content, ContentError
+from bot.core.fraud.loan_book import LOANS_FILE, LoanBook
 from bot.core.fraud.loan_cost import Kind, Lender, Terms
+from bot.core.fraud.loan_steps import KINDS, LENDERS, STEPS
 from bot.core.fraud.loan_talk import parse_number
 from bot.core.html import visible_text
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.screens.loans import result_screen
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -104,9 +111,11 @@ def test_the_warnings(content: Content, loans: LoanBook) -> None:
         )
 
 
-def test_every_calculator_screen_fits_telegram(content: Content) -> None:
+def test_every_calculator_screen_is_walked_and_fits_telegram(content: Content) -> None:
     for language in LANGUAGES:
-        for _, screen in all_loan_screens(content, language):
+        screens = [s for file, _, s in every_screen(content, language) if file == LOANS_FILE]
+        assert len(screens) == len(STEPS) + len(KINDS) * len(LENDERS)  # asked, then results
+        for screen in screens:
             assert 0 < len(visible_text(screen.text)) <= 4096
             assert all(len(b.data.encode()) <= 64 for row in screen.keyboard for b in row)
 
@@ -119,3 +128,19 @@ def test_content_check_warns_about_figures_older_than_six_months(
     assert fraud_tool_warnings(content, fresh + dt.timedelta(days=30)) == []
     late = fraud_tool_warnings(content, figures.lpr.as_of + dt.timedelta(days=200))
     assert any("figures.lpr" in line and "re-check" in line for line in late)
+
+
+def test_the_render_check_catches_a_calculator_screen_over_telegrams_limit(
+    content_dir: Path,
+) -> None:
+    book = yaml.safe_load((REPO / "content" / "loans.yaml").read_text("utf-8"))
+    book["texts"]["en"]["ask_received"] += " Check it twice." * 300
+    (content_dir / "loans.yaml").write_text(yaml.safe_dump(book, allow_unicode=True), "utf-8")
+    with pytest.raises(ContentError) as caught:
+        load_content(content_dir)
+    found = [str(p) for p in caught.value.problems]
+    assert any(
+        p.startswith("loans.yaml: texts.ask_received (en): rendered message is ")
+        and p.endswith("Telegram allows 4096")
+        for p in found
+    ), found

@@ -6,17 +6,22 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.content import Content
 from bot.store.db import alembic_config, create_engine
+from tests.store.migrating import (
+    RESIDENT_ID,
+    answers,
+    migrate,
+    store_answers,
+    tallies_by_id,
+    tallies_by_position,
+)
 
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 # (question, position in content, correct) as stored before option ids; the last is a question
@@ -29,52 +34,6 @@ STORED = [
     ("gone-q1", 1, False),
 ]
 
-meta = sa.MetaData()
-residents = sa.Table(
-    "residents",
-    meta,
-    sa.Column("id", sa.BigInteger),
-    sa.Column("language", sa.String),
-    sa.Column("created_at", sa.DateTime(timezone=True)),
-    sa.Column("last_seen_at", sa.DateTime(timezone=True)),
-)
-quiz_attempts = sa.Table(
-    "quiz_attempts",
-    meta,
-    sa.Column("id", sa.Integer),
-    sa.Column("resident_id", sa.BigInteger),
-    sa.Column("lesson_id", sa.String),
-    sa.Column("kind", sa.String),
-    sa.Column("question_ids", sa.Text),
-    sa.Column("position", sa.Integer),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("updated_at", sa.DateTime(timezone=True)),
-)
-answers = sa.Table(
-    "answers",
-    meta,
-    sa.Column("attempt_id", sa.Integer),
-    sa.Column("resident_id", sa.BigInteger),
-    sa.Column("lesson_id", sa.String),
-    sa.Column("question_id", sa.String),
-    sa.Column("option_index", sa.Integer),
-    sa.Column("option_id", sa.String),
-    sa.Column("correct", sa.Boolean),
-    sa.Column("try_number", sa.Integer),
-    sa.Column("answered_at", sa.DateTime(timezone=True)),
-)
-by_position = sa.table(
-    "option_totals",
-    sa.column("question_id", sa.String),
-    sa.column("option_index", sa.Integer),
-    sa.column("chosen", sa.Integer),
-)
-by_id = sa.table(
-    "option_totals",
-    sa.column("question_id", sa.String),
-    sa.column("option_id", sa.String),
-    sa.column("chosen", sa.Integer),
-)
 sittings = sa.table(
     "assessment_sittings",
     sa.column("id", sa.Integer),
@@ -88,59 +47,24 @@ sittings = sa.table(
 )
 
 
-def to(revision: str, *, down: bool = False) -> Any:
-    def run(connection: Connection) -> None:
-        (command.downgrade if down else command.upgrade)(alembic_config(connection), revision)
-
-    return run
-
-
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """A database at 0008 holding answers and tallies stored by position."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/old.db")
+    await migrate(engine, "0008")
     async with engine.begin() as conn:
-        await conn.run_sync(to("0008"))
-        await conn.execute(
-            sa.insert(residents).values(id=7, language="zh", created_at=NOW, last_seen_at=NOW)
-        )
-        for attempt_id, (question_id, position, correct) in enumerate(STORED, start=1):
-            lesson_id = question_id.rsplit("-", 1)[0]
-            await conn.execute(
-                sa.insert(quiz_attempts).values(
-                    id=attempt_id,
-                    resident_id=7,
-                    lesson_id=lesson_id,
-                    kind="full",
-                    question_ids=f'["{question_id}"]',
-                    position=1,
-                    started_at=NOW,
-                    updated_at=NOW,
-                )
-            )
-            await conn.execute(
-                sa.insert(answers).values(
-                    attempt_id=attempt_id,
-                    resident_id=7,
-                    lesson_id=lesson_id,
-                    question_id=question_id,
-                    option_index=position,
-                    correct=correct,
-                    try_number=1,
-                    answered_at=NOW,
-                )
-            )
+        await store_answers(conn, STORED, at=NOW)
         tallies = {("pay-codes-q1", 0): 4, ("pay-codes-q1", 1): 9, ("gone-q1", 1): 2}
         for (question_id, position), chosen in tallies.items():
             await conn.execute(
-                sa.insert(by_position).values(
+                sa.insert(tallies_by_position).values(
                     question_id=question_id, option_index=position, chosen=chosen
                 )
             )
         await conn.execute(
             sa.insert(sittings).values(
                 id=1,
-                resident_id=7,
+                resident_id=RESIDENT_ID,
                 kind="baseline",
                 item_ids="[]",
                 position=0,
@@ -155,15 +79,14 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 async def test_upgrade_names_each_stored_option_by_its_id(
     engine: AsyncEngine, content: Content
 ) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(to("0009"))
+    await migrate(engine, "0009")
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
                 sa.select(answers.c.question_id, answers.c.option_index, answers.c.option_id)
             )
         ).all()
-        tallies = set((await conn.execute(sa.select(by_id))).all())
+        tallies = set((await conn.execute(sa.select(tallies_by_id))).all())
         version = (await conn.execute(sa.select(sittings.c.instrument_version))).scalar_one()
     for question_id, position, option_id in rows:
         question = content.curriculum.question(question_id)
@@ -181,11 +104,10 @@ async def test_upgrade_names_each_stored_option_by_its_id(
 
 
 async def test_downgrade_puts_the_positions_back(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(to("0009"))
-        await conn.run_sync(to("0008", down=True))
+    await migrate(engine, "0009")
+    await migrate(engine, "0008", down=True)
     async with engine.connect() as conn:
-        tallies = set((await conn.execute(sa.select(by_position))).all())
+        tallies = set((await conn.execute(sa.select(tallies_by_position))).all())
         columns = {
             c["name"]
             for c in await conn.run_sync(lambda sync: sa.inspect(sync).get_columns("answers"))

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.content import Content
 from bot.core.curriculum import Question
 from bot.store.db import alembic_config, create_engine
+from tests.store.migrating import answers, migrate, store_answers, tallies_by_position
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 BEFORE = "0006"
@@ -50,43 +49,6 @@ OLD_CORRECT = 3
 # Answers that must not move: a question replaced under its id, and one that never moved.
 UNMOVED = {"pay-mistakes-q5": 1, "pay-codes-q1": 2}
 
-residents = sa.table(
-    "residents",
-    sa.column("id", sa.BigInteger),
-    sa.column("language", sa.String),
-    sa.column("created_at", sa.DateTime(timezone=True)),
-    sa.column("last_seen_at", sa.DateTime(timezone=True)),
-)
-quiz_attempts = sa.table(
-    "quiz_attempts",
-    sa.column("id", sa.Integer),
-    sa.column("resident_id", sa.BigInteger),
-    sa.column("lesson_id", sa.String),
-    sa.column("kind", sa.String),
-    sa.column("question_ids", sa.Text),
-    sa.column("position", sa.Integer),
-    sa.column("started_at", sa.DateTime(timezone=True)),
-    sa.column("updated_at", sa.DateTime(timezone=True)),
-)
-answers = sa.table(
-    "answers",
-    sa.column("id", sa.Integer),
-    sa.column("attempt_id", sa.Integer),
-    sa.column("resident_id", sa.BigInteger),
-    sa.column("lesson_id", sa.String),
-    sa.column("question_id", sa.String),
-    sa.column("option_index", sa.Integer),
-    sa.column("correct", sa.Boolean),
-    sa.column("try_number", sa.Integer),
-    sa.column("answered_at", sa.DateTime(timezone=True)),
-)
-option_totals = sa.table(
-    "option_totals",
-    sa.column("question_id", sa.String),
-    sa.column("option_index", sa.Integer),
-    sa.column("chosen", sa.Integer),
-)
-
 
 def old_answers() -> list[tuple[str, int, bool]]:
     """(question, position chosen, correct) as stored before edb2d8d: every option of each."""
@@ -101,18 +63,9 @@ def chosen_count(question_id: str, position: int) -> int:
     )
 
 
-def to(revision: str, *, down: bool = False) -> Any:
-    def run(connection: Connection) -> None:
-        config = alembic_config(connection)
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-    return run
-
-
 async def up_to_0007(engine: AsyncEngine) -> None:
     """This revision only: 0009 keys the tallies by option id (tests/store/test_option_ids.py)."""
-    async with engine.begin() as conn:
-        await conn.run_sync(to("0007"))
+    await migrate(engine, "0007")
 
 
 @pytest.fixture
@@ -126,39 +79,12 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 async def store_old_answers(engine: AsyncEngine) -> None:
     """Migrate an empty database to 0006, then store answers and tallies in the old order."""
+    await migrate(engine, BEFORE)
     async with engine.begin() as conn:
-        await conn.run_sync(to(BEFORE))
-        await conn.execute(
-            sa.insert(residents).values(id=7, language="zh", created_at=NOW, last_seen_at=NOW)
-        )
-        for attempt_id, (question_id, position, correct) in enumerate(old_answers(), start=1):
-            lesson_id = question_id.rsplit("-", 1)[0]
+        await store_answers(conn, old_answers(), at=NOW)
+        for question_id, position, _ in old_answers():
             await conn.execute(
-                sa.insert(quiz_attempts).values(
-                    id=attempt_id,
-                    resident_id=7,
-                    lesson_id=lesson_id,
-                    kind="lesson",
-                    question_ids=f'["{question_id}"]',
-                    position=1,
-                    started_at=NOW,
-                    updated_at=NOW,
-                )
-            )
-            await conn.execute(
-                sa.insert(answers).values(
-                    attempt_id=attempt_id,
-                    resident_id=7,
-                    lesson_id=lesson_id,
-                    question_id=question_id,
-                    option_index=position,
-                    correct=correct,
-                    try_number=attempt_id,
-                    answered_at=NOW,
-                )
-            )
-            await conn.execute(
-                sa.insert(option_totals).values(
+                sa.insert(tallies_by_position).values(
                     question_id=question_id,
                     option_index=position,
                     chosen=chosen_count(question_id, position),
@@ -174,8 +100,8 @@ async def stored(engine: AsyncEngine) -> tuple[list[Any], list[Any]]:
             )
         )
         tallies = await conn.execute(
-            sa.select(option_totals).order_by(
-                option_totals.c.question_id, option_totals.c.option_index
+            sa.select(tallies_by_position).order_by(
+                tallies_by_position.c.question_id, tallies_by_position.c.option_index
             )
         )
         return [tuple(r) for r in rows], [tuple(r) for r in tallies]
@@ -219,8 +145,7 @@ async def test_downgrade_puts_every_position_back(engine: AsyncEngine) -> None:
     await up_to_0007(engine)
     after = await stored(engine)
     assert after != before
-    async with engine.begin() as conn:
-        await conn.run_sync(to(BEFORE, down=True))
+    await migrate(engine, BEFORE, down=True)
     assert await stored(engine) == before
 
 

@@ -1,8 +1,9 @@
-"""Content checks for the fraud tools: redflags.yaml's examples, drills.yaml and loans.yaml, and
-every screen the drills and the loan calculator render.
+"""Content checks for the fraud tools: redflags.yaml's examples, drills.yaml and loans.yaml.
 
-Run by ``finlit content check`` (through ``bot.core.checks``). Time-sensitive figures are not
-problems but warnings: ``fraud_tool_warnings`` names each one last confirmed over six months ago.
+Run by ``finlit content check`` (through ``bot.core.checks``). The screens the drills and the loan
+calculator render are walked with every other screen by ``bot.core.checks.render``. Time-sensitive
+figures are not problems but warnings: ``fraud_tool_warnings`` names each one last confirmed over
+six months ago.
 """
 
 from __future__ import annotations
@@ -10,25 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import string
-from collections.abc import Iterable
 
-import jinja2
 import yaml
 
-from bot.core.callbacks import MAX_BYTES
-from bot.core.checks.limits import BUTTON_COLUMNS, MESSAGE_LIMIT
 from bot.core.content import Content, Problem
 from bot.core.fraud.catalogue import REDFLAGS_FILE
 from bot.core.fraud.checker import Checker
 from bot.core.fraud.drill_book import DRILL_FILE
 from bot.core.fraud.loan_book import LOANS_FILE
-from bot.core.fraud.loan_cost import Kind, Terms
-from bot.core.fraud.loan_steps import LENDERS, STEPS
-from bot.core.html import display_width, html_problems, visible_length
-from bot.core.i18n import LANGUAGES, Language
-from bot.core.replies import Screen
-from bot.core.screens.drills import ANSWERS, drill_screen, feedback_screen
-from bot.core.screens.loans import result_screen, step_screen
+from bot.core.i18n import LANGUAGES
 
 STALE_MONTHS = 6
 # The scam-message checker's catalogue: drills name its categories (when it is there).
@@ -46,9 +37,6 @@ def check_fraud_tools(content: Content) -> list[Problem]:
         problems += _check_placeholders(
             LOANS_FILE,
             {lang: dict(content.loans.texts[lang]) for lang in LANGUAGES},
-        )
-        problems += _check_rendered(
-            content, LOANS_FILE, lambda lang: all_loan_screens(content, lang)
         )
     return problems
 
@@ -109,7 +97,6 @@ def _check_drills(content: Content) -> list[Problem]:
                 )
             if _CJK.search(en) and len(_CJK.findall(en)) * 2 > len(en):
                 problems.append(Problem(DRILL_FILE, f"drills[{drill.id}]", "en text is Chinese"))
-    problems += _check_rendered(content, DRILL_FILE, lambda lang: all_drill_screens(content, lang))
     return problems
 
 
@@ -151,64 +138,3 @@ def _names(value: object) -> set[str]:
     if not isinstance(value, str):
         return set()
     return {name for _, name, _, _ in string.Formatter().parse(value) if name}
-
-
-def _check_rendered(content: Content, file: str, render: object) -> list[Problem]:
-    problems: list[Problem] = []
-    assert callable(render)
-    for language in LANGUAGES:
-        try:
-            screens: Iterable[tuple[str, Screen]] = render(language)
-            rendered = list(screens)
-        except (jinja2.TemplateError, KeyError, IndexError, ValueError) as exc:
-            problems.append(Problem(file, language, f"cannot render: {type(exc).__name__}: {exc}"))
-            continue
-        for where, screen in rendered:
-            location = f"{where} ({language})"
-            length = visible_length(screen.text)
-            if length > MESSAGE_LIMIT:
-                problems.append(Problem(file, location, f"rendered message is {length} characters"))
-            problems += [
-                Problem(file, location, f"rendered HTML: {p}") for p in html_problems(screen.text)
-            ]
-            for row in screen.keyboard:
-                for button in row:
-                    if display_width(button.label) > BUTTON_COLUMNS:
-                        problems.append(
-                            Problem(file, location, f"button '{button.label}' is too wide")
-                        )
-                    if len(button.data.encode()) > MAX_BYTES:
-                        problems.append(Problem(file, location, "button data over 64 bytes"))
-    return sorted(set(problems))
-
-
-def all_drill_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
-    """Every screen the drills can produce, for the content check."""
-    book = content.drills
-    assert book is not None
-    found: list[tuple[str, Screen]] = []
-    for index, drill in enumerate(book.drills):
-        found.append((drill.id, drill_screen(content, language, index, drill)))
-        for answer in ANSWERS:
-            found.append((drill.id, feedback_screen(content, language, drill, answer)))
-    return found
-
-
-def all_loan_screens(content: Content, language: Language) -> list[tuple[str, Screen]]:
-    """Every kind of screen the calculator shows, for the content check."""
-    assert content.loans is not None
-    texts = content.loans.texts[language]
-    found = [
-        (step, step_screen(content, language, 2**31 - 1, step, notice=texts.not_a_number))
-        for step in STEPS
-    ]
-    samples = [
-        Terms(Kind.FLAT, received=10_000, instalments=12, monthly_fee=1),
-        Terms(Kind.DAILY, received=5_000_000, instalments=120, daily_rate=0.2),
-        Terms(Kind.UPFRONT, received=9_000, instalments=12, contract=10_000, payment=900),
-        Terms(Kind.FEE, received=10_000, instalments=12, fee=500, fee_before=True, payment=1_200),
-    ]
-    for terms in samples:
-        for lender in LENDERS:
-            found.append((f"result {terms.kind}", result_screen(content, language, terms, lender)))
-    return found
