@@ -27,6 +27,7 @@ from bot.core.fraud.loan_book import LOANS_FILE, LoanBook
 from bot.core.i18n import LANGUAGES, Language
 from bot.core.profile import Profile
 from bot.core.ui import UiTexts
+from bot.core.yaml_text import load_yaml
 
 M = TypeVar("M", bound=BaseModel)
 PUBLISHED_FILE = "published.yaml"
@@ -128,7 +129,7 @@ def _validation_problems(file: str, error: ValidationError, raw: Any) -> list[Pr
 
 def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(file)"

@@ -37,9 +37,11 @@ def test_fixture_is_valid(content_dir: Path) -> None:
 
 def test_invalid_yaml_names_the_line(content_dir: Path) -> None:
     (content_dir / "topics" / "mini.yaml").write_text("id: mini\ntitle: {zh: x\n", encoding="utf-8")
-    assert problems(content_dir) == [
-        "topics/mini.yaml: line 3: not valid YAML: expected ',' or '}', but got '<stream end>'"
-    ]
+    # libyaml says "did not find expected ',' or '}'", the pure-Python parser "expected ',' or
+    # '}', but got '<stream end>'": the file, the line and the problem either way.
+    [problem] = problems(content_dir)
+    assert problem.startswith("topics/mini.yaml: line 3: not valid YAML: ")
+    assert "expected ',' or '}'" in problem
 
 
 def test_missing_language(content_dir: Path) -> None:

@@ -12,14 +12,13 @@ import datetime as dt
 import re
 import string
 
-import yaml
-
 from bot.core.content import Content, Problem
 from bot.core.fraud.catalogue import REDFLAGS_FILE
 from bot.core.fraud.checker import Checker
 from bot.core.fraud.drill_book import DRILL_FILE
 from bot.core.fraud.loan_book import LOANS_FILE
 from bot.core.i18n import LANGUAGES
+from bot.core.yaml_text import load_yaml
 
 STALE_MONTHS = 6
 # The scam-message checker's catalogue: drills name its categories (when it is there).
@@ -106,7 +105,7 @@ def redflag_ids(content: Content) -> set[str] | None:
         path = content.root / name
         if not path.is_file():
             continue
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
         items = raw.get("categories", raw.get("flags", [])) if isinstance(raw, dict) else raw
         if isinstance(items, dict):
             return {str(key) for key in items}

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.core.fraud.checker import Checker
 from bot.core.i18n import Language
+from bot.core.yaml_text import load_yaml
 
 Half = Literal["tune", "held"]
 
@@ -42,7 +42,7 @@ class Corpus(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> Corpus:
-        return cls.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return cls.model_validate(load_yaml(path.read_text(encoding="utf-8")))
 
     def half(self, which: Half | None) -> list[LabelledMessage]:
         return [m for m in self.messages if which is None or m.half == which]
