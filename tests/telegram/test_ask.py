@@ -214,6 +214,26 @@ async def test_the_loan_calculator_still_takes_its_number(bot: Harness) -> None:
     assert await bot.store.asks.counts() == {}
 
 
+async def test_danger_while_the_loan_calculator_waits_gets_the_advice_first(
+    bot: Harness,
+) -> None:
+    assert bot.content.loans is not None
+    loans = bot.content.loans.texts["en"]
+    user = await onboard(bot, 7009, "en")
+    await user.send("/loan")
+    assert loans.ask_received in user.last.visible  # waiting for the amount received
+    exchange = await user.send(DANGER_EN)
+    # Not "please type just a number": the urgent advice comes first, as anywhere else.
+    assert_urgent_first(bot.content, "en", exchange.texts)
+    assert loans.not_a_number not in " ".join(exchange.texts)
+    # The calculator is closed: a number typed now is not taken for the loan's amount.
+    assert await bot.store.loans.get(resident_id=7009) is None
+    await user.send("9000")
+    assert loans.ask_kind not in user.last.visible
+    # "9000" alone is now an ordinary typed text: no lesson for it.
+    assert await bot.store.asks.counts() == {"asked": 2, "urgent": 1, "nothing": 1}
+
+
 async def test_nothing_typed_is_kept_or_logged(
     bot: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:

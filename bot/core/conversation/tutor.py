@@ -108,19 +108,24 @@ class Tutor(Conversation):
         """Typed text that is neither a command nor a message to check: ``resident`` is the
         stored one, or None for someone finlit has not met."""
         consented = resident if resident is not None and resident.consented else None
+        language = resident.language if resident else self.language_for(visitor.language_hint)
+        # Ask in your own words (issue 17): danger first, whoever asks, consent or not, and
+        # even while the loan calculator waits for a number.
+        answer = await self.asks.read(text, language) if self.asks.available else None
         if consented is not None:
+            if answer is not None and answer.urgent:
+                # Closed, so what they type next is not taken for the loan's amount.
+                await self.loans.leave(consented.id)
+                return await self.asks.answer(language, answer)
             # The loan calculator waiting for a number takes typed text as its answer (issue 16).
             typed = await self.loans.typed(consented.id, consented.language, text)
             if typed is not None:
                 return typed
-        if not self.asks.available:  # no asker: offer the checker and the menu
+        if answer is None:  # no asker: offer the checker and the menu
             offer = self.checks.offer(consented.language) if consented else None
             if consented is not None and offer is not None:
                 return await self.with_news(consented, Reply((offer,)))
             return await self.chatter(visitor)
-        # Ask in your own words (issue 17): danger first, whoever asks, consent or not.
-        language = resident.language if resident else self.language_for(visitor.language_hint)
-        answer = await self.asks.read(text, language)
         if consented is None:
             # Nothing stored: the urgent advice, or (as before) the privacy notice first.
             return self.asks.urgent(language) if answer.urgent else await self.chatter(visitor)

@@ -171,6 +171,13 @@ class LoanDesk:
         reply = await self._take(session, language, step, value)
         return dataclasses.replace(reply, edit=True)
 
+    async def leave(self, resident_id: int) -> None:
+        """Close the calculator if it is open, without a word: the resident turned to something
+        more urgent (its typed numbers are deleted)."""
+        session = await self.store.get(resident_id=resident_id)
+        if session is not None:
+            await self.store.finish(resident_id=session.resident_id, session_id=session.id)
+
     async def stop(self, resident_id: int, session_id: int) -> bool:
         """Close the calculator (its typed numbers are deleted); False if it was not open."""
         session = await self.store.get(resident_id=resident_id)
