@@ -14,10 +14,13 @@ a phone shows: the newest bot message with buttons in their chat; whoever's scre
 changed after a tap waits for it (up to ``--timeout``) and then taps again. Meanwhile a group
 chatters once a second (now and then a command addressed to the bot) and one resident sends 5
 texts a second for 10 s. With ``--broadcast``, an administrator sends an announcement to
-20,000 residents just before the lecture.
+20,000 residents just before the lecture. With ``--replicas``, this tree alone runs the
+lecture on SQLite and on one and two PostgreSQL replicas in webhook mode (the fake POSTs each
+update to the next replica in turn, as a load balancer in front of them would), medians of runs.
 
     python bench/lecture.py [--sizes 90,300] [--baseline REF | --no-baseline] [--broadcast]
-                            [--runs N] [--seed 2026] [--timeout 20] [--quick] [--keep]
+                            [--replicas [--database-url URL]] [--runs N] [--seed 2026]
+                            [--timeout 20] [--quick] [--keep]
 """
 
 from __future__ import annotations
