@@ -63,6 +63,7 @@ from bench.harness import (  # noqa: E402
     percentile,
     wait_healthy,
 )
+from bench.postgres import OwnDatabase  # noqa: E402
 from tests.fakes.builders import press_update, text_update, user_json  # noqa: E402
 from tests.fakes.limits import LIMITED_METHODS, LimitedTelegram, TelegramLimits  # noqa: E402
 from tests.fakes.records import JSON, BotMessage  # noqa: E402
@@ -458,39 +459,6 @@ def seed(tree: CodeTree, url: str, workdir: Path, recipients: int) -> None:
         raise SystemExit(f"seeding the database with {tree.label} failed:\n{done.stderr}")
 
 
-class PostgresDatabase:
-    """A database of the run's own on the PostgreSQL server of ``--database-url``, dropped after."""
-
-    def __init__(self, server_url: str) -> None:
-        from sqlalchemy.engine import make_url
-
-        self.server = make_url(server_url)
-        self.name = f"finlit_bench_lecture_{os.getpid()}_{time.monotonic_ns()}"
-        self.url = self.server.set(database=self.name).render_as_string(hide_password=False)
-
-    async def _admin(self, sql: str) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(
-            host=self.server.host or "127.0.0.1",
-            port=self.server.port or 5432,
-            user=self.server.username or "postgres",
-            password=self.server.password,
-            database=self.server.database or "postgres",
-        )
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    async def __aenter__(self) -> PostgresDatabase:
-        await self._admin(f'CREATE DATABASE "{self.name}"')
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
 # One run.
 
 
@@ -600,7 +568,7 @@ async def run_lecture(
         url = f"sqlite+aiosqlite:///{workdir / f'lecture-{time.monotonic_ns()}.db'}"
         await asyncio.to_thread(seed, tree, url, workdir, recipients)
         return await run_on(tree, scenario, args, workdir, seed_n, setup, url)
-    async with PostgresDatabase(args.database_url) as database:
+    async with OwnDatabase(args.database_url, "finlit_bench_lecture") as database:
         await asyncio.to_thread(seed, tree, database.url, workdir, recipients)
         return await run_on(tree, scenario, args, workdir, seed_n, setup, database.url)
 

@@ -28,27 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import asyncpg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
+from bench.postgres import database_url, execute  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-
-
-async def admin(url: str, sql: str) -> None:
-    parsed = make_url(url)
-    conn = await asyncpg.connect(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=parsed.username or "postgres",
-        password=parsed.password,
-        database=parsed.database or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def timed(count: int, call: Callable[[int], Awaitable[object]]) -> list[float]:
@@ -72,10 +55,10 @@ def line(name: str, took: list[float]) -> str:
 
 async def main(url: str, count: int, synchronous: bool) -> None:
     name = f"finlit_bench_replicas_{os.getpid()}"
-    await admin(url, f'CREATE DATABASE "{name}"')
+    await execute(url, f'CREATE DATABASE "{name}"')
     if not synchronous:
-        await admin(url, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
-    target = make_url(url).set(database=name).render_as_string(hide_password=False)
+        await execute(url, f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    target = database_url(url, name)
     try:
         a, b = await Store.open(target), await Store.open(target)
         try:
@@ -133,7 +116,7 @@ async def main(url: str, count: int, synchronous: bool) -> None:
             await a.close()
             await b.close()
     finally:
-        await admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await execute(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -76,6 +76,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # for bench.stats_postgres: the repository is not installed
 
 from bench import stats_postgres  # noqa: E402
+from bench.postgres import database_url  # noqa: E402
 
 CONTENT = ROOT / "content"
 # A fixed "now" keeps a seeded run reproducible (activity windows are counted back from it).
@@ -1125,7 +1126,7 @@ async def measure_postgres(
     """Fill (or reuse) the benchmark's PostgreSQL database, then time the fast path there."""
     params = dataclasses.asdict(big.params)
     name = stats_postgres.database_name(params)
-    url = stats_postgres.target_url(server_url, name)
+    url = database_url(server_url, name)
     fill: dict[str, float] = {}
     if not (args.reuse and await stats_postgres.saved_params(server_url, name) == params):
         print(f"copying the population into PostgreSQL database {name} ...", flush=True)

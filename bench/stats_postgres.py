@@ -20,10 +20,9 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
 
+from bench.postgres import connect, database_url
 from bot.store import Store
 from bot.store.schema import metadata
 
@@ -35,24 +34,9 @@ def database_name(params: dict[str, Any]) -> str:
     return "finlit_bench_stats_{residents}_{answers}_{seed}".format(**params)
 
 
-def target_url(server_url: str, name: str) -> str:
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-async def _connect(url: str | URL) -> Any:
-    parts = make_url(url)
-    return await asyncpg.connect(
-        host=parts.host or "127.0.0.1",
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        database=parts.database or "postgres",
-    )
-
-
 async def saved_params(server_url: str, name: str) -> dict[str, Any] | None:
     """The parameters a kept benchmark database was filled with (its comment), if it exists."""
-    conn = await _connect(server_url)
+    conn = await connect(server_url)
     try:
         comment = await conn.fetchval(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1",
@@ -68,7 +52,7 @@ async def saved_params(server_url: str, name: str) -> dict[str, Any] | None:
 
 
 async def drop(server_url: str, name: str) -> None:
-    conn = await _connect(server_url)
+    conn = await connect(server_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -107,18 +91,18 @@ async def fill(
 ) -> dict[str, float]:
     """A new database ``name`` holding a copy of the SQLite population; seconds per phase."""
     await drop(server_url, name)
-    conn = await _connect(server_url)
+    conn = await connect(server_url)
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = target_url(server_url, name)
+    url = database_url(server_url, name)
     started = time.perf_counter()
     store = await Store.open(url)  # the schema, by the migrations
     await store.close()
     migrated = time.perf_counter()
     db = sqlite3.connect(f"file:{sqlite_path}?mode=ro", uri=True)
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         # Loading a consistent copy: skip the foreign-key triggers row by row (superuser only).
         await conn.execute("SET session_replication_role = replica")
@@ -146,7 +130,7 @@ async def fill(
 
 
 async def table_rows(url: str, tables: Sequence[str]) -> dict[str, int]:
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         return {t: int(await conn.fetchval(f'SELECT count(*) FROM "{t}"')) for t in tables}
     finally:
@@ -154,7 +138,7 @@ async def table_rows(url: str, tables: Sequence[str]) -> dict[str, int]:
 
 
 async def server_version(server_url: str) -> str:
-    conn = await _connect(server_url)
+    conn = await connect(server_url)
     try:
         return str(await conn.fetchval("SHOW server_version"))
     finally:
@@ -163,7 +147,7 @@ async def server_version(server_url: str) -> str:
 
 async def explain(url: str, statement: str, parameters: Sequence[Any]) -> list[str]:
     """EXPLAIN (ANALYZE, BUFFERS) of one statement as asyncpg runs it ($1, $2, ...)."""
-    conn = await _connect(url)
+    conn = await connect(url)
     try:
         rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {statement}", *parameters)
     finally:
